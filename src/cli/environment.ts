@@ -1,0 +1,70 @@
+import { loadConfig, resolveDatabaseUrl, type Config } from '../config/config.js';
+import { openDatabase } from '../db/connect.js';
+import type { Db } from '../db/types.js';
+import { parseDatabaseUrl, urlSecrets } from '../db/url.js';
+import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
+import { createMailer, mailerOptionsFromConfig, type Mailer } from '../notify/mailer.js';
+import { realSleep, systemClock, type Clock, type Sleep } from '../util/clock.js';
+
+/** The options every command shares. */
+export interface GlobalOptions {
+  config?: string;
+  db?: string;
+  json?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  dryRun?: boolean;
+}
+
+export interface CommandEnvironment {
+  config: Config;
+  databaseUrl: string;
+  logger: Logger;
+  mailer: Mailer;
+  clock: Clock;
+  sleep: Sleep;
+  json: boolean;
+  openDb(): Promise<Db>;
+}
+
+/**
+ * Reads config, resolves the database URL (checking its form: a bad one is exit 2 before
+ * anything runs), and builds the logger with every known secret registered for masking.
+ */
+export function buildEnvironment(opts: GlobalOptions, env: NodeJS.ProcessEnv = process.env): CommandEnvironment {
+  const config = loadConfig({ configPath: opts.config, env });
+  const databaseUrl = resolveDatabaseUrl(opts.db, config, env);
+  parseDatabaseUrl(databaseUrl);
+  const level: LogLevel = opts.quiet ? 'warn' : opts.verbose ? 'debug' : 'info';
+  const logger = createLogger({ level, timeZone: config.timezone });
+  const mailer = createMailer(mailerOptionsFromConfig(config, env));
+  for (const s of [...urlSecrets(databaseUrl), ...mailer.secrets]) logger.addSecret(s);
+  for (const s of secretValuesInConfig(config)) logger.addSecret(s);
+  return {
+    config,
+    databaseUrl,
+    logger,
+    mailer,
+    clock: systemClock,
+    sleep: realSleep,
+    json: Boolean(opts.json),
+    openDb: () => openDatabase(databaseUrl, { busyTimeoutMs: config.number('database.busyTimeoutMs', 5000, { min: 0 }) }),
+  };
+}
+
+/** Values under keys that look secret (password, token, secret, url with credentials) anywhere in config. */
+function secretValuesInConfig(config: Config): string[] {
+  const out: string[] = [];
+  const walk = (node: unknown, key: string) => {
+    if (typeof node === 'string') {
+      if (/pass|secret|token|apikey|api_key/i.test(key)) out.push(node);
+      out.push(...urlSecrets(node));
+    } else if (Array.isArray(node)) {
+      node.forEach((v) => walk(v, key));
+    } else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) walk(v, k);
+    }
+  };
+  walk(config.data, '');
+  return out;
+}

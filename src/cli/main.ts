@@ -1,0 +1,46 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError } from 'commander';
+import { registerCommands } from '../commands/index.js';
+import { lastExitCode, reportError, resetExitCode } from './action.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../package.json') as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('webjobs')
+    .description('Cron-driven maintenance jobs for a web application on MySQL/MariaDB or SQLite')
+    .version(version, '-V, --version')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addHelpText(
+    'after',
+    `
+Exit codes: 0 done (or skipped), 1 the job failed, 2 bad usage or configuration.
+
+Examples:
+  $ webjobs demo                       create ./var/webjobs.sqlite with demo data and back it up
+  $ webjobs backup-db --type critical  back up the critical tables
+  $ webjobs backup-db --json --db mysql://app:secret@127.0.0.1:3306/app
+`,
+  );
+  registerCommands(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  resetExitCode();
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      // commander has already printed its one-line message
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    return reportError(err);
+  }
+  return lastExitCode();
+}

@@ -1,0 +1,41 @@
+import { Command } from 'commander';
+import { createReferenceSchema } from '../db/schema.js';
+import { generateDemoData } from '../demo/generate.js';
+import { backupDbJob } from '../jobs/backup-db/index.js';
+import { action } from '../cli/action.js';
+import { addCommonOptions, examples, globalOptions, intOption } from '../cli/common-options.js';
+import { runJobCommand } from '../cli/run-job-command.js';
+import { buildEnvironment } from '../cli/environment.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('demo')
+    .description('Create the reference schema, fill it with realistic generated data, then run backup-db on it')
+    .option('--rows <n>', 'api_requests rows to generate (other tables scale with it)', intOption('--rows', 100, 100_000_000), 20_000)
+    .option('--no-backup', 'only create and fill the database');
+  addCommonOptions(cmd);
+  examples(cmd, ['webjobs demo', 'webjobs demo --rows 1000000 --db mysql://root:secret@127.0.0.1/demo']);
+  cmd.action(
+    action(async (opts: { rows: number; backup: boolean }) => {
+      const env = buildEnvironment(globalOptions(cmd));
+      const db = await env.openDb();
+      try {
+        await createReferenceSchema(db);
+        const existing = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db.quote('api_requests')}`);
+        if (Number(existing?.n ?? 0) > 0) {
+          env.logger.info(`${db.description} already holds demo data (${existing?.n} api_requests rows): not generating again`);
+        } else {
+          env.logger.step(`generating demo data in ${db.description}`);
+          const counts = await generateDemoData(db, { rows: opts.rows, now: env.clock.now(), timeZone: env.config.timezone });
+          env.logger.finish();
+          const total = Object.values(counts).reduce((a, b) => a + b, 0);
+          env.logger.info(`demo data written: ${total} rows in ${Object.keys(counts).length} tables (${counts.api_requests} api_requests, ${counts.users} users)`);
+        }
+      } finally {
+        await db.close();
+      }
+      if (!opts.backup) return 0;
+      return runJobCommand(cmd, backupDbJob, { type: 'critical', verify: true });
+    }),
+  );
+}

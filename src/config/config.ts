@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_DATABASE_URL } from '../db/url.js';
+import { UsageError } from '../util/errors.js';
+import { assertTimeZone, systemTimeZone } from '../util/time.js';
+
+export type ConfigObject = Record<string, unknown>;
+
+/** The loaded configuration file plus where it came from; every read is checked. */
+export class Config {
+  constructor(
+    readonly data: ConfigObject,
+    readonly file: string | null,
+    readonly baseDir: string,
+  ) {}
+
+  /** A value by dotted path (`backup.dir`), undefined when absent. */
+  get(keyPath: string): unknown {
+    let node: unknown = this.data;
+    for (const part of keyPath.split('.')) {
+      if (node === null || typeof node !== 'object' || Array.isArray(node)) return undefined;
+      node = (node as ConfigObject)[part];
+    }
+    return node;
+  }
+
+  section(keyPath: string): ConfigObject {
+    const v = this.get(keyPath);
+    if (v === undefined || v === null) return {};
+    if (typeof v !== 'object' || Array.isArray(v)) throw new UsageError(`config ${keyPath} must be an object`);
+    return v as ConfigObject;
+  }
+
+  string(keyPath: string, fallback: string): string;
+  string(keyPath: string): string | undefined;
+  string(keyPath: string, fallback?: string): string | undefined {
+    const v = this.get(keyPath);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'string') throw new UsageError(`config ${keyPath} must be a string`);
+    return v;
+  }
+
+  number(keyPath: string, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+    const v = this.get(keyPath);
+    if (v === undefined || v === null) return fallback;
+    return checkNumber(v, `config ${keyPath}`, range);
+  }
+
+  boolean(keyPath: string, fallback: boolean): boolean {
+    const v = this.get(keyPath);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v !== 'boolean') throw new UsageError(`config ${keyPath} must be true or false`);
+    return v;
+  }
+
+  stringList(keyPath: string, fallback: readonly string[]): string[] {
+    const v = this.get(keyPath);
+    if (v === undefined || v === null) return [...fallback];
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UsageError(`config ${keyPath} must be a list of strings`);
+    return v as string[];
+  }
+
+  /** A path from config, relative to the config file's folder (or the working directory without one). */
+  path(keyPath: string, fallback: string): string {
+    const v = this.string(keyPath);
+    if (v === undefined) return path.resolve(process.cwd(), fallback);
+    return path.resolve(this.baseDir, v);
+  }
+
+  get timezone(): string {
+    const tz = this.string('timezone');
+    return tz ? assertTimeZone(tz) : systemTimeZone();
+  }
+}
+
+export function checkNumber(value: unknown, what: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n)) throw new UsageError(`${what} must be a number, got ${JSON.stringify(value)}`);
+  if ((range.integer ?? true) && !Number.isInteger(n)) throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
+  if (range.min !== undefined && n < range.min) throw new UsageError(`${what} must be at least ${range.min}, got ${n}`);
+  if (range.max !== undefined && n > range.max) throw new UsageError(`${what} must be at most ${range.max}, got ${n}`);
+  return n;
+}
+
+export interface ConfigSource {
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** `--config` > `WEBJOBS_CONFIG` > `./webjobs.config.json` if present > no file. */
+export function loadConfig(source: ConfigSource = {}): Config {
+  const env = source.env ?? process.env;
+  const cwd = source.cwd ?? process.cwd();
+  const explicit = source.configPath ?? env.WEBJOBS_CONFIG;
+  const candidate = explicit ?? path.join(cwd, 'webjobs.config.json');
+  if (!explicit && !fs.existsSync(candidate)) return new Config({}, null, cwd);
+  const file = path.resolve(cwd, candidate);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`cannot read config file ${file} (${code})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`config file ${file} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new UsageError(`config file ${file} must hold a JSON object`);
+  }
+  return new Config(data as ConfigObject, file, path.dirname(file));
+}
+
+/** `--db` > `DATABASE_URL` > config `database.url` > the embedded SQLite default. */
+export function resolveDatabaseUrl(flag: string | undefined, config: Config, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ?? env.DATABASE_URL ?? config.string('database.url') ?? DEFAULT_DATABASE_URL;
+}

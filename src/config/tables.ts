@@ -1,0 +1,21 @@
+import { checkIdentifier } from '../db/identifiers.js';
+import type { Config } from './config.js';
+
+/**
+ * Every reference table and column can be renamed in config:
+ * `"tables": { "cache": { "name": "app_cache", "columns": { "expires_at": "expiration" } } }`.
+ * Names are checked before any SQL is built with them.
+ */
+export class TableMap {
+  constructor(private readonly config: Config) {}
+
+  table(logical: string): string {
+    const mapped = this.config.get(`tables.${logical}.name`);
+    return checkIdentifier(mapped ?? logical, `config tables.${logical}.name`);
+  }
+
+  column(logical: string, column: string): string {
+    const mapped = this.config.get(`tables.${logical}.columns.${column}`);
+    return checkIdentifier(mapped ?? column, `config tables.${logical}.columns.${column}`);
+  }
+}

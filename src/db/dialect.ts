@@ -1,0 +1,78 @@
+import type { Db, Dialect } from './types.js';
+
+/**
+ * The SQL that differs between SQLite and MariaDB, in one place, so job code reads the same
+ * for both engines. Names passed in must already be quoted (db.quote) or checked.
+ */
+
+/** `INSERT OR IGNORE` / `INSERT IGNORE`: a row whose key exists is left as it is. */
+export function insertIgnoreVerb(dialect: Dialect): string {
+  return dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
+}
+
+/**
+ * An upsert: insert the row, or update `updateColumns` of the row with the same key.
+ * Columns are raw names; they are quoted here.
+ */
+export function upsertSql(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  updateColumns: readonly string[] = columns.filter((c) => !keyColumns.includes(c)),
+): string {
+  const q = (n: string) => db.quote(n);
+  const head = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  if (db.dialect === 'sqlite') {
+    const set = updateColumns.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ');
+    return `${head} ON CONFLICT (${keyColumns.map(q).join(', ')}) DO ${set ? `UPDATE SET ${set}` : 'NOTHING'}`;
+  }
+  const set = (updateColumns.length ? updateColumns : keyColumns).map((c) => `${q(c)} = VALUES(${q(c)})`).join(', ');
+  return `${head} ON DUPLICATE KEY UPDATE ${set}`;
+}
+
+/** The calendar day (`YYYY-MM-DD`) of a date-time column. */
+export function dayOf(dialect: Dialect, expr: string): string {
+  return dialect === 'sqlite' ? `substr(${expr}, 1, 10)` : `DATE(${expr})`;
+}
+
+/** Refreshes the planner's statistics after a large purge; `full` also reclaims space. */
+export async function optimizeTable(db: Db, table: string, full = false): Promise<void> {
+  if (db.dialect === 'sqlite') {
+    if (full) await db.execute('VACUUM');
+    else await db.execute('PRAGMA optimize');
+    return;
+  }
+  // OPTIMIZE rebuilds InnoDB tables (slow, copies the table); ANALYZE only refreshes statistics.
+  await db.query(`${full ? 'OPTIMIZE' : 'ANALYZE'} TABLE ${db.quote(table)}`);
+}
+
+/** Bytes a table occupies on disk, where the engine reports it (null where it cannot). */
+export async function tableSizeBytes(db: Db, table: string): Promise<number | null> {
+  if (db.dialect === 'mysql') {
+    const row = await db.queryOne<{ bytes: number | null }>(
+      'SELECT data_length + index_length AS bytes FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
+      [table],
+    );
+    return row?.bytes ?? null;
+  }
+  try {
+    const row = await db.queryOne<{ bytes: number | null }>('SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name = ?', [table]);
+    return row?.bytes ?? null;
+  } catch {
+    return null; // dbstat is compiled out of some SQLite builds
+  }
+}
+
+/** A quick estimate of a table's row count (exact on SQLite, the engine's estimate on MariaDB). */
+export async function estimateRows(db: Db, table: string): Promise<number> {
+  if (db.dialect === 'mysql') {
+    const row = await db.queryOne<{ n: number | null }>(
+      'SELECT table_rows AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
+      [table],
+    );
+    return Number(row?.n ?? 0);
+  }
+  const row = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db.quote(table)}`);
+  return Number(row?.n ?? 0);
+}

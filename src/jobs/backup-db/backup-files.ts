@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const BACKUP_TYPES = ['critical', 'full'] as const;
+export type BackupType = (typeof BACKUP_TYPES)[number];
+
+/** Only files of exactly this shape are webjobs backups; retention never touches anything else. */
+const BACKUP_NAME = /^backup_(critical|full)_(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_\d+)?\.sql\.gz$/;
+
+export interface BackupFile {
+  file: string;
+  name: string;
+  type: BackupType;
+  /** Local time from the name, `YYYY-MM-DD HH:MM:SS`. */
+  takenAt: string;
+  /** The same as a sortable stamp, `YYYY-MM-DD_HH-mm-ss`. */
+  stamp: string;
+  bytes: number;
+  mtimeMs: number;
+}
+
+export function backupFileName(type: BackupType, stamp: string): string {
+  return `backup_${type}_${stamp}.sql.gz`;
+}
+
+export function parseBackupName(name: string): { type: BackupType; stamp: string; takenAt: string } | null {
+  const m = BACKUP_NAME.exec(name);
+  if (!m) return null;
+  return { type: m[1] as BackupType, stamp: `${m[2]}_${m[3]}-${m[4]}-${m[5]}`, takenAt: `${m[2]} ${m[3]}:${m[4]}:${m[5]}` };
+}
+
+/** webjobs backups in `dir`, newest first (a missing folder holds none). */
+export function listBackups(dir: string): BackupFile[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const out: BackupFile[] = [];
+  for (const name of names) {
+    const parsed = parseBackupName(name);
+    if (!parsed) continue;
+    const file = path.join(dir, name);
+    const st = fs.lstatSync(file);
+    if (!st.isFile()) continue;
+    out.push({ file, name, ...parsed, bytes: st.size, mtimeMs: st.mtimeMs });
+  }
+  return out.sort((a, b) => (a.stamp === b.stamp ? b.name.localeCompare(a.name) : b.stamp.localeCompare(a.stamp)));
+}
+
+/**
+ * Deletes webjobs backups taken before `cutoffStamp` (a local `YYYY-MM-DD_HH-mm-ss`), never
+ * the one just written. Returns the names deleted.
+ */
+export function applyRetention(dir: string, cutoffStamp: string, keep: string): string[] {
+  const deleted: string[] = [];
+  for (const b of listBackups(dir)) {
+    if (b.file === keep || b.stamp >= cutoffStamp) continue;
+    fs.unlinkSync(b.file);
+    deleted.push(b.name);
+  }
+  return deleted;
+}
