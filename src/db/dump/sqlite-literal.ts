@@ -1,7 +1,7 @@
 /**
  * SQLite SQL literals that restore every value exactly: 64-bit integers from BigInt, reals in
  * their shortest round-trip form (always with a decimal point or exponent, so they stay REAL),
- * text as a quoted string when its bytes are valid UTF-8 without NUL (else as CAST(X'..' AS
+ * text as a quoted string when its bytes are valid UTF-8 without NUL or CR (else as CAST(X'..' AS
  * TEXT), byte for byte), blobs as X'..'.
  */
 export function sqliteLiteral(value: unknown, storageClass: string): string {
@@ -21,7 +21,8 @@ export function sqliteLiteral(value: unknown, storageClass: string): string {
     case 'text': {
       const bytes = value as Buffer;
       const text = bytes.toString('utf8');
-      if (!text.includes('\u0000') && Buffer.from(text, 'utf8').equals(bytes)) return `'${text.replace(/'/g, "''")}'`;
+      // The sqlite3 shell drops a CR before a newline while reading input, so CR goes as hex too.
+      if (!text.includes('\u0000') && !text.includes('\r') && Buffer.from(text, 'utf8').equals(bytes)) return `'${text.replace(/'/g, "''")}'`;
       return `CAST(X'${bytes.toString('hex')}' AS TEXT)`;
     }
     case 'blob':
