@@ -19,6 +19,7 @@ export function registerObservers(factory: (env: ReturnType<typeof buildEnvironm
 export async function runJobCommand<O extends object, R>(cmd: Command, def: JobDefinition<O, R>, options: O): Promise<number> {
   const opts = globalOptions(cmd);
   const env = buildEnvironment(opts);
+  def.checkConfig?.(env.config, options);
   const cancel = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (cancel.signal.aborted) process.exit(130);

@@ -178,14 +178,9 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
       if (!attempt.acquired) {
         const h = attempt.holder;
         const reason = `another run holds the ${def.name} lock (host ${h.host}, pid ${h.pid}, since ${formatLocalDateTime(new Date(h.acquiredAtMs), timeZone)}, lease until ${formatLocalDateTime(new Date(h.leaseUntilMs), timeZone)})`;
-        logger.info(`skipped: ${reason}`);
-        summary.status = 'skipped';
-        summary.reason = reason;
-        summary.exitCode = 0;
-        summary.result = { skipped: true, reason, holder: { host: h.host, pid: h.pid } };
         await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt, status: 'skipped' });
-        await history.finish(runId, { status: 'skipped', attempts: 0, finishedAt: env.clock.now(), durationMs: performance.now() - t0, result: summary.result, error: reason });
-        return finishSummary();
+        await history.finish(runId, { status: 'skipped', attempts: 0, finishedAt: env.clock.now(), durationMs: performance.now() - t0, result: { skipped: true, reason, holder: { host: h.host, pid: h.pid } }, error: reason });
+        throw new JobSkipped(reason, { holder: { host: h.host, pid: h.pid } });
       }
       lock = attempt.lock;
       if (attempt.tookOverFrom) {

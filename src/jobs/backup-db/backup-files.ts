@@ -63,3 +63,21 @@ export function applyRetention(dir: string, cutoffStamp: string, keep: string): 
   }
   return deleted;
 }
+
+/** Temporary files of backups whose process died mid-write (a SIGKILL, a crash): safe to remove. */
+export function removeOrphanedTempFiles(dir: string, isAlive: (pid: number) => boolean): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const m = /^\.backup_(?:critical|full)_[\d_-]+\.sql\.gz\.(\d+)\.[a-z0-9]+\.tmp$/.exec(name);
+    if (!m || isAlive(Number(m[1]))) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}

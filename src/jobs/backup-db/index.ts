@@ -1,3 +1,4 @@
+import type { Config } from '../../config/config.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,8 @@ import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { AtomicGzipFile } from '../../util/atomic-gzip.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
-import { applyRetention, backupFileName, type BackupType } from './backup-files.js';
+import { applyRetention, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
+import { processAlive } from '../../runner/lock.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -72,6 +74,10 @@ function backupDir(ctx: JobContext, options: BackupOptions): string {
   return options.out ? path.resolve(process.cwd(), options.out) : ctx.config.path('backup.dir', './var/backups');
 }
 
+function criticalTables(config: Config): string[] {
+  return config.stringList('backup.critical', DEFAULT_CRITICAL_TABLES).map((t) => checkIdentifier(t, 'config backup.critical table'));
+}
+
 /** The tables this backup takes: listed ones that exist (missing ones warned about), or all of them. */
 async function chooseTables(ctx: JobContext, type: BackupType): Promise<{ tables: string[]; skipped: string[] }> {
   if (type === 'full') {
@@ -79,7 +85,7 @@ async function chooseTables(ctx: JobContext, type: BackupType): Promise<{ tables
     if (!tables.length) throw new Error(`database ${ctx.db.description} holds no tables to back up`);
     return { tables, skipped: [] };
   }
-  const listed = ctx.config.stringList('backup.critical', DEFAULT_CRITICAL_TABLES).map((t) => checkIdentifier(t, 'config backup.critical table'));
+  const listed = criticalTables(ctx.config);
   const tables: string[] = [];
   const skipped: string[] = [];
   for (const t of listed) {
@@ -126,6 +132,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   } catch (err) {
     throw new Error(`cannot create backup folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
+  for (const orphan of removeOrphanedTempFiles(dir, processAlive)) ctx.logger.warn(`removed ${orphan}, left by a backup whose process died mid-write`);
   ctx.logger.step(`backing up ${tables.length} table(s) to ${dir}`);
   const file = new AtomicGzipFile(dir, name, level);
   let finalPath: string;
@@ -185,6 +192,11 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
   name: 'backup-db',
   description: 'Back up the database (critical tables or everything) to a gzip SQL file',
   timeoutSeconds: 1800,
+  checkConfig(config) {
+    criticalTables(config);
+    config.number('backup.level', 9, { min: 1, max: 9 });
+    config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
+  },
   run,
   successEmail(r, info) {
     return {

@@ -1,0 +1,204 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SMTPServer } from 'smtp-server';
+import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
+import { runCli, startCli } from '../support/cli.js';
+import { demoDatabase } from '../support/fixtures.js';
+
+function finalBackups(dir: string): string[] {
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => /^backup_.*\.sql\.gz$/.test(n)) : [];
+}
+
+describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }) => {
+  let t: TestDatabase;
+  let work: string;
+  beforeAll(async () => {
+    t = await create();
+    await demoDatabase(t.db, 2000);
+    work = tempDir();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd: work, env: { DATABASE_URL: t.url, ...env } });
+
+  it('--dry-run lists tables and the target, writes no file, no folder, no history row', async () => {
+    const out = path.join(work, 'dry');
+    const r = await cli(['backup-db', '--dry-run', '--json', '--out', out]);
+    expect(r.code).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ job: 'backup-db', status: 'dry-run', dryRun: true });
+    expect(summary.result.plan.map((p: { table: string }) => p.table)).toContain('users');
+    expect(summary.result.file).toContain(path.join(out, 'backup_critical_'));
+    expect(fs.existsSync(out)).toBe(false);
+    expect(await t.db.tableExists('webjobs_runs')).toBe(false);
+  });
+
+  it('backs up the critical tables: one 0600 file, JSON summary with file, bytes, tables, rows, skippedTables', async () => {
+    const out = path.join(work, 'crit');
+    const r = await cli(['backup-db', '--type', 'critical', '--json', '--out', out, '--level', '6', '--verify']);
+    expect(r.stderr).not.toContain(t.url.includes('@') ? 'test-secret-Pw9' : '\u0000');
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.status).toBe('succeeded');
+    expect(s.result.tables).toHaveLength(14);
+    expect(s.result.skippedTables).toEqual([]);
+    expect(s.result.rows).toBeGreaterThan(100);
+    expect(s.result.verified.ok).toBe(true);
+    expect(finalBackups(out)).toEqual([path.basename(s.result.file)]);
+    expect(fs.statSync(s.result.file).size).toBe(s.result.bytes);
+    expect(fs.statSync(s.result.file).mode & 0o777).toBe(0o600);
+    const runs = await t.db.query<{ status: string; attempts: number; host: string }>("SELECT status, attempts, host FROM webjobs_runs WHERE job = 'backup-db' AND status = 'succeeded'");
+    expect(runs).toHaveLength(1);
+    expect(runs[0]?.host).toBe(os.hostname());
+  });
+
+  it('warns about and skips a listed table that does not exist; fails when none exists', async () => {
+    const cfg = path.join(work, 'missing.json');
+    fs.writeFileSync(cfg, JSON.stringify({ backup: { critical: ['users', 'no_such_table'], dir: path.join(work, 'missing') } }));
+    const ok = await cli(['backup-db', '--config', cfg, '--json']);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout).result.skippedTables).toEqual(['no_such_table']);
+    expect(ok.stderr).toMatch(/WARN .*no_such_table/);
+    fs.writeFileSync(cfg, JSON.stringify({ backup: { critical: ['nope_a', 'nope_b'], dir: path.join(work, 'missing2') } }));
+    const bad = await cli(['backup-db', '--config', cfg, '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout).error).toMatch(/none of the 2 critical tables exists/);
+    expect(finalBackups(path.join(work, 'missing2'))).toEqual([]);
+  });
+
+  it('exits 0 as skipped while another live run holds the lock, naming the holder', async () => {
+    await cli(['init']);
+    const now = Date.now();
+    await t.db.execute('INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+      'backup-db',
+      'someone-else',
+      null,
+      os.hostname(),
+      process.pid,
+      now,
+      now + 600_000,
+    ]);
+    try {
+      const r = await cli(['backup-db', '--json', '--out', path.join(work, 'locked')]);
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout);
+      expect(s.status).toBe('skipped');
+      expect(s.reason).toContain(`pid ${process.pid}`);
+      expect(r.stderr).toMatch(/skipped: another run holds the backup-db lock/);
+      expect(finalBackups(path.join(work, 'locked'))).toEqual([]);
+    } finally {
+      await t.db.execute("DELETE FROM webjobs_locks WHERE name = 'backup-db'");
+    }
+  });
+
+  it('keeps the backup when the SMTP server refuses every message (a warning, exit 0)', async () => {
+    const refused: string[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onRcptTo(address, _session, cb) {
+        refused.push(address.address);
+        cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.server.address() as { port: number }).port;
+    try {
+      const out = path.join(work, 'smtp');
+      const r = await cli(['backup-db', '--json', '--out', out], { SMTP_URL: `smtp://127.0.0.1:${port}`, WEBJOBS_ADMINS: 'ops@example.test,cto@example.test' });
+      expect(r.code).toBe(0);
+      const s = JSON.parse(r.stdout);
+      expect(s.status).toBe('succeeded');
+      expect(s.warnings.join('\n')).toMatch(/mail to ops@example.test failed/);
+      expect(refused).toEqual(['ops@example.test', 'cto@example.test']);
+      expect(finalBackups(out)).toHaveLength(1);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('retention deletes old webjobs backups only, never a foreign file', async () => {
+    const out = path.join(work, 'retention');
+    fs.mkdirSync(out, { recursive: true });
+    const old = ['backup_critical_2020-01-01_03-00-00.sql.gz', 'backup_full_2020-01-02_03-00-00.sql.gz'];
+    const foreign = ['backup_critical_2020-01-01_03-00-00.sql.gz.bak', 'mydump_2020-01-01.sql.gz', 'notes.txt', 'backup_critical_2020-01-01.sql.gz'];
+    for (const n of [...old, ...foreign]) fs.writeFileSync(path.join(out, n), 'x');
+    const r = await cli(['backup-db', '--json', '--out', out]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).result.retention.deleted.sort()).toEqual(old);
+    const left = fs.readdirSync(out).sort();
+    for (const n of foreign) expect(left).toContain(n);
+    for (const n of old) expect(left).not.toContain(n);
+  });
+});
+
+describe.each(ENGINES)('a killed backup on $engine', ({ create }) => {
+  let t: TestDatabase;
+  let work: string;
+  beforeAll(async () => {
+    t = await create();
+    await demoDatabase(t.db, 60_000);
+    work = tempDir();
+  }, 300_000);
+  afterAll(async () => {
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('SIGKILL mid-write leaves no file under a final name; the next run takes the lock over, marks the killed run abandoned, and succeeds', async () => {
+    const out = path.join(work, 'killed');
+    const run = startCli(['backup-db', '--type', 'full', '--level', '9', '--out', out], { cwd: work, env: { DATABASE_URL: t.url } });
+    // Wait until the temporary file exists and is growing, then kill without warning.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const temps = fs.existsSync(out) ? fs.readdirSync(out).filter((n) => n.endsWith('.tmp')) : [];
+      if (temps.length && fs.statSync(path.join(out, temps[0] as string)).size > 0) break;
+      if (Date.now() > deadline) throw new Error(`no temporary file appeared: ${run.output().stderr}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    run.child.kill('SIGKILL');
+    const killed = await run.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(finalBackups(out)).toEqual([]);
+    const lock = await t.db.queryOne<{ pid: number }>("SELECT pid FROM webjobs_locks WHERE name = 'backup-db'");
+    expect(Number(lock?.pid)).toBe(run.child.pid);
+
+    const next = await runCli(['backup-db', '--type', 'full', '--json', '--out', out], { cwd: work, env: { DATABASE_URL: t.url } });
+    expect(next.code).toBe(0);
+    expect(JSON.parse(next.stdout).status).toBe('succeeded');
+    expect(next.stderr).toMatch(/took over the backup-db lock left by pid \d+/);
+    expect(finalBackups(out)).toHaveLength(1);
+    expect(fs.readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const statuses = await t.db.query<{ status: string }>("SELECT status FROM webjobs_runs WHERE job = 'backup-db' ORDER BY started_ms");
+    expect(statuses.map((s) => s.status)).toEqual(['abandoned', 'succeeded']);
+  });
+});
+
+describe('bad usage exits 2 with one clear line', () => {
+  const work = tempDir();
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  const cases: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
+    ['an unknown --type', ['backup-db', '--type', 'bogus'], {}, /--type must be one of critical, full/],
+    ['a bad database URL', ['backup-db', '--db', 'postgres://x@y/z'], {}, /must start with sqlite:, mysql:\/\/ or mariadb:\/\//],
+    ['an unreadable config file', ['backup-db', '--config', '/nonexistent/webjobs.json'], {}, /cannot read config file/],
+    ['a config file that is not JSON', ['backup-db', '--config', 'BROKEN'], {}, /is not valid JSON/],
+    ['a level out of range', ['backup-db', '--level', '11'], {}, /--level must be between 1 and 9/],
+    ['an unknown option', ['backup-db', '--frobnicate'], {}, /unknown option '--frobnicate'/],
+    ['a hostile table name in config', ['backup-db', '--config', 'HOSTILE'], {}, /is not a valid name/],
+  ];
+  it.each(cases)('%s', async (_what, args, env, message) => {
+    fs.writeFileSync(path.join(work, 'BROKEN'), '{ not json');
+    fs.writeFileSync(path.join(work, 'HOSTILE'), JSON.stringify({ backup: { critical: ['users; DROP TABLE users; --'] } }));
+    const r = await runCli(args, { cwd: work, env });
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(fs.existsSync(path.join(work, 'var', 'backups'))).toBe(false);
+  });
+});
