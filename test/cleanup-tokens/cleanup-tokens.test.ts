@@ -283,3 +283,42 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
   });
 });
 
+
+describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create }) => {
+  let t: TestDatabase;
+  let work: string;
+  beforeAll(async () => {
+    t = await create();
+    work = tempDir('webjobs-cleanup-rules-');
+    await buildFixture(t.db);
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('unix-seconds time columns and set-to-null work; a rule on a missing table fails alone, named', async () => {
+    const rules = [
+      { name: 'stale-sessions', table: 'sessions', column: 'last_activity', days: 30, timeFormat: 'unix', action: 'set', set: { payload: null } },
+      { name: 'ghost', table: 'no_such_table', column: 'created_at', days: 30 },
+      { name: 'old-audit', table: 'audit_logs', column: 'created_at', days: 365, where: { column: 'severity', op: 'not in', value: ['critical'] } },
+    ];
+    const env = testEnvironment({ db: t.db, url: t.url, config: { retention: { rules }, cleanup: { sessionIdleDays: 1000 } }, clock: new ManualClock(NOW), baseDir: work });
+    const summary = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
+    const result = summary.result as CleanupTokensResult;
+    expect(summary.status).toBe('failed');
+    expect(result.failedSteps).toEqual(['retention:ghost']);
+    expect(summary.error).toMatch(/retention:ghost \(table no_such_table does not exist\)/);
+    expect(result.breakdown['retention:stale-sessions']).toBe(2);
+    expect(result.breakdown['retention:old-audit']).toBe(1);
+    const sessions = await t.db.query<{ id: string; payload: string | null }>('SELECT id, payload FROM sessions ORDER BY id');
+    expect(sessions).toEqual([
+      { id: 's-ancient', payload: null },
+      { id: 's-new', payload: 'x' },
+      { id: 's-old', payload: null },
+    ]);
+    const again = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
+    expect((again.result as CleanupTokensResult).breakdown['retention:stale-sessions']).toBe(0);
+    expect((again.result as CleanupTokensResult).breakdown['retention:old-audit']).toBe(0);
+  });
+});
