@@ -107,6 +107,8 @@ interface MonthReport {
   rows: number;
   summariesAdded: number;
   deleted: number;
+  /** The longest single delete statement of the month's chunked purge. */
+  longestStatementMs: number;
   /** Websites whose rows stay: a summary of that month exists that does not cover them. */
   keptWebsites: unknown[];
 }
@@ -175,7 +177,7 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     const [year, month] = [Number(text.slice(0, 4)), Number(text.slice(5, 7))];
     const start = monthStart(year, month);
     const end = monthStart(...nextMonth(year, month));
-    const report: MonthReport = { month: text.slice(0, 7), rows: 0, summariesAdded: 0, deleted: 0, keptWebsites: [] };
+    const report: MonthReport = { month: text.slice(0, 7), rows: 0, summariesAdded: 0, deleted: 0, longestStatementMs: 0, keptWebsites: [] };
 
     // The summary is committed before any of the month's rows is deleted.
     const covered = await db.transaction(async (tx) => {
@@ -207,6 +209,7 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     }
     const purged = await purgeInChunks(db, { table: stats, keyColumn: t.column('website_statistics', 'id'), where, params, chunkSize, signal: ctx.signal });
     report.deleted = purged.deleted;
+    report.longestStatementMs = Math.round(purged.longestStatementMs * 10) / 10;
     outcome.count += purged.deleted;
     months.push(report);
     ctx.logger.info(`website_statistics ${report.month}: ${report.summariesAdded} monthly summar${report.summariesAdded === 1 ? 'y' : 'ies'} added, ${report.deleted} detail row(s) deleted`);
@@ -214,6 +217,7 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
   }
   (outcome.details as Record<string, unknown>).months = months;
   (outcome.details as Record<string, unknown>).summariesAdded = months.reduce((s, m) => s + m.summariesAdded, 0);
+  (outcome.details as Record<string, unknown>).longestDeleteStatementMs = months.reduce((s, m) => Math.max(s, m.longestStatementMs), 0);
   return outcome;
 }
 
