@@ -141,18 +141,6 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
   if (waiting > 0) outcome.notes.push(`${waiting} row(s) older than the retention wait until their month (${cutoff.slice(0, 7)}) is entirely past it`);
   (outcome.details as Record<string, unknown>).waitingForMonthEnd = waiting;
 
-  if (ctx.dryRun) {
-    const where = `${created} < ?`;
-    outcome.count = await countMatching(db, stats, where, [monthCutoff]);
-    outcome.sampleIds = await sampleIds(db, stats, t.column('website_statistics', 'id'), where, [monthCutoff]);
-    const months = await db.queryOne<{ n: number }>(
-      `SELECT COUNT(*) AS n FROM (SELECT DISTINCT ${websiteId}, ${db.dialect === 'sqlite' ? `substr(${created}, 1, 7)` : `DATE_FORMAT(${created}, '%Y-%m')`} AS ym FROM ${db.quote(stats)} WHERE ${where}) AS g`,
-      [monthCutoff],
-    );
-    (outcome.details as Record<string, unknown>).websiteMonths = Number(months?.n ?? 0);
-    return outcome;
-  }
-
   const summary = jsonObject(db.dialect, [
     ['record_count', 'COUNT(*)'],
     ['avg_api_calls', roundedAverage(db.dialect, jsonNumber(db.dialect, data, '$.api_calls_today', 'integer'))],
@@ -163,6 +151,30 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
   const insertSql =
     `${insertIgnoreVerb(db.dialect)} INTO ${db.quote(monthly)} (${mc('website_id')}, ${mc('year')}, ${mc('month')}, ${mc('summary_data')}) ` +
     `SELECT ${websiteId}, ?, ?, ${summary} FROM ${db.quote(stats)} WHERE ${created} >= ? AND ${created} < ? GROUP BY ${websiteId}`;
+
+  /** Websites of the month whose rows no summary covers (so they stay), and how many summaries are new. */
+  const checkCoverage = async (on: Db, year: number, month: number, start: string, end: string, report: MonthReport) => {
+    const counts = await on.query<{ w: unknown; n: number }>(`SELECT ${websiteId} AS w, COUNT(*) AS n FROM ${on.quote(stats)} WHERE ${created} >= ? AND ${created} < ? GROUP BY ${websiteId}`, [start, end]);
+    const stored = await on.query<{ w: unknown; s: unknown }>(`SELECT ${mc('website_id')} AS w, ${mc('summary_data')} AS s FROM ${on.quote(monthly)} WHERE ${mc('year')} = ? AND ${mc('month')} = ?`, [year, month]);
+    const recorded = new Map(stored.map((r) => [String(r.w), recordCount(r.s)]));
+    const kept: unknown[] = [];
+    let wouldAdd = 0;
+    for (const c of counts) {
+      report.rows += Number(c.n);
+      if (!recorded.has(String(c.w))) {
+        if (ctx.dryRun) {
+          wouldAdd++; // the summary this run would insert covers every row
+          continue;
+        }
+        kept.push(c.w); // the insert was ignored (e.g. no website id): nothing covers these rows
+        continue;
+      }
+      const r = recorded.get(String(c.w));
+      // Fewer rows than recorded: a run that summarized the month stopped part-way through its delete.
+      if (r === undefined || r === null || Number(c.n) > r) kept.push(c.w);
+    }
+    return { kept, wouldAdd };
+  };
 
   const months: MonthReport[] = [];
   let from: string | null = null;
@@ -179,24 +191,21 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     const end = monthStart(...nextMonth(year, month));
     const report: MonthReport = { month: text.slice(0, 7), rows: 0, summariesAdded: 0, deleted: 0, longestStatementMs: 0, keptWebsites: [] };
 
-    // The summary is committed before any of the month's rows is deleted.
-    const covered = await db.transaction(async (tx) => {
-      const inserted = await tx.execute(insertSql, [year, month, start, end]);
-      report.summariesAdded = inserted.affectedRows;
-      const counts = await tx.query<{ w: unknown; n: number }>(`SELECT ${websiteId} AS w, COUNT(*) AS n FROM ${tx.quote(stats)} WHERE ${created} >= ? AND ${created} < ? GROUP BY ${websiteId}`, [start, end]);
-      const stored = await tx.query<{ w: unknown; s: unknown }>(`SELECT ${mc('website_id')} AS w, ${mc('summary_data')} AS s FROM ${tx.quote(monthly)} WHERE ${mc('year')} = ? AND ${mc('month')} = ?`, [year, month]);
-      const recorded = new Map(stored.map((r) => [String(r.w), recordCount(r.s)]));
-      const kept: unknown[] = [];
-      for (const c of counts) {
-        report.rows += Number(c.n);
-        const r = recorded.get(String(c.w));
-        // Fewer rows than recorded: a run that summarized the month stopped part-way through its delete.
-        if (r === undefined || r === null || Number(c.n) > r) kept.push(c.w);
-      }
-      return kept;
-    });
+    let covered: unknown[];
+    if (ctx.dryRun) {
+      const check = await checkCoverage(db, year, month, start, end, report);
+      covered = check.kept;
+      report.summariesAdded = check.wouldAdd;
+    } else {
+      // The summary is committed before any of the month's rows is deleted.
+      covered = await db.transaction(async (tx) => {
+        const inserted = await tx.execute(insertSql, [year, month, start, end]);
+        report.summariesAdded = inserted.affectedRows;
+        return (await checkCoverage(tx, year, month, start, end, report)).kept;
+      });
+    }
     report.keptWebsites = covered;
-    for (const w of covered) ctx.warn(`website_statistics: website ${String(w)} ${report.month} kept: its monthly summary does not cover all of its ${report.month} rows (rows added after the summary was written?)`);
+    for (const w of covered) ctx.warn(`website_statistics: website ${String(w)} ${report.month} ${ctx.dryRun ? 'would be ' : ''}kept: its monthly summary does not cover all of its ${report.month} rows (rows added after the summary was written?)`);
 
     // NOT IN with a NULL in its list matches nothing, so rows without a website are excluded apart.
     const keptIds = covered.filter((w) => w !== null && w !== undefined);
@@ -207,12 +216,16 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     if (outcome.sampleIds.length < SAMPLE_SIZE) {
       outcome.sampleIds.push(...(await sampleIds(db, stats, t.column('website_statistics', 'id'), where, params)).slice(0, SAMPLE_SIZE - outcome.sampleIds.length));
     }
-    const purged = await purgeInChunks(db, { table: stats, keyColumn: t.column('website_statistics', 'id'), where, params, chunkSize, signal: ctx.signal });
-    report.deleted = purged.deleted;
-    report.longestStatementMs = Math.round(purged.longestStatementMs * 10) / 10;
-    outcome.count += purged.deleted;
+    if (ctx.dryRun) {
+      report.deleted = await countMatching(db, stats, where, params);
+    } else {
+      const purged = await purgeInChunks(db, { table: stats, keyColumn: t.column('website_statistics', 'id'), where, params, chunkSize, signal: ctx.signal });
+      report.deleted = purged.deleted;
+      report.longestStatementMs = Math.round(purged.longestStatementMs * 10) / 10;
+      ctx.logger.info(`website_statistics ${report.month}: ${report.summariesAdded} monthly summar${report.summariesAdded === 1 ? 'y' : 'ies'} added, ${report.deleted} detail row(s) deleted`);
+    }
+    outcome.count += report.deleted;
     months.push(report);
-    ctx.logger.info(`website_statistics ${report.month}: ${report.summariesAdded} monthly summar${report.summariesAdded === 1 ? 'y' : 'ies'} added, ${report.deleted} detail row(s) deleted`);
     from = end;
   }
   (outcome.details as Record<string, unknown>).months = months;
