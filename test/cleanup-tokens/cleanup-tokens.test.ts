@@ -7,7 +7,9 @@ import { cleanupTokensJob, type CleanupTokensOptions, type CleanupTokensResult }
 import { createMailer } from '../../src/notify/mailer.js';
 import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
+import Database from 'better-sqlite3';
+import { SqliteDb } from '../../src/db/sqlite.js';
+import { ENGINES, sqliteDatabase, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
 import { buildFixture, buildTempFiles, daysAgo, NOW, POLICY_RULES, snapshotFiles } from './fixture.js';
 
@@ -323,5 +325,50 @@ describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create })
     const again = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
     expect((again.result as CleanupTokensResult).breakdown['retention:stale-sessions']).toBe(0);
     expect((again.result as CleanupTokensResult).breakdown['retention:old-audit']).toBe(0);
+  });
+});
+
+describe('cleanup-tokens on sqlite: a busy database', () => {
+  it('a step that meets a locked database is tried again after the backoff and succeeds', async () => {
+    const t = await sqliteDatabase();
+    const work = tempDir('webjobs-cleanup-busy-');
+    try {
+      await buildFixture(t.db);
+      await t.db.query('PRAGMA wal_checkpoint(TRUNCATE)');
+      const blocker = new Database(t.location);
+      blocker.pragma('busy_timeout = 0');
+      const jobDb = SqliteDb.open(t.location, { busyTimeoutMs: 20 });
+      const sleeps: number[] = [];
+      const env = testEnvironment({
+        db: jobDb,
+        url: t.url,
+        config: { retry: { tries: 3, backoffSeconds: [2] } },
+        clock: new ManualClock(NOW),
+        baseDir: work,
+        sleep: async (ms) => {
+          sleeps.push(ms);
+          if (blocker.inTransaction) blocker.exec('COMMIT');
+        },
+      });
+      // Another writer takes the write lock once the runner's own bookkeeping is done, as the job starts.
+      const blocked: typeof cleanupTokensJob = {
+        ...cleanupTokensJob,
+        run: (ctx, options) => {
+          blocker.exec('BEGIN IMMEDIATE');
+          return cleanupTokensJob.run(ctx, options);
+        },
+      };
+      const real = await runJob(blocked, {}, env, { dryRun: false, args: {} });
+      blocker.close();
+      await jobDb.close();
+      expect(real.error).toBeUndefined();
+      expect(real.status).toBe('succeeded');
+      expect(sleeps).toContain(2000);
+      expect(env.logs()).toMatch(/failed \(.*(locked|busy).*\); try 2 of 3 in 2\.00 s/i);
+      expect((real.result as CleanupTokensResult).breakdown.expired_api_keys).toBe(2);
+    } finally {
+      await t.cleanup();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
