@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { checkNumber, type Config } from '../../config/config.js';
 import { UsageError } from '../../util/errors.js';
 import { parseRetentionRules, type RetentionRule } from './retention-rules.js';
@@ -36,7 +37,12 @@ function threshold(config: Config, flag: number | undefined, flagName: string, k
 
 export function resolveSettings(config: Config, options: CleanupTokensOptions): CleanupSettings {
   const tempDirs = config.stringList('cleanup.tempDirs', DEFAULT_TEMP_DIRS);
-  for (const d of tempDirs) if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');
+  for (const d of tempDirs) {
+    if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');
+    // Old files directly inside are removed: a filesystem root is never a temp folder.
+    const resolved = path.resolve(config.baseDir, d);
+    if (resolved === path.parse(resolved).root) throw new UsageError(`config cleanup.tempDirs must not name the filesystem root (${JSON.stringify(d)})`);
+  }
   return {
     inactiveDays: threshold(config, options.inactiveDays, '--inactive-days', ['cleanup.inactiveDays'], 90, { min: 1, max: MAX_DAYS }),
     statisticsRetentionDays: threshold(config, options.statisticsRetentionDays, '--statistics-retention-days', ['cleanup.statisticsRetentionDays', 'statisticsRetentionDays'], 365, { min: 1, max: MAX_DAYS }),
