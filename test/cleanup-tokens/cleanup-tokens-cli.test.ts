@@ -74,6 +74,7 @@ describe('cleanup-tokens: bad thresholds and bad retention rules exit 2 with one
     ['a negative config cleanup.sessionIdleDays', [], { cleanup: { sessionIdleDays: -30 } }, /config cleanup.sessionIdleDays must be at least 1/],
     ['cleanup.tempDirs not a list', [], { cleanup: { tempDirs: 'storage/app/temp' } }, /config cleanup.tempDirs must be a list of strings/],
     ['the filesystem root as a temp folder', [], { cleanup: { tempDirs: ['storage/app/temp', '/'] } }, /cleanup.tempDirs must not name the filesystem root/],
+    ['a JSON path with SQL in it', [], { cleanup: { statisticsJsonPaths: { total_users: "$.x') OR 1=1 --" } } }, /cleanup.statisticsJsonPaths.total_users must be a JSON path/],
     ['rules not a list', [], { retention: { rules: { table: 'jobs' } } }, /config retention.rules must be a list/],
     ['a hostile table name', [], { retention: { rules: [{ ...rule, table: 'jobs; DROP TABLE users' }] } }, /retention.rules\[0\].table .* is not a valid name/],
     ['a hostile column in a condition', [], { retention: { rules: [{ ...rule, where: { column: 'status`=1 OR 1=1 --', op: '=', value: 'x' } }] } }, /where\[0\].column .* is not a valid name/],

@@ -6,7 +6,7 @@ import type { JobContext } from '../../runner/job.js';
 import { throwIfAborted } from '../../util/errors.js';
 import { addDays, formatLocalDateTime } from '../../util/time.js';
 import { compileRule, type RetentionRule } from './retention-rules.js';
-import type { CleanupSettings } from './settings.js';
+import { DEFAULT_STATISTICS_PATHS, type CleanupSettings, type StatisticsPaths } from './settings.js';
 
 /** What one step did (or, in a dry run, would do). */
 export interface StepOutcome {
@@ -126,7 +126,7 @@ interface MonthReport {
  * (rows added after it was written), that website's rows of that month are kept and a warning
  * says so: nothing is deleted that no summary covers.
  */
-export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: string, chunkSize: number): Promise<StepOutcome> {
+export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: string, chunkSize: number, paths: StatisticsPaths = DEFAULT_STATISTICS_PATHS): Promise<StepOutcome> {
   const db = ctx.db;
   const t = ctx.tables;
   const stats = t.table('website_statistics');
@@ -145,10 +145,10 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
 
   const summary = jsonObject(db.dialect, [
     ['record_count', 'COUNT(*)'],
-    ['avg_api_calls', roundedAverage(db.dialect, jsonNumber(db.dialect, data, '$.api_calls_today', 'integer'))],
-    ['avg_response_time', roundedAverage(db.dialect, jsonNumber(db.dialect, data, '$.average_response_time', 'decimal'))],
-    ['total_page_views', `SUM(${jsonNumber(db.dialect, data, '$.page_views_today', 'integer')})`],
-    ['max_total_users', `MAX(${jsonNumber(db.dialect, data, '$.total_users', 'integer')})`],
+    ['avg_api_calls', roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.api_calls_today, 'integer'))],
+    ['avg_response_time', roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.average_response_time, 'decimal'))],
+    ['total_page_views', `SUM(${jsonNumber(db.dialect, data, paths.page_views_today, 'integer')})`],
+    ['max_total_users', `MAX(${jsonNumber(db.dialect, data, paths.total_users, 'integer')})`],
   ]);
   const insertSql =
     `${insertIgnoreVerb(db.dialect)} INTO ${db.quote(monthly)} (${mc('website_id')}, ${mc('year')}, ${mc('month')}, ${mc('summary_data')}) ` +
