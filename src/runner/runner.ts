@@ -171,10 +171,15 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
     const settings = await Settings.load(db, env.config, tables);
 
     if (!request.dryRun) {
-      await ensureRunnerTables(db);
-      history = new RunHistory(db, timeZone);
-      await history.sweepAbandoned(def.name);
-      const attempt = await JobLock.acquire(db, def.name, { clock: env.clock, leaseMs, runId });
+      const opened = db;
+      history = new RunHistory(opened, timeZone);
+      const runHistory = history;
+      // A busy or briefly unreachable database is as transient here as inside the job.
+      const { value: attempt } = await withRetries(policy, env, `taking the ${def.name} lock`, async () => {
+        await ensureRunnerTables(opened);
+        await runHistory.sweepAbandoned(def.name);
+        return JobLock.acquire(opened, def.name, { clock: env.clock, leaseMs, runId });
+      }, signal);
       if (!attempt.acquired) {
         const h = attempt.holder;
         const reason = `another run holds the ${def.name} lock (host ${h.host}, pid ${h.pid}, since ${formatLocalDateTime(new Date(h.acquiredAtMs), timeZone)}, lease until ${formatLocalDateTime(new Date(h.leaseUntilMs), timeZone)})`;
