@@ -6,7 +6,6 @@ import { UsageError } from './errors.js';
  */
 export function checkPath(value: string, what: string): string {
   if (!value.trim()) throw new UsageError(`${what} is empty`);
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new UsageError(`${what} ${JSON.stringify(value)} contains a control character (newline, tab...): refused`);
   return value;
 }
