@@ -90,11 +90,8 @@ class SmtpMailer implements Mailer {
   private get transporter(): Transporter {
     if (!this.transport) {
       const t = this.opts.timeoutMs ?? 15_000;
-      this.transport = nodemailer.createTransport(this.opts.url as string, {
-        connectionTimeout: t,
-        greetingTimeout: t,
-        socketTimeout: t,
-      } as object);
+      // The timeouts go in the transport options beside the URL: a second argument would be message defaults.
+      this.transport = nodemailer.createTransport({ url: this.opts.url as string, connectionTimeout: t, greetingTimeout: t, socketTimeout: t });
     }
     return this.transport;
   }
