@@ -48,7 +48,7 @@ function kindOf(f: ColumnDefinition): number {
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
 /** A growable byte buffer for one statement at a time. */
-class Out {
+export class Out {
   buf: Buffer;
   pos = 0;
   constructor(private readonly capacity: number) {
@@ -72,65 +72,6 @@ class Out {
     this.ensure(1);
     this.buf[this.pos++] = c;
   }
-  /** A quoted string literal, escaped the way mysql_real_escape_string does it. */
-  text(b: Buffer): void {
-    this.ensure(b.length * 2 + 2);
-    const o = this.buf;
-    let p = this.pos;
-    o[p++] = 0x27;
-    for (let i = 0; i < b.length; i++) {
-      const c = b[i] as number;
-      if (c > 0x27 && c !== 0x5c) o[p++] = c;
-      else if (c === 0x27) {
-        o[p++] = 0x5c;
-        o[p++] = 0x27;
-      } else if (c === 0x5c) {
-        o[p++] = 0x5c;
-        o[p++] = 0x5c;
-      } else if (c === 0x00) {
-        o[p++] = 0x5c;
-        o[p++] = 0x30;
-      } else if (c === 0x0a) {
-        o[p++] = 0x5c;
-        o[p++] = 0x6e;
-      } else if (c === 0x0d) {
-        o[p++] = 0x5c;
-        o[p++] = 0x72;
-      } else if (c === 0x1a) {
-        o[p++] = 0x5c;
-        o[p++] = 0x5a;
-      } else o[p++] = c;
-    }
-    o[p++] = 0x27;
-    this.pos = p;
-  }
-  quoted(b: Buffer): void {
-    this.ensure(b.length + 2);
-    this.buf[this.pos++] = 0x27;
-    this.pos += b.copy(this.buf, this.pos);
-    this.buf[this.pos++] = 0x27;
-  }
-  hex(b: Buffer): void {
-    if (b.length === 0) {
-      this.ascii("''");
-      return;
-    }
-    this.ensure(b.length * 2 + 2);
-    const o = this.buf;
-    let p = this.pos;
-    o[p++] = 0x30;
-    o[p++] = 0x78;
-    if (b.length > 64) {
-      p += o.write(b.toString('hex'), p, 'latin1');
-    } else {
-      for (let i = 0; i < b.length; i++) {
-        const c = b[i] as number;
-        o[p++] = HEX_DIGITS[c >> 4] as number;
-        o[p++] = HEX_DIGITS[c & 15] as number;
-      }
-    }
-    this.pos = p;
-  }
   /** Hands over the bytes written so far and starts a fresh buffer (the old one now belongs to the sink). */
   take(): Buffer {
     const out = this.buf.subarray(0, this.pos);
@@ -138,16 +79,6 @@ class Out {
     this.pos = 0;
     return out;
   }
-}
-
-const NULL_BYTES = Buffer.from('NULL');
-
-function writeValue(out: Out, kind: number, v: Buffer | null): void {
-  if (v === null) out.bytes(NULL_BYTES);
-  else if (kind === RAW) out.bytes(v);
-  else if (kind === TEXT) out.text(v);
-  else if (kind === QUOTED) out.quoted(v);
-  else out.hex(v);
 }
 
 interface TableInfo {
@@ -201,15 +132,112 @@ function selectSql(t: TableInfo): string {
   return `SELECT ${t.columns.map(q).join(',')} FROM ${q(t.name)}${t.key.length ? ` ORDER BY ${t.key.map(q).join(',')}` : ''}`;
 }
 
+interface RawPacket {
+  buffer: Buffer;
+  offset: number;
+  end: number;
+}
+
 /**
- * Reads a result set row by row with back-pressure: when `onRow` returns a promise the
- * connection stops reading from the socket until it settles.
+ * Appends one text-protocol row, straight from the packet bytes, as a SQL tuple "(v1,v2,…)".
+ * No per-value objects are made: this is the hot loop of the whole backup.
  */
-function streamRows(
+export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket): void {
+  const src = packet.buffer;
+  let off = packet.offset;
+  const end = packet.end;
+  // Worst case: every byte escaped or hex (2×), plus quotes, commas, NULLs, 0x prefixes.
+  out.ensure(2 * (end - off) + 8 * kinds.length + 8);
+  const o = out.buf;
+  let p = out.pos;
+  o[p++] = 0x28;
+  for (let i = 0; i < kinds.length; i++) {
+    if (i) o[p++] = 0x2c;
+    const tag = src[off++] as number;
+    let len: number;
+    if (tag < 251) len = tag;
+    else if (tag === 0xfb) {
+      o[p++] = 0x4e; // NULL
+      o[p++] = 0x55;
+      o[p++] = 0x4c;
+      o[p++] = 0x4c;
+      continue;
+    } else if (tag === 0xfc) {
+      len = (src[off] as number) | ((src[off + 1] as number) << 8);
+      off += 2;
+    } else if (tag === 0xfd) {
+      len = (src[off] as number) | ((src[off + 1] as number) << 8) | ((src[off + 2] as number) << 16);
+      off += 3;
+    } else {
+      len = src.readUInt32LE(off) + src.readUInt32LE(off + 4) * 0x100000000;
+      off += 8;
+    }
+    const stop = off + len;
+    const kind = kinds[i];
+    if (kind === RAW) {
+      if (len < 48) for (let j = off; j < stop; j++) o[p++] = src[j] as number;
+      else p += src.copy(o, p, off, stop);
+    } else if (kind === TEXT) {
+      o[p++] = 0x27;
+      for (let j = off; j < stop; j++) {
+        const c = src[j] as number;
+        if (c > 0x27 && c !== 0x5c) o[p++] = c;
+        else if (c === 0x27) {
+          o[p++] = 0x5c;
+          o[p++] = 0x27;
+        } else if (c === 0x5c) {
+          o[p++] = 0x5c;
+          o[p++] = 0x5c;
+        } else if (c === 0x00) {
+          o[p++] = 0x5c;
+          o[p++] = 0x30;
+        } else if (c === 0x0a) {
+          o[p++] = 0x5c;
+          o[p++] = 0x6e;
+        } else if (c === 0x0d) {
+          o[p++] = 0x5c;
+          o[p++] = 0x72;
+        } else if (c === 0x1a) {
+          o[p++] = 0x5c;
+          o[p++] = 0x5a;
+        } else o[p++] = c;
+      }
+      o[p++] = 0x27;
+    } else if (kind === QUOTED) {
+      o[p++] = 0x27;
+      for (let j = off; j < stop; j++) o[p++] = src[j] as number;
+      o[p++] = 0x27;
+    } else if (len === 0) {
+      o[p++] = 0x27; // empty binary: '' (0x with no digits is not a literal)
+      o[p++] = 0x27;
+    } else {
+      o[p++] = 0x30;
+      o[p++] = 0x78;
+      if (len > 64) p += o.write(src.toString('hex', off, stop), p, 'latin1');
+      else {
+        for (let j = off; j < stop; j++) {
+          const c = src[j] as number;
+          o[p++] = HEX_DIGITS[c >> 4] as number;
+          o[p++] = HEX_DIGITS[c & 15] as number;
+        }
+      }
+    }
+    off = stop;
+  }
+  o[p++] = 0x29;
+  out.pos = p;
+}
+
+/**
+ * Reads a result set row by row, each row's packet handed to `onRow` as raw bytes (mysql2's
+ * own row parser is bypassed: it would make a Buffer or string per value). When `onRow`
+ * returns a promise the connection stops reading from the socket until it settles.
+ */
+function streamRawRows(
   conn: CallbackConnection,
   sql: string,
   onFields: (fields: ColumnDefinition[]) => void,
-  onRow: (row: (Buffer | null)[]) => Promise<void> | undefined,
+  onRow: (packet: RawPacket) => Promise<void> | undefined,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     let failed = false;
@@ -219,7 +247,22 @@ function streamRows(
       failed = true;
       reject(err);
     };
-    const query = conn.query({ sql, rowsAsArray: true, typeCast: false } as mysql.QueryOptions);
+    const query = conn.query({ sql, typeCast: false } as mysql.QueryOptions);
+    let pending: Promise<void> | undefined;
+    const parser = {
+      next(packet: RawPacket): null {
+        if (failed) return null;
+        try {
+          pending = onRow(packet);
+        } catch (err) {
+          fail(err);
+          conn.destroy();
+        }
+        return null;
+      },
+    };
+    // mysql2 assigns its generated parser after the column definitions; this one stays in place.
+    Object.defineProperty(query, '_rowParser', { get: () => parser, set: () => undefined, configurable: true });
     query.on('fields', (fields: FieldPacket[]) => {
       try {
         onFields(fields as unknown as ColumnDefinition[]);
@@ -227,29 +270,21 @@ function streamRows(
         fail(err);
       }
     });
-    query.on('result', (row: unknown) => {
-      if (failed) return;
-      let p: Promise<void> | undefined;
-      try {
-        p = onRow(row as (Buffer | null)[]);
-      } catch (err) {
-        fail(err);
-        conn.destroy();
-        return;
-      }
-      if (p) {
-        conn.pause();
-        waiting = p.then(
-          () => {
-            waiting = undefined;
-            if (!failed) conn.resume();
-          },
-          (err) => {
-            fail(err);
-            conn.destroy();
-          },
-        );
-      }
+    query.on('result', () => {
+      const p = pending;
+      if (!p || failed) return;
+      pending = undefined;
+      conn.pause();
+      waiting = p.then(
+        () => {
+          waiting = undefined;
+          if (!failed) conn.resume();
+        },
+        (err) => {
+          fail(err);
+          conn.destroy();
+        },
+      );
     });
     query.on('error', fail);
     query.on('end', () => {
@@ -293,48 +328,54 @@ function rowHasher(ordered: boolean): RowHasher {
 }
 
 const ROW_SEP = Buffer.from(',\n');
+const STMT_END = Buffer.from(';\n');
 
 interface ScanHooks {
-  /** Called with a complete statement body ("(…),\n(…)") whenever it reaches the size bound. */
-  flush?: (body: Buffer, rowsDone: number) => Promise<void> | undefined;
+  /** Called with each complete INSERT statement (head, rows, ";\n") once it reaches the size bound. */
+  flush?: (statement: Buffer, rowsDone: number) => Promise<void> | undefined;
 }
 
-/** Reads every row of a table in key order, formats it as SQL tuples, hashes them; returns rows and checksum. */
+/**
+ * Reads every row of a table in key order and formats it as multi-row INSERT statements of
+ * bounded size, hashing the tuples as it goes; returns the row count and checksum.
+ */
 async function scanTable(conn: CallbackConnection, t: TableInfo, maxBytes: number, hooks: ScanHooks): Promise<{ rows: number; checksum: string }> {
+  const head = Buffer.from(`INSERT INTO ${q(t.name)} (${t.columns.map(q).join(',')}) VALUES\n`);
   const out = new Out(maxBytes + 64 * 1024);
-  const hasher = rowHasher(t.key.length > 0);
+  out.bytes(head);
   const ordered = t.key.length > 0;
-  let kinds: number[] = [];
+  const hasher = rowHasher(ordered);
+  let kinds = new Uint8Array(0);
   let rows = 0;
+  let inStatement = 0;
   const emit = (): Promise<void> | undefined => {
-    const body = out.take();
     if (ordered) {
-      hasher.addBody(body);
+      hasher.addBody(out.buf.subarray(head.length, out.pos));
       hasher.addBody(ROW_SEP);
     }
-    return hooks.flush?.(body, rows);
+    out.bytes(STMT_END);
+    const stmt = out.take();
+    out.bytes(head);
+    inStatement = 0;
+    return hooks.flush?.(stmt, rows);
   };
-  await streamRows(
+  await streamRawRows(
     conn,
     selectSql(t),
     (fields) => {
-      kinds = fields.map(kindOf);
+      kinds = Uint8Array.from(fields.map(kindOf));
     },
-    (row) => {
-      if (out.pos > 0) out.bytes(ROW_SEP);
+    (packet) => {
+      if (inStatement) out.bytes(ROW_SEP);
       const start = out.pos;
-      out.byte(0x28);
-      for (let i = 0; i < row.length; i++) {
-        if (i) out.byte(0x2c);
-        writeValue(out, kinds[i] as number, row[i] as Buffer | null);
-      }
-      out.byte(0x29);
+      appendRow(out, kinds, packet);
       rows++;
+      inStatement++;
       if (!ordered) hasher.addRow(out.buf.subarray(start, out.pos));
       return out.pos >= maxBytes ? emit() : undefined;
     },
   );
-  if (out.pos > 0) await emit();
+  if (inStatement) await emit();
   return { rows, checksum: hasher.digest() };
 }
 
@@ -424,14 +465,12 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
       const ddl = create?.[1];
       if (!ddl) throw new Error(`SHOW CREATE TABLE ${table} returned nothing`);
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${ddl};\n`);
-      const head = Buffer.from(`INSERT INTO ${q(table)} (${info.columns.map(q).join(',')}) VALUES\n`);
-      const tail = Buffer.from(';\n');
       req.onProgress?.({ table, rowsDone: 0, rowsEstimate: info.estimate });
       const scanned = await scanTable(snap.cb, info, maxBytes, {
-        flush: (body, rowsDone) => {
+        flush: (statement, rowsDone) => {
           throwIfAborted(req.signal);
           req.onProgress?.({ table, rowsDone, rowsEstimate: info.estimate });
-          return sink.write(Buffer.concat([head, body, tail]));
+          return sink.write(statement);
         },
       });
       req.onProgress?.({ table, rowsDone: scanned.rows, rowsEstimate: info.estimate });
