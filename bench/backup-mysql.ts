@@ -114,7 +114,7 @@ async function main(): Promise<void> {
       }
     }
     const myOut = path.join(work, 'mydumper');
-    const my = timed(`mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T bench.api_requests -c -t 2 -o ${myOut}`, env, myOut);
+    const my = timed(`mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T api_requests -c -t 2 -o ${myOut}`, env, myOut);
 
     console.log(`\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`);
     console.log('| level | webjobs | mysqldump \\| gzip | ratio | webjobs peak RSS | mysqldump\\|gzip peak RSS | webjobs file | mysqldump file |');
