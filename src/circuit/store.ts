@@ -94,6 +94,13 @@ interface Change<T> {
   why?: string;
 }
 
+/**
+ * Changes are serialized per connection: better-sqlite3 is synchronous, so a second
+ * BEGIN IMMEDIATE from this process while the first transaction awaits would nest in it
+ * (same connection) or wait on it without ever letting it finish (another connection).
+ */
+const queues = new WeakMap<Db, Promise<unknown>>();
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -105,7 +112,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * transaction (the busy timeout makes the other process wait instead of failing).
  */
 export class CircuitStore {
-  private queue: Promise<unknown> = Promise.resolve();
   private readonly known = new Set<string>();
 
   constructor(
@@ -205,8 +211,8 @@ export class CircuitStore {
 
   /** One change, serialized within this process and compare-and-set against every other. */
   private change<T>(platform: string, fn: (cur: Circuit, now: number) => Change<T>): Promise<T> {
-    const run = this.queue.then(() => this.changeNow(platform, fn));
-    this.queue = run.catch(() => undefined);
+    const run = (queues.get(this.db) ?? Promise.resolve()).then(() => this.changeNow(platform, fn));
+    queues.set(this.db, run.catch(() => undefined));
     return run;
   }
 
