@@ -95,11 +95,26 @@ interface Change<T> {
 }
 
 /**
- * Changes are serialized per connection: better-sqlite3 is synchronous, so a second
- * BEGIN IMMEDIATE from this process while the first transaction awaits would nest in it
- * (same connection) or wait on it without ever letting it finish (another connection).
+ * Changes wait in one queue per connection and are applied in batches: better-sqlite3 is
+ * synchronous, so a second BEGIN IMMEDIATE from this process while the first transaction
+ * awaits would nest in it (same connection) or wait on it without ever letting it finish
+ * (another connection). Batching also gives group commit: the changes queued while one
+ * transaction commits are applied, in order, in the next one.
  */
-const queues = new WeakMap<Db, Promise<unknown>>();
+interface PendingChange {
+  store: CircuitStore;
+  platform: string;
+  fn: (cur: Circuit, now: number) => Change<unknown>;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Queue {
+  pending: PendingChange[];
+  running: boolean;
+}
+
+const queues = new WeakMap<Db, Queue>();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -118,7 +133,7 @@ export class CircuitStore {
     private readonly db: Db,
     private readonly clock: Clock,
     readonly policy: CircuitPolicy,
-    private readonly onTransition: (t: Transition) => void = () => undefined,
+    readonly onTransition: (t: Transition) => void = () => undefined,
   ) {}
 
   /** Reads without creating anything: a missing table is no circuits. */
@@ -209,44 +224,81 @@ export class CircuitStore {
     return out;
   }
 
-  /** One change, serialized within this process and compare-and-set against every other. */
+  /** One change, queued behind this connection's others and compare-and-set against every other process. */
   private change<T>(platform: string, fn: (cur: Circuit, now: number) => Change<T>): Promise<T> {
-    const run = (queues.get(this.db) ?? Promise.resolve()).then(() => this.changeNow(platform, fn));
-    queues.set(this.db, run.catch(() => undefined));
-    return run;
+    let q = queues.get(this.db);
+    if (!q) {
+      q = { pending: [], running: false };
+      queues.set(this.db, q);
+    }
+    const queue = q;
+    const promise = new Promise<T>((resolve, reject) => {
+      queue.pending.push({ store: this, platform, fn, resolve: resolve as (v: unknown) => void, reject });
+    });
+    if (!queue.running) {
+      queue.running = true;
+      void (async () => {
+        try {
+          while (queue.pending.length) {
+            const batch = queue.pending.splice(0, queue.pending.length);
+            const platforms = [...new Set(batch.map((c) => c.platform))];
+            for (const p of platforms) {
+              const changes = batch.filter((c) => c.platform === p);
+              try {
+                const { results, transitions } = await this.applyAll(p, changes.map((c) => c.fn));
+                for (const { index, transition } of transitions) changes[index]!.store.onTransition(transition);
+                changes.forEach((c, i) => c.resolve(results[i]));
+              } catch (err) {
+                for (const c of changes) c.reject(err);
+              }
+            }
+          }
+        } finally {
+          queue.running = false;
+        }
+      })();
+    }
+    return promise;
   }
 
-  private async changeNow<T>(platform: string, fn: (cur: Circuit, now: number) => Change<T>): Promise<T> {
+  /** Applies changes to one circuit in order: one read and (when anything changes) one compare-and-set write. */
+  private async applyAll(platform: string, fns: Array<(cur: Circuit, now: number) => Change<unknown>>): Promise<{ results: unknown[]; transitions: Array<{ index: number; transition: Transition }> }> {
     await this.ensureRow(platform);
-    const read = async (db: Db) => {
+    const fold = async (db: Db) => {
       const raw = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [platform]);
       if (!raw) throw new Error(`circuit ${platform} vanished while being updated`);
-      const cur = toCircuit(raw);
+      const first = toCircuit(raw);
       const now = this.clock.now().getTime();
-      return { cur, now, change: fn(cur, now) };
+      let cur = first;
+      let dirty = false;
+      const results: unknown[] = [];
+      const transitions: Array<{ index: number; transition: Transition }> = [];
+      for (const [index, fn] of fns.entries()) {
+        const change = fn(cur, now);
+        results.push(change.result);
+        if (!change.next) continue;
+        if (change.next.state !== cur.state) transitions.push({ index, transition: { platform, from: cur.state, to: change.next.state, why: change.why ?? 'changed', atMs: now } });
+        cur = change.next;
+        dirty = true;
+      }
+      return { first, final: cur, dirty, now, results, transitions };
     };
-    // A decision that writes nothing (a closed circuit letting a request through) needs no lock.
-    const peek = await read(this.db);
-    if (!peek.change.next) return peek.change.result;
+    // Decisions that write nothing (a closed circuit letting requests through) need no lock.
+    const peek = await fold(this.db);
+    if (!peek.dirty) return peek;
     for (let attempt = 1; ; attempt++) {
       const step = async (db: Db) => {
-        const r = await read(db);
-        const n = r.change.next;
-        if (!n) return { done: true, ...r };
+        const r = await fold(db);
+        if (!r.dirty) return { done: true, r };
+        const n = r.final;
         const res = await db.execute(
           'UPDATE webjobs_circuits SET state = ?, version = version + 1, failure_count = ?, total_requests = ?, total_failures = ?, opened_at_ms = ?, trial_leases = ?, last_failure = ?, updated_at_ms = ? WHERE platform = ? AND version = ?',
-          [n.state, n.failureCount, n.totalRequests, n.totalFailures, n.openedAtMs, JSON.stringify(n.leases), n.lastFailure, r.now, platform, r.cur.version],
+          [n.state, n.failureCount, n.totalRequests, n.totalFailures, n.openedAtMs, JSON.stringify(n.leases), n.lastFailure, r.now, platform, r.first.version],
         );
-        return { done: res.affectedRows === 1, ...r };
+        return { done: res.affectedRows === 1, r };
       };
-      const r = this.db.dialect === 'sqlite' ? await this.db.transaction(step, { immediate: true }) : await step(this.db);
-      if (r.done) {
-        const next = r.change.next;
-        if (next && next.state !== r.cur.state) {
-          this.onTransition({ platform, from: r.cur.state, to: next.state, why: r.change.why ?? 'changed', atMs: r.now });
-        }
-        return r.change.result;
-      }
+      const out = this.db.dialect === 'sqlite' ? await this.db.transaction(step, { immediate: true }) : await step(this.db);
+      if (out.done) return out.r;
       // Another process won this round: recompute from its row. Back off a little under heavy contention.
       if (attempt > 1000) throw new Error(`circuit ${platform}: gave up after ${attempt} contended updates`);
       if (attempt > 3) await sleep(Math.random() * Math.min(20, attempt));

@@ -96,6 +96,8 @@ export class HttpClient {
  */
 export class RateLimiter {
   private nextAtMs = 0;
+  /** Until when the app asked everybody to wait (Retry-After), epoch ms. */
+  pausedUntilMs = 0;
 
   constructor(
     private readonly ratePerSecond: number | null,
@@ -110,6 +112,7 @@ export class RateLimiter {
   }
 
   pauseUntil(ms: number): void {
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, ms);
     this.nextAtMs = Math.max(this.nextAtMs, ms);
   }
 }

@@ -163,6 +163,13 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
       let outcome: { ok: boolean; error?: string } | null = null;
       try {
         for (;;) {
+          if (limiter.pausedUntilMs > deadline) {
+            // The app asked every client to wait (429/503 Retry-After) longer than this widget's budget.
+            r.status = 'deferred';
+            r.reason = `the app asked to wait until ${formatLocalDateTime(new Date(limiter.pausedUntilMs), ctx.timeZone)} (Retry-After), beyond the ${formatDuration(o.timeoutMs)} budget`;
+            ctx.logger.warn(`deferred widget ${w.widgetId} (${w.platform}): ${r.reason}`);
+            return r;
+          }
           await limiter.take(ctx.signal);
           r.attempts++;
           const res = await client.request(w.url, { method: o.method, headers, timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal });
