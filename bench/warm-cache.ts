@@ -47,6 +47,8 @@ async function main() {
         await tx.execute('INSERT INTO api_requests (widget_id, platform, status_code, response_time_ms, cache_hit, created_at) VALUES (?, ?, 200, 10, 0, ?)', [i, platforms[i % 4], when]);
       }
     });
+    const breaker = process.env.BREAKER !== '0';
+    if (!breaker) await db.execute("UPDATE settings SET value = '0' WHERE key = 'circuit-breaker-enabled'");
     const config = new Config({ timezone: 'UTC', warm: { urlTemplate: `http://127.0.0.1:${port}/api/v1/widgets/{id}?p={platform}` } }, null, dir);
     const logger = createLogger({ stream: new PassThrough().resume(), interactive: false, timeZone: 'UTC' });
     const t0 = performance.now();
@@ -59,7 +61,7 @@ async function main() {
     const wallMs = performance.now() - t0;
     const r = summary.result as WarmResult;
     const ideal = (WIDGETS * LATENCY) / CONCURRENCY;
-    console.log(`warm-cache: ${WIDGETS} widgets, server latency ${LATENCY} ms, concurrency ${CONCURRENCY}, circuit breaker on (SQLite)`);
+    console.log(`warm-cache: ${WIDGETS} widgets, server latency ${LATENCY} ms, concurrency ${CONCURRENCY}, circuit breaker ${breaker ? 'on' : 'off'} (SQLite)`);
     console.log(`status ${summary.status}: ${r.totals.ok} ok, ${r.totals.failed} failed, ${r.totals.skipped} skipped`);
     console.log(`wall time ${Math.round(wallMs)} ms (job's own figure ${summary.durationMs} ms); ideal ${Math.round(ideal)} ms; ratio ${(wallMs / ideal).toFixed(3)}x (target <= 1.25x)`);
     console.log(`node ${process.version}, ${os.cpus().length} cpu(s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);

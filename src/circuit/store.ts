@@ -112,7 +112,17 @@ interface PendingChange {
 interface Queue {
   pending: PendingChange[];
   running: boolean;
+  timer: NodeJS.Timeout | null;
 }
+
+/**
+ * A success on a circuit that is not in trial only adds to its counters: it may wait this long
+ * to share a commit with others (SQLite's commit blocks the event loop for its fsync). Any
+ * other change (a failure, a trial's outcome, a lease, a reset) is written at once, and takes
+ * everything queued before it along, in order.
+ */
+const LAZY_FLUSH_MS = 200;
+const LAZY_MAX = 256;
 
 const queues = new WeakMap<Db, Queue>();
 
@@ -150,8 +160,14 @@ export class CircuitStore {
   }
 
   /** May a request to this platform go now? Takes a half-open trial slot (a lease) when it is a trial. */
-  admit(platform: string): Promise<Admission> {
-    const { failureThreshold: _t, timeoutMs, halfOpenRequests, leaseMs } = this.policy;
+  async admit(platform: string): Promise<Admission> {
+    const { timeoutMs, halfOpenRequests, leaseMs } = this.policy;
+    // The common case, a closed circuit, is one read: no queue, no lock. (A failure recorded a
+    // moment ago and still being committed may let one more request through, as a request
+    // already in flight when the circuit opens does.)
+    await this.ensureRow(platform);
+    const seen = await this.db.queryOne<{ state: string }>('SELECT state FROM webjobs_circuits WHERE platform = ?', [platform]);
+    if (seen?.state === 'closed') return { allowed: true, state: 'closed', lease: null };
     return this.change<Admission>(platform, (cur, now) => {
       if (cur.state === 'closed') return { next: null, result: { allowed: true, state: 'closed', lease: null } };
       const halfOpenAtMs = (cur.openedAtMs ?? now) + timeoutMs;
@@ -194,7 +210,7 @@ export class CircuitStore {
       }
       // Open, or half-open without a trial slot (a request sent before the circuit opened): counts only.
       return { next, result: undefined };
-    });
+    }, outcome.ok && lease === null);
   }
 
   /** Gives a trial slot back without an outcome (the request was deferred or cancelled). */
@@ -225,16 +241,27 @@ export class CircuitStore {
   }
 
   /** One change, queued behind this connection's others and compare-and-set against every other process. */
-  private change<T>(platform: string, fn: (cur: Circuit, now: number) => Change<T>): Promise<T> {
+  private change<T>(platform: string, fn: (cur: Circuit, now: number) => Change<T>, lazy = false): Promise<T> {
     let q = queues.get(this.db);
     if (!q) {
-      q = { pending: [], running: false };
+      q = { pending: [], running: false, timer: null };
       queues.set(this.db, q);
     }
     const queue = q;
     const promise = new Promise<T>((resolve, reject) => {
       queue.pending.push({ store: this, platform, fn, resolve: resolve as (v: unknown) => void, reject });
     });
+    if (lazy && queue.pending.length < LAZY_MAX) {
+      queue.timer ??= setTimeout(() => this.drain(queue), LAZY_FLUSH_MS);
+      return promise;
+    }
+    this.drain(queue);
+    return promise;
+  }
+
+  private drain(queue: Queue): void {
+    if (queue.timer) clearTimeout(queue.timer);
+    queue.timer = null;
     if (!queue.running) {
       queue.running = true;
       void (async () => {
@@ -242,14 +269,31 @@ export class CircuitStore {
           while (queue.pending.length) {
             const batch = queue.pending.splice(0, queue.pending.length);
             const platforms = [...new Set(batch.map((c) => c.platform))];
-            for (const p of platforms) {
-              const changes = batch.filter((c) => c.platform === p);
+            const groups = platforms.map((p) => ({ platform: p, changes: batch.filter((c) => c.platform === p) }));
+            const settle = (g: (typeof groups)[number], out: Awaited<ReturnType<CircuitStore['applyAll']>>) => {
+              for (const { index, transition } of out.transitions) g.changes[index]!.store.onTransition(transition);
+              g.changes.forEach((c, i) => c.resolve(out.results[i]));
+            };
+            if (this.db.dialect === 'sqlite') {
+              // One BEGIN IMMEDIATE … COMMIT (one fsync) for the whole batch, every platform in it.
               try {
-                const { results, transitions } = await this.applyAll(p, changes.map((c) => c.fn));
-                for (const { index, transition } of transitions) changes[index]!.store.onTransition(transition);
-                changes.forEach((c, i) => c.resolve(results[i]));
+                for (const g of groups) await this.ensureRow(g.platform);
+                const outs = await this.db.transaction(async (tx) => {
+                  const list = [];
+                  for (const g of groups) list.push(await this.applyOnce(tx, g.platform, g.changes.map((c) => c.fn)));
+                  return list;
+                }, { immediate: true });
+                groups.forEach((g, i) => settle(g, outs[i]!));
               } catch (err) {
-                for (const c of changes) c.reject(err);
+                for (const c of batch) c.reject(err);
+              }
+              continue;
+            }
+            for (const g of groups) {
+              try {
+                settle(g, await this.applyAll(g.platform, g.changes.map((c) => c.fn)));
+              } catch (err) {
+                for (const c of g.changes) c.reject(err);
               }
             }
           }
@@ -258,48 +302,54 @@ export class CircuitStore {
         }
       })();
     }
-    return promise;
   }
 
-  /** Applies changes to one circuit in order: one read and (when anything changes) one compare-and-set write. */
-  private async applyAll(platform: string, fns: Array<(cur: Circuit, now: number) => Change<unknown>>): Promise<{ results: unknown[]; transitions: Array<{ index: number; transition: Transition }> }> {
+  /** Reads the circuit and folds the changes over it, in order, without writing. */
+  private async fold(db: Db, platform: string, fns: Array<(cur: Circuit, now: number) => Change<unknown>>) {
+    const raw = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [platform]);
+    if (!raw) throw new Error(`circuit ${platform} vanished while being updated`);
+    const first = toCircuit(raw);
+    const now = this.clock.now().getTime();
+    let cur = first;
+    let dirty = false;
+    const results: unknown[] = [];
+    const transitions: Array<{ index: number; transition: Transition }> = [];
+    for (const [index, fn] of fns.entries()) {
+      const change = fn(cur, now);
+      results.push(change.result);
+      if (!change.next) continue;
+      if (change.next.state !== cur.state) transitions.push({ index, transition: { platform, from: cur.state, to: change.next.state, why: change.why ?? 'changed', atMs: now } });
+      cur = change.next;
+      dirty = true;
+    }
+    return { first, final: cur, dirty, now, results, transitions };
+  }
+
+  /** The compare-and-set write: matches nothing when another process changed the row since it was read. */
+  private async write(db: Db, platform: string, readVersion: number, n: Circuit, now: number): Promise<boolean> {
+    const res = await db.execute(
+      'UPDATE webjobs_circuits SET state = ?, version = version + 1, failure_count = ?, total_requests = ?, total_failures = ?, opened_at_ms = ?, trial_leases = ?, last_failure = ?, updated_at_ms = ? WHERE platform = ? AND version = ?',
+      [n.state, n.failureCount, n.totalRequests, n.totalFailures, n.openedAtMs, JSON.stringify(n.leases), n.lastFailure, now, platform, readVersion],
+    );
+    return res.affectedRows === 1;
+  }
+
+  /** Inside the caller's write transaction (SQLite, BEGIN IMMEDIATE): nobody can change the row between read and write. */
+  private async applyOnce(tx: Db, platform: string, fns: Array<(cur: Circuit, now: number) => Change<unknown>>) {
+    const r = await this.fold(tx, platform, fns);
+    if (r.dirty && !(await this.write(tx, platform, r.first.version, r.final, r.now))) {
+      throw new Error(`circuit ${platform} changed under a write lock`);
+    }
+    return r;
+  }
+
+  /** Without a transaction (MariaDB): compare-and-set, recomputed from the fresh row until it wins. */
+  private async applyAll(platform: string, fns: Array<(cur: Circuit, now: number) => Change<unknown>>) {
     await this.ensureRow(platform);
-    const fold = async (db: Db) => {
-      const raw = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [platform]);
-      if (!raw) throw new Error(`circuit ${platform} vanished while being updated`);
-      const first = toCircuit(raw);
-      const now = this.clock.now().getTime();
-      let cur = first;
-      let dirty = false;
-      const results: unknown[] = [];
-      const transitions: Array<{ index: number; transition: Transition }> = [];
-      for (const [index, fn] of fns.entries()) {
-        const change = fn(cur, now);
-        results.push(change.result);
-        if (!change.next) continue;
-        if (change.next.state !== cur.state) transitions.push({ index, transition: { platform, from: cur.state, to: change.next.state, why: change.why ?? 'changed', atMs: now } });
-        cur = change.next;
-        dirty = true;
-      }
-      return { first, final: cur, dirty, now, results, transitions };
-    };
-    // Decisions that write nothing (a closed circuit letting requests through) need no lock.
-    const peek = await fold(this.db);
-    if (!peek.dirty) return peek;
     for (let attempt = 1; ; attempt++) {
-      const step = async (db: Db) => {
-        const r = await fold(db);
-        if (!r.dirty) return { done: true, r };
-        const n = r.final;
-        const res = await db.execute(
-          'UPDATE webjobs_circuits SET state = ?, version = version + 1, failure_count = ?, total_requests = ?, total_failures = ?, opened_at_ms = ?, trial_leases = ?, last_failure = ?, updated_at_ms = ? WHERE platform = ? AND version = ?',
-          [n.state, n.failureCount, n.totalRequests, n.totalFailures, n.openedAtMs, JSON.stringify(n.leases), n.lastFailure, r.now, platform, r.first.version],
-        );
-        return { done: res.affectedRows === 1, r };
-      };
-      const out = this.db.dialect === 'sqlite' ? await this.db.transaction(step, { immediate: true }) : await step(this.db);
-      if (out.done) return out.r;
-      // Another process won this round: recompute from its row. Back off a little under heavy contention.
+      const r = await this.fold(this.db, platform, fns);
+      if (!r.dirty || (await this.write(this.db, platform, r.first.version, r.final, r.now))) return r;
+      // Another process won this round. Back off a little under heavy contention.
       if (attempt > 1000) throw new Error(`circuit ${platform}: gave up after ${attempt} contended updates`);
       if (attempt > 3) await sleep(Math.random() * Math.min(20, attempt));
     }

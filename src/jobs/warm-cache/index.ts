@@ -3,7 +3,7 @@ import { circuitPolicy, logTransition } from '../../circuit/policy.js';
 import { CircuitStore, describeTransition, type CircuitState, type Transition } from '../../circuit/store.js';
 import type { Config } from '../../config/config.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
-import { JobSkipped, PartialFailure, UsageError } from '../../util/errors.js';
+import { errorMessage, JobSkipped, PartialFailure, UsageError } from '../../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../../util/time.js';
 import { checkUrlTemplate, expandTemplate, resolveHeaders, resolveOptions, type WarmOptions } from './config.js';
 import { HttpClient, RateLimiter } from './http.js';
@@ -143,6 +143,8 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
     const client = new HttpClient(o.concurrency);
     const limiter = new RateLimiter(o.rate, ctx.sleep);
     const results: WidgetResult[] = new Array(widgets.length);
+    const recording: Promise<unknown>[] = [];
+    const recordErrors: unknown[] = [];
     let next = 0;
     let finished = 0;
 
@@ -214,10 +216,14 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
           return r;
         }
       } finally {
-        if (store) {
-          if (outcome) await store.record(w.platform, outcome, lease);
-          else if (lease) await store.release(w.platform, lease).catch(() => undefined);
-        }
+        // A plain success is recorded in the background (committed in groups) and the worker goes on
+        // at once; a failure or a trial's outcome is committed before the next request, so the
+        // threshold holds exactly. Every record is awaited before the run ends.
+        if (store && outcome) {
+          const p = store.record(w.platform, outcome, lease).catch((err: unknown) => void recordErrors.push(err));
+          if (outcome.ok && !lease) recording.push(p);
+          else await p;
+        } else if (store && lease) await store.release(w.platform, lease).catch(() => undefined);
       }
     };
 
@@ -237,7 +243,9 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
       await Promise.all(Array.from({ length: Math.min(o.concurrency, Math.max(1, widgets.length)) }, worker));
     } finally {
       client.close();
+      await Promise.all(recording);
     }
+    if (recordErrors.length) throw new Error(`could not record ${recordErrors.length} outcome(s) in webjobs_circuits: ${errorMessage(recordErrors[0])}`);
 
     const circuits: Record<string, CircuitState> = {};
     if (store) for (const c of await CircuitStore.list(ctx.db)) if (widgets.some((w) => w.platform === c.platform)) circuits[c.platform] = c.state;
