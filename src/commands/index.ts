@@ -4,9 +4,12 @@ import { register as backups } from './backups.js';
 import { register as demo } from './demo.js';
 import { register as init } from './init.js';
 import { register as restoreDb } from './restore-db.js';
+import { register as warmCache } from './warm-cache.js';
+import { register as circuit } from './circuit.js';
+import { register as settings } from './settings.js';
 
 /** Every subcommand, in the order `--help` lists them: the jobs first, then the tools that operate them. */
-const COMMANDS: Array<(program: Command) => void> = [backupDb, restoreDb, backups, init, demo];
+const COMMANDS: Array<(program: Command) => void> = [backupDb, warmCache, restoreDb, backups, circuit, settings, init, demo];
 
 export function registerCommands(program: Command): void {
   for (const register of COMMANDS) register(program);
