@@ -1,3 +1,4 @@
+/* global performance, setImmediate */
 // The app, as far as the cache table is concerned: a separate process that keeps inserting,
 // reading and updating rows while a cleanup runs. Line protocol on stdin: "count" prints
 // "count <ops> <errors>", "stop" prints a JSON report and exits.
