@@ -5,6 +5,8 @@ import type { Db } from './types.js';
 export interface PurgeProgress {
   deleted: number;
   chunks: number;
+  /** The size the next chunk will have (it adapts when targetStatementMs is set). */
+  chunkSize: number;
   /** The last committed key: everything matching at or below it is gone. */
   lastKey: unknown;
   longestStatementMs: number;
@@ -21,7 +23,18 @@ export interface PurgeSpec {
   /** The rows to delete: an SQL condition over quoted names, values as `?`. */
   where: string;
   params?: readonly unknown[];
+  /** Most rows per chunk (the chunk shrinks below it when `targetStatementMs` asks). */
   chunkSize: number;
+  /**
+   * Keep each DELETE near this duration: a slower one halves the next chunk, a fast one
+   * (under half of it) grows it back by half, never above `chunkSize`. Unset: fixed chunks.
+   */
+  targetStatementMs?: number;
+  /**
+   * The highest key that can match, when the caller knows one cheaply (e.g. the first row
+   * past a date range). Default: the table's highest key when the purge starts.
+   */
+  ceiling?: unknown;
   signal?: AbortSignal;
   /** Called after each committed chunk. */
   onChunk?: (progress: PurgeProgress) => void;
@@ -96,8 +109,8 @@ function keyOrderHint(db: Db, key: { column: string; rowid: boolean }, keyColumn
  * Deletes every row matching `where` in chunks of at most `chunkSize`, each chunk one short
  * transaction bounded by a key range, so the app's own reads and writes on the table never
  * wait long behind it (MariaDB locks only the range; SQLite holds the write lock only for
- * one chunk). The walk is bounded above by the highest matching key at the start, so the
- * last chunk does not scan the rest of the table. Stops between chunks when the signal fires
+ * one chunk). The walk is bounded above by the highest key at the start (or the caller's
+ * cheaper ceiling). Stops between chunks when the signal fires
  * or the budget is spent; committed chunks stay deleted. Deletes every matching row, the
  * highest key included (no kept "last auto-increment row").
  */
@@ -123,10 +136,16 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     }
   };
 
-  // The highest matching key now: rows that start matching later are the next run's.
-  const top = await timed(() => db.queryOne<{ top: unknown }>(`SELECT MAX(${k}) AS top FROM ${t} WHERE (${spec.where})`, params));
-  const ceiling = top?.top;
+  // The walk ends at the table's highest key now (one index probe; rows that start matching
+  // later are the next run's). Asking for the highest *matching* key instead would scan every
+  // matching index entry in one statement: 0.6 s for 500,000 expired cache rows.
+  let ceiling = spec.ceiling;
+  if (ceiling === undefined || ceiling === null) {
+    const top = await timed(() => db.queryOne<{ top: unknown }>(`SELECT MAX(${k}) AS top FROM ${t}`));
+    ceiling = top?.top;
+  }
   if (ceiling === null || ceiling === undefined) return result;
+  let size = chunk;
 
   let lastKey: unknown = undefined;
   const stop = async () => {
@@ -150,20 +169,26 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const afterParams = lastKey === undefined ? [] : [lastKey];
     const bound: { upper: unknown } | undefined = await timed(() =>
       db.queryOne<{ upper: unknown }>(
-        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT ${chunk}) AS chunk`,
+        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT ${size}) AS chunk`,
         [...params, ...afterParams, ceiling],
       ),
     );
     const upper: unknown = bound?.upper;
     if (upper === null || upper === undefined) break;
 
+    const d0 = performance.now();
     const res = await timed(() =>
       db.transaction((tx) => tx.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper])),
     );
+    const took = performance.now() - d0;
+    if (spec.targetStatementMs !== undefined) {
+      if (took > spec.targetStatementMs) size = Math.max(1, Math.floor(size / 2));
+      else if (took < spec.targetStatementMs / 2) size = Math.min(chunk, Math.ceil(size * 1.5));
+    }
     result.deleted += res.affectedRows;
     result.chunks++;
     lastKey = upper;
-    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, lastKey, longestStatementMs: result.longestStatementMs });
+    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
     if (upper === ceiling) break;
     if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
   }

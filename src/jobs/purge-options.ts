@@ -31,6 +31,13 @@ export interface PurgeRun {
   params: readonly unknown[];
   /** What is being purged, for log lines ("expired cache rows"). */
   what: string;
+  /** The highest key that can match, when known cheaply (see PurgeSpec.ceiling). */
+  ceiling?: unknown;
+}
+
+/** The DELETE duration chunks adapt to (config purge.targetStatementMs, default 100 ms). */
+export function targetStatementMs(ctx: JobContext): number {
+  return ctx.config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
 }
 
 /**
@@ -53,6 +60,8 @@ export async function runPurge(ctx: JobContext, run: PurgeRun, o: PurgeOptions, 
       where: run.where,
       params: run.params,
       chunkSize: o.chunk ?? DEFAULT_CHUNK,
+      targetStatementMs: targetStatementMs(ctx),
+      ceiling: run.ceiling,
       signal: ctx.signal,
       sleepMs: o.sleepMs ?? 0,
       sleep: ctx.sleep,

@@ -34,6 +34,15 @@ describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
     expect(res.stoppedEarly).toBeNull();
   });
 
+  it('adapts the chunk to the statement target: slow deletes halve it, never above chunkSize', async () => {
+    const sizes: number[] = [];
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 64, targetStatementMs: 0.000001, onChunk: (p) => sizes.push(p.chunkSize) });
+    expect(res.deleted).toBe(334);
+    expect(sizes.slice(0, 7)).toEqual([32, 16, 8, 4, 2, 1, 1]);
+    const fast = await purgeInChunks(t.db, { ...spec, chunkSize: 64, targetStatementMs: 1e9 });
+    expect(fast.deleted).toBe(0);
+  });
+
   it('stops between chunks when cancelled; committed chunks stay deleted', async () => {
     const ac = new AbortController();
     await expect(

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/config.js';
-import { countMatching } from '../../db/purge.js';
+import { countMatching, purgeKeyFor } from '../../db/purge.js';
 import { optimizeTable } from '../../db/dialect.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
@@ -173,7 +173,12 @@ async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOpt
       continue;
     }
     ctx.logger.step(`deleting ${n.requests} rows of ${label} (older than ${r.retentionDays} days, rolled up)`);
-    const res = await runPurge(ctx, { table: n.requests, keyColumn: ctx.tables.column('api_requests', 'id'), where, params, what: `${n.requests} rows` }, options, budgetStart);
+    const idColumn = ctx.tables.column('api_requests', 'id');
+    // Ids grow with time: the first row after the range bounds the walk, so it does not read the
+    // retained rows. A row written late with an older time and a higher id waits for a later run.
+    const key = await purgeKeyFor(ctx.db, n.requests, idColumn);
+    const next = await ctx.db.queryOne<{ id: unknown }>(`SELECT ${key.rowid ? 'rowid' : ctx.db.quote(idColumn)} AS id FROM ${ctx.db.quote(n.requests)} WHERE ${c} >= ? ORDER BY ${c} LIMIT 1`, [params[1]]);
+    const res = await runPurge(ctx, { table: n.requests, keyColumn: idColumn, where, params, what: `${n.requests} rows`, ceiling: next?.id ?? undefined }, options, budgetStart);
     r.rowsPurged += res.deleted;
     r.chunks += res.chunks;
     r.longestStatementMs = Math.max(r.longestStatementMs, Math.round(res.longestStatementMs));
