@@ -142,7 +142,7 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
       expect(text).toContain('Please find the detailed report attached.');
       const html = parts.find((p) => p.contentType === 'text/html')?.body.toString('utf8') ?? '';
       const plain = await plainSql(t, FROM_TS, TO_TS);
-      for (const s of plain.summary) expect(html).toMatch(new RegExp(`${s.metric}</td><td[^>]*>${s.value}</td>`));
+      for (const s of plain.summary ?? []) expect(html).toMatch(new RegExp(`${s.metric}</td><td[^>]*>${s.value}</td>`));
       expect(html).toContain('Top 10 Active Users');
       expect(html).toContain('Suspicious IP Addresses');
       // Hostile text is escaped in the HTML, never markup.
