@@ -1,4 +1,5 @@
 import type { TableMap } from '../../config/tables.js';
+import { withoutIndex } from '../../db/dialect.js';
 import type { Db } from '../../db/types.js';
 import type { ReportPeriod } from './period.js';
 
@@ -69,6 +70,9 @@ class Names {
   ) {}
   table(logical: string): string {
     return this.db.quote(this.map.table(logical));
+  }
+  get dialect() {
+    return this.db.dialect;
   }
   raw(logical: string): string {
     return this.map.table(logical);
@@ -175,15 +179,16 @@ export function summaryQuery(db: Db, map: TableMap, p: ReportPeriod, present: { 
 /** Activity rows in the period (optionally of one type), grouped by `groupColumn`, top `limit` by count then key. */
 function topGroups(n: Names, p: ReportPeriod, groupColumn: string, countAlias: string, limit: number, type?: string, nonEmpty = false): { sql: string; params: unknown[] } {
   const created = n.col('user_activities', 'created_at');
-  const group = n.col('user_activities', groupColumn);
+  const column = n.col('user_activities', groupColumn);
+  const group = withoutIndex(n.dialect, column);
   const where = [`${created} >= ?`, `${created} < ?`];
   const params: unknown[] = [p.fromTs, p.toTs];
   if (type !== undefined) {
     where.push(`${n.col('user_activities', 'activity_type')} = ?`);
     params.push(type);
   }
-  where.push(`${group} IS NOT NULL`);
-  if (nonEmpty) where.push(`${group} <> ''`);
+  where.push(`${column} IS NOT NULL`);
+  if (nonEmpty) where.push(`${column} <> ''`);
   return {
     sql: `SELECT ${group} AS group_key, COUNT(*) AS ${countAlias} FROM ${n.table('user_activities')} WHERE ${where.join(' AND ')} GROUP BY ${group} ORDER BY ${countAlias} DESC, group_key ASC LIMIT ${Math.trunc(limit)}`,
     params,
@@ -251,7 +256,7 @@ export function suspiciousIpsQuery(db: Db, map: TableMap, p: ReportPeriod, s: Se
     sql:
       `SELECT ${ip} AS ip_address, COUNT(*) AS failed_attempts FROM ${n.table('user_activities')}` +
       ` WHERE ${created} >= ? AND ${created} < ? AND ${n.col('user_activities', 'activity_type')} = ? AND ${ip} IS NOT NULL` +
-      ` GROUP BY ${ip} HAVING COUNT(*) >= ? ORDER BY failed_attempts DESC, ip_address ASC LIMIT ${Math.trunc(s.suspiciousIpLimit) + 1}`,
+      ` GROUP BY ${withoutIndex(db.dialect, ip)} HAVING COUNT(*) >= ? ORDER BY failed_attempts DESC, ip_address ASC LIMIT ${Math.trunc(s.suspiciousIpLimit) + 1}`,
     params: [p.fromTs, p.toTs, ACTIVITY.loginFailed, s.suspiciousIpThreshold],
     tables: [n.raw('user_activities')],
   };
