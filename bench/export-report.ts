@@ -62,7 +62,13 @@ async function measure(url: string, mode: string, period: Period, runs: number, 
   const once = async () => {
     const t0 = performance.now();
     if (mode === 'bare') {
-      for (const q of sectionQueries(db, new TableMap(config), p, settings)) await db.query(q.sql, q.params);
+      const each: string[] = [];
+      for (const q of sectionQueries(db, new TableMap(config), p, settings)) {
+        const t = performance.now();
+        await db.query(q.sql, q.params);
+        each.push(`${q.id} ${(performance.now() - t).toFixed(0)}`);
+      }
+      lastDetail = each.join(', ');
     } else {
       const sink = new PassThrough();
       sink.resume();
@@ -74,9 +80,11 @@ async function measure(url: string, mode: string, period: Period, runs: number, 
     }
     return performance.now() - t0;
   };
+  let lastDetail = '';
   await once(); // warm-up: page cache / buffer pool
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push(await once());
+  if (lastDetail) log(`    bare ${period}, ms per statement: ${lastDetail}`);
   await db.close();
   fs.rmSync(config.path('report.dir', '.'), { recursive: true, force: true });
   const sorted = [...times].sort((a, b) => a - b);
