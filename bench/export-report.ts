@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
 import { SMTPServer } from 'smtp-server';
 import { Config } from '../src/config/config.js';
 import { TableMap } from '../src/config/tables.js';
@@ -164,18 +165,25 @@ async function main(): Promise<void> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-bench-'));
   try {
     for (const engine of engines) {
-      let url: string;
+      let url = `sqlite:${path.join(scratch, 'bench.sqlite')}`;
       let stop = async () => undefined as void;
-      if (engine === 'sqlite') {
-        url = `sqlite:${path.join(scratch, 'bench.sqlite')}`;
-      } else {
+      if (engine !== 'sqlite') {
         log('starting a private MariaDB');
         const server = await startMariaDb({ bufferPoolMb: 512 });
-        const admin = await openDatabase(server.url(''));
-        await admin.execute('CREATE DATABASE bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
-        await admin.close();
-        url = server.url('bench');
         stop = () => server.stop();
+        // Never leave the private server running: stop it on Ctrl-C / kill too.
+        const onSignal = () => void server.stop().finally(() => process.exit(130));
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+          await admin.query('CREATE DATABASE bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
+          await admin.end();
+        } catch (err) {
+          await server.stop();
+          throw err;
+        }
+        url = server.url('bench');
       }
       try {
         const db = await openDatabase(url);
