@@ -110,3 +110,14 @@ export function roundSql(expr: string, digits: number): string {
 export function countIf(condition: string): string {
   return `SUM(CASE WHEN ${condition} THEN 1 ELSE 0 END)`;
 }
+
+/**
+ * `expr` in a form the planner will not satisfy from an index. SQLite otherwise likes to
+ * walk a whole single-column index (e.g. `user_id`) to get GROUP BY order for free, looking
+ * up every row of the table, instead of range-scanning the date index and sorting the few
+ * groups — 20× slower on a million rows. SQLite's unary `+` is a no-op on the value that
+ * hides the column from the planner; MariaDB plans these queries well and gets `expr` as is.
+ */
+export function withoutIndex(dialect: Dialect, expr: string): string {
+  return dialect === 'sqlite' ? `+${expr}` : expr;
+}

@@ -6,7 +6,7 @@ import { TableMap } from '../config/tables.js';
 import { openDatabase } from '../db/connect.js';
 import type { Db } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
-import type { MailMessage, Mailer } from '../notify/mailer.js';
+import type { DeliveryResult, MailMessage, Mailer } from '../notify/mailer.js';
 import type { Clock, Sleep } from '../util/clock.js';
 import { CancelledError, errorMessage, JobSkipped, PartialFailure, TimeoutError, UsageError } from '../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../util/time.js';
@@ -320,20 +320,38 @@ async function notify<O extends object, R>(def: JobDefinition<O, R>, summary: Ru
   await sendToAdmins(env.mailer, message, env.logger, warn);
 }
 
-/** Sends one message to each admin; a delivery failure is a warning, never a job failure. */
-export async function sendToAdmins(mailer: Mailer, message: MailMessage, logger: Logger, warn: (m: string) => void, recipients: readonly string[] = mailer.admins): Promise<{ sent: string[]; failed: string[] }> {
+export interface AdminMailOutcome {
+  sent: string[];
+  failed: string[];
+  /** Per recipient: tries, message id or error. Empty when mail was skipped. */
+  results: DeliveryResult[];
+  /** Why nothing was sent (mail not configured, no recipients), when so. */
+  skipped?: string;
+}
+
+/**
+ * Sends one message to each admin (or to `recipients`); transient SMTP errors are retried by
+ * the mailer with backoff (each retry logged); a recipient that still fails is a warning,
+ * never a job failure.
+ */
+export async function sendToAdmins(mailer: Mailer, message: MailMessage, logger: Logger, warn: (m: string) => void, recipients: readonly string[] = mailer.admins, signal?: AbortSignal): Promise<AdminMailOutcome> {
   if (!mailer.configured) {
-    logger.info('mail not configured (SMTP_URL or config mail.url): notification skipped');
-    return { sent: [], failed: [] };
+    const skipped = 'mail not configured (SMTP_URL or config mail.url)';
+    logger.info(`${skipped}: "${message.subject}" not sent`);
+    return { sent: [], failed: [], results: [], skipped };
   }
   if (recipients.length === 0) {
-    logger.info('no admins configured (mail.admins or WEBJOBS_ADMINS): notification skipped');
-    return { sent: [], failed: [] };
+    const skipped = 'no admins configured (mail.admins or WEBJOBS_ADMINS)';
+    logger.info(`${skipped}: "${message.subject}" not sent`);
+    return { sent: [], failed: [], results: [], skipped };
   }
-  const report = await mailer.sendEach(recipients, message);
+  const report = await mailer.sendEach(recipients, message, {
+    signal,
+    onRetry: (r) => logger.warn(`mail to ${r.to} failed (${r.error}); try ${r.attempt + 1} in ${formatDuration(r.delayMs)}`),
+  });
   if (report.sent.length) logger.info(`mail "${message.subject}" sent to ${report.sent.join(', ')}`);
-  for (const f of report.failed) warn(`mail to ${f.to} failed: ${f.error}`);
-  return { sent: report.sent, failed: report.failed.map((f) => f.to) };
+  for (const f of report.failed) warn(`mail to ${f.to} failed${f.attempts > 1 ? ` after ${f.attempts} tries` : ''}: ${f.error}`);
+  return { sent: report.sent, failed: report.failed.map((f) => f.to), results: report.results };
 }
 
 function genericFailureEmail(job: string, summary: RunSummary, info: RunInfo): MailMessage {
