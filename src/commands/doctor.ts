@@ -84,11 +84,11 @@ async function databaseChecks(env: CommandEnvironment, checks: Check[]): Promise
   }
 }
 
-function crontabCheck(env: CommandEnvironment, cwd: string | undefined): Check {
+function crontabCheck(env: CommandEnvironment, cwd: string | undefined, user: string | undefined): Check {
   const name = 'crontab';
   const schedule = loadSchedule(env.config, { allowSeconds: true });
   if (schedule.entries.some((e) => e.cron.hasSeconds)) return { name, status: 'skip', detail: 'the schedule has per-second entries: it is meant for webjobs schedule, not cron' };
-  const listed = spawnSync('crontab', ['-l'], { encoding: 'utf8' });
+  const listed = spawnSync('crontab', user ? ['-u', user, '-l'] : ['-l'], { encoding: 'utf8' });
   if (listed.error) return { name, status: 'fail', detail: `the crontab program is not installed (${(listed.error as NodeJS.ErrnoException).code}); install cron, or use webjobs schedule and run doctor --no-crontab` };
   const text = listed.status === 0 ? listed.stdout : '';
   const target = cronTarget(env.config, { cwd });
@@ -108,11 +108,12 @@ export function register(program: Command): void {
     .command('doctor')
     .description('Check the set-up: node version, config and schedule, database and schema, folders, mail server (handshake only), monitors, crontab block; exit 1 when a check fails')
     .option('--no-crontab', 'do not check the crontab (jobs run by webjobs schedule, a systemd timer or Kubernetes)')
-    .option('--cwd <dir>', 'the app folder the crontab block was installed for (default: the current one)');
+    .option('--cwd <dir>', 'the app folder the crontab block was installed for (default: the current one)')
+    .option('--crontab-user <user>', "check this user's crontab (root only; as setup-cron.sh --user)");
   addCommonOptions(cmd);
   examples(cmd, ['webjobs doctor', 'webjobs doctor --no-crontab --json']);
   cmd.action(
-    action(async (opts: { crontab: boolean; cwd?: string }) => {
+    action(async (opts: { crontab: boolean; cwd?: string; crontabUser?: string }) => {
       const env = buildEnvironment(globalOptions(cmd));
       const checks: Check[] = [];
       const major = Number(process.versions.node.split('.')[0]);
@@ -152,7 +153,7 @@ export function register(program: Command): void {
       }
       if (opts.crontab) {
         try {
-          checks.push(crontabCheck(env, opts.cwd));
+          checks.push(crontabCheck(env, opts.cwd, opts.crontabUser));
         } catch (err) {
           checks.push({ name: 'crontab', status: 'fail', detail: errorMessage(err) });
         }

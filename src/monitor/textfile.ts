@@ -114,7 +114,7 @@ export function textfileObserver(config: Config, openDb: () => Promise<Db>): Run
             values.set(summary.job, v);
           }
           writeAtomically(file, renderMetrics(values));
-          throw new Error(`metrics written from this run only (history unreadable: ${errorMessage(err)})`);
+          throw new Error(`metrics written from this run only (history unreadable: ${errorMessage(err)})`, { cause: err });
         }
         writeAtomically(file, renderMetrics(values));
       },
