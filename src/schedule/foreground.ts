@@ -105,6 +105,7 @@ export class ForegroundScheduler {
       await db?.close().catch(() => undefined);
     }
     due.sort((a, b) => a.at.getTime() - b.at.getTime());
+    if (!due.length) logger.info(`catch-up: no scheduled run missed within the last ${schedule.catchUpHours} h`);
     for (const { entry, at } of due) {
       if (this.stopping) return;
       logger.warn(`catch-up: ${entry.job} missed its run of ${formatLocalDateTime(at, this.tz)} (no run recorded since): running it now`);
