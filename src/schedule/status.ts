@@ -32,6 +32,16 @@ export interface StatusReport {
   stale: string[];
 }
 
+/** "3 d 2 h", "5 h 10 min", "12.00 s": spans people read at a glance. */
+export function humanSpan(ms: number): string {
+  const d = Math.floor(ms / 86_400_000);
+  const h = Math.floor((ms % 86_400_000) / 3_600_000);
+  const m = Math.floor((ms % 3_600_000) / 60_000);
+  if (d) return h ? `${d} d ${h} h` : `${d} d`;
+  if (h) return m ? `${h} h ${m} min` : `${h} h`;
+  return formatDuration(ms);
+}
+
 /** Everything `webjobs status` shows, from the schedule, the run history, the locks and the settings. */
 export async function buildStatus(db: Db, config: Config, schedule: ScheduleSettings, now: Date): Promise<StatusReport> {
   const tz = schedule.timeZone;
@@ -52,7 +62,7 @@ export async function buildStatus(db: Db, config: Config, schedule: ScheduleSett
     if (entry && Number.isFinite(interval)) {
       const limit = 2 * interval;
       const lastOk = s?.lastSuccess ? (s.lastSuccess.finishedMs ?? s.lastSuccess.startedMs) : null;
-      if (lastOk !== null && now.getTime() - lastOk > limit) stale = `no success for ${formatDuration(now.getTime() - lastOk)} (more than twice its interval of ${formatDuration(interval)})`;
+      if (lastOk !== null && now.getTime() - lastOk > limit) stale = `no success for ${humanSpan(now.getTime() - lastOk)} (more than twice its interval of ${humanSpan(interval)})`;
       else if (lastOk === null && s?.firstRunMs != null && now.getTime() - s.firstRunMs > limit) stale = `never succeeded since its first run on ${fmt(s.firstRunMs)}`;
     }
     const next = entry ? nextRun(entry.cron, now, tz) : null;
