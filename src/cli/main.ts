@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from '../commands/index.js';
+import { findJob } from '../jobs/index.js';
+import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
 
 const require = createRequire(import.meta.url);
@@ -27,7 +29,11 @@ Examples:
 `,
   );
   registerCommands(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    // Every job takes --force (run even while paused); a job whose command already has one (to override its own setting) keeps it.
+    if (findJob(cmd.name()) && !cmd.options.some((o) => o.long === '--force')) cmd.option('--force', 'run even while the job is paused (webjobs pause)');
+  }
   return program;
 }
 
