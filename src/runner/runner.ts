@@ -156,7 +156,6 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
   let historyStarted = false;
   const info = (): RunInfo => ({ job: def.name, runId, startedAt, durationMs: performance.now() - t0, timeZone, appName: env.config.string('app.name', 'webjobs'), options: request.args });
 
-  logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
   function warn(message: string) {
     warnings.push(maskWith(logger, message));
     logger.warn(message);
@@ -169,6 +168,9 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
     }
     const tables = new TableMap(env.config);
     const settings = await Settings.load(db, env.config, tables);
+    // A malformed setting is bad configuration: exit 2 before anything is written.
+    for (const key of def.settingKeys ?? []) settings.check(key);
+    logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
 
     const paused = request.force ? null : pausedReason(settings, def.name);
     if (paused && request.dryRun) throw new JobSkipped(paused, { paused: true });
@@ -200,7 +202,8 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
         logger.warn(`took over the ${def.name} lock left by pid ${old.pid} on ${old.host} (its process is gone or its lease expired)`);
         if (old.runId) await history.markAbandoned(old.runId, `lock taken over by run ${runId}`);
       }
-      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt });
+      // The history row starts when the lock is held, so no two rows of one job ever overlap.
+      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt: env.clock.now() });
       historyStarted = true;
       // Monitors hear of a run only once it holds the lock: a run skipped here (another server has it) pings nothing.
       for (const o of env.observers ?? []) {

@@ -203,6 +203,7 @@ async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOpt
 
 export const aggregateStatsJob: JobDefinition<AggregateOptions, AggregateResult> = {
   name: 'aggregate-stats',
+  settingKeys: ['cache-statistics-retention-days'],
   description: 'Roll api_requests up into api_statistics_summary, purge detail past retention, merge per-website statistics',
   timeoutSeconds: 3600,
   checkConfig: checkOptions,

@@ -127,6 +127,7 @@ function optimizeName(ctx: JobContext, vacuum?: boolean): string {
 
 export const cleanupCacheJob: JobDefinition<CleanupCacheOptions, CleanupCacheResult> = {
   name: 'cleanup-cache',
+  settingKeys: ['cache-cleanup-enabled'],
   description: 'Delete expired rows of the cache table in short chunks, then optimize it',
   timeoutSeconds: 3600,
   checkConfig(config, options) {

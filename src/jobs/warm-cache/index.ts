@@ -95,6 +95,7 @@ function summarize(widgets: WidgetResult[]): WarmResult['totals'] {
 
 export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
   name: 'warm-cache',
+  settingKeys: ['cache-warming-enabled', 'cache-warming-widget-count', 'circuit-breaker-enabled', 'circuit-breaker-failure-threshold', 'circuit-breaker-timeout-seconds', 'circuit-breaker-half-open-requests'],
   description: "Request the most used widgets so the app's cache is warm before the morning traffic",
   timeoutSeconds: 1800,
 
