@@ -67,17 +67,21 @@ export function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
   return { now: () => new Date(startMs + (performance.now() - t0)) };
 }
 
-/** Values under keys that look secret (password, token, secret, url with credentials) anywhere in config. */
+/**
+ * Values under keys that look secret (password, token, secret, url with credentials) anywhere
+ * in config, and every ping URL (in the healthchecks convention the URL itself is the secret).
+ */
 function secretValuesInConfig(config: Config): string[] {
   const out: string[] = [];
-  const walk = (node: unknown, key: string) => {
+  const walk = (node: unknown, keyPath: string) => {
+    const key = keyPath.slice(keyPath.lastIndexOf('.') + 1);
     if (typeof node === 'string') {
-      if (/pass|secret|token|apikey|api_key/i.test(key)) out.push(node);
+      if (/pass|secret|token|apikey|api_key|authorization|cookie/i.test(key) || keyPath.startsWith('monitor.pings.')) out.push(node);
       out.push(...urlSecrets(node));
     } else if (Array.isArray(node)) {
-      node.forEach((v) => walk(v, key));
+      node.forEach((v) => walk(v, keyPath));
     } else if (node && typeof node === 'object') {
-      for (const [k, v] of Object.entries(node)) walk(v, k);
+      for (const [k, v] of Object.entries(node)) walk(v, keyPath ? `${keyPath}.${k}` : k);
     }
   };
   walk(config.data, '');

