@@ -165,9 +165,14 @@ export class CircuitStore {
     // The common case, a closed circuit, is one read: no queue, no lock. (A failure recorded a
     // moment ago and still being committed may let one more request through, as a request
     // already in flight when the circuit opens does.)
+    // Likewise an open circuit inside its timeout is a refusal on one read.
     await this.ensureRow(platform);
-    const seen = await this.db.queryOne<{ state: string }>('SELECT state FROM webjobs_circuits WHERE platform = ?', [platform]);
+    const seen = await this.db.queryOne<{ state: string; opened_at_ms: number | string | null }>('SELECT state, opened_at_ms FROM webjobs_circuits WHERE platform = ?', [platform]);
     if (seen?.state === 'closed') return { allowed: true, state: 'closed', lease: null };
+    if (seen?.state === 'open' && seen.opened_at_ms !== null) {
+      const halfOpenAtMs = Number(seen.opened_at_ms) + timeoutMs;
+      if (this.clock.now().getTime() < halfOpenAtMs) return { allowed: false, state: 'open', reason: 'circuit open', halfOpenAtMs };
+    }
     return this.change<Admission>(platform, (cur, now) => {
       if (cur.state === 'closed') return { next: null, result: { allowed: true, state: 'closed', lease: null } };
       const halfOpenAtMs = (cur.openedAtMs ?? now) + timeoutMs;
