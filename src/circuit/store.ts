@@ -282,10 +282,10 @@ export class CircuitStore {
             if (this.db.dialect === 'sqlite') {
               // One BEGIN IMMEDIATE … COMMIT (one fsync) for the whole batch, every platform in it.
               try {
-                for (const g of groups) await this.ensureRow(g.platform);
+                for (const g of groups) await g.changes[0]!.store.ensureRow(g.platform);
                 const outs = await this.db.transaction(async (tx) => {
                   const list = [];
-                  for (const g of groups) list.push(await this.applyOnce(tx, g.platform, g.changes.map((c) => c.fn)));
+                  for (const g of groups) list.push(await g.changes[0]!.store.applyOnce(tx, g.platform, g.changes.map((c) => c.fn)));
                   return list;
                 }, { immediate: true });
                 groups.forEach((g, i) => settle(g, outs[i]!));
@@ -296,7 +296,7 @@ export class CircuitStore {
             }
             for (const g of groups) {
               try {
-                settle(g, await this.applyAll(g.platform, g.changes.map((c) => c.fn)));
+                settle(g, await g.changes[0]!.store.applyAll(g.platform, g.changes.map((c) => c.fn)));
               } catch (err) {
                 for (const c of g.changes) c.reject(err);
               }
