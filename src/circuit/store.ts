@@ -121,8 +121,8 @@ interface Queue {
  * other change (a failure, a trial's outcome, a lease, a reset) is written at once, and takes
  * everything queued before it along, in order.
  */
-const LAZY_FLUSH_MS = 200;
-const LAZY_MAX = 256;
+const LAZY_FLUSH_MS = 2000;
+const LAZY_MAX = 1000;
 
 const queues = new WeakMap<Db, Queue>();
 
@@ -243,6 +243,12 @@ export class CircuitStore {
       if (t) out.push(t);
     }
     return out;
+  }
+
+  /** Writes the changes still waiting to share a commit now (call before awaiting them at the end of a run). */
+  flush(): void {
+    const queue = queues.get(this.db);
+    if (queue?.pending.length) this.drain(queue);
   }
 
   /** One change, queued behind this connection's others and compare-and-set against every other process. */
