@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Config } from '../src/config/config.js';
 import { openDatabase } from '../src/db/connect.js';
 import { createReferenceSchema } from '../src/db/schema.js';
@@ -51,6 +52,9 @@ async function main() {
     if (!breaker) await db.execute("UPDATE settings SET value = '0' WHERE key = 'circuit-breaker-enabled'");
     const config = new Config({ timezone: 'UTC', warm: { urlTemplate: `http://127.0.0.1:${port}/api/v1/widgets/{id}?p={platform}` } }, null, dir);
     const logger = createLogger({ stream: new PassThrough().resume(), interactive: false, timeZone: 'UTC' });
+    const loop = monitorEventLoopDelay({ resolution: 5 });
+    loop.enable();
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     const summary = await runJob(
       warmCacheJob,
@@ -59,11 +63,14 @@ async function main() {
       { dryRun: false, args: {} },
     );
     const wallMs = performance.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    loop.disable();
     const r = summary.result as WarmResult;
     const ideal = (WIDGETS * LATENCY) / CONCURRENCY;
     console.log(`warm-cache: ${WIDGETS} widgets, server latency ${LATENCY} ms, concurrency ${CONCURRENCY}, circuit breaker ${breaker ? 'on' : 'off'} (SQLite)`);
     console.log(`status ${summary.status}: ${r.totals.ok} ok, ${r.totals.failed} failed, ${r.totals.skipped} skipped`);
     console.log(`wall time ${Math.round(wallMs)} ms (job's own figure ${summary.durationMs} ms); ideal ${Math.round(ideal)} ms; ratio ${(wallMs / ideal).toFixed(3)}x (target <= 1.25x)`);
+    console.log(`this process: ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU for the run; event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
     console.log(`node ${process.version}, ${os.cpus().length} cpu(s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   } finally {
     await db.close();

@@ -121,8 +121,8 @@ interface Queue {
  * other change (a failure, a trial's outcome, a lease, a reset) is written at once, and takes
  * everything queued before it along, in order.
  */
-const LAZY_FLUSH_MS = 200;
-const LAZY_MAX = 256;
+const LAZY_FLUSH_MS = 2000;
+const LAZY_MAX = 1000;
 
 const queues = new WeakMap<Db, Queue>();
 
@@ -165,9 +165,14 @@ export class CircuitStore {
     // The common case, a closed circuit, is one read: no queue, no lock. (A failure recorded a
     // moment ago and still being committed may let one more request through, as a request
     // already in flight when the circuit opens does.)
+    // Likewise an open circuit inside its timeout is a refusal on one read.
     await this.ensureRow(platform);
-    const seen = await this.db.queryOne<{ state: string }>('SELECT state FROM webjobs_circuits WHERE platform = ?', [platform]);
+    const seen = await this.db.queryOne<{ state: string; opened_at_ms: number | string | null }>('SELECT state, opened_at_ms FROM webjobs_circuits WHERE platform = ?', [platform]);
     if (seen?.state === 'closed') return { allowed: true, state: 'closed', lease: null };
+    if (seen?.state === 'open' && seen.opened_at_ms !== null) {
+      const halfOpenAtMs = Number(seen.opened_at_ms) + timeoutMs;
+      if (this.clock.now().getTime() < halfOpenAtMs) return { allowed: false, state: 'open', reason: 'circuit open', halfOpenAtMs };
+    }
     return this.change<Admission>(platform, (cur, now) => {
       if (cur.state === 'closed') return { next: null, result: { allowed: true, state: 'closed', lease: null } };
       const halfOpenAtMs = (cur.openedAtMs ?? now) + timeoutMs;
@@ -240,6 +245,12 @@ export class CircuitStore {
     return out;
   }
 
+  /** Writes the changes still waiting to share a commit now (call before awaiting them at the end of a run). */
+  flush(): void {
+    const queue = queues.get(this.db);
+    if (queue?.pending.length) this.drain(queue);
+  }
+
   /** One change, queued behind this connection's others and compare-and-set against every other process. */
   private change<T>(platform: string, fn: (cur: Circuit, now: number) => Change<T>, lazy = false): Promise<T> {
     let q = queues.get(this.db);
@@ -277,10 +288,10 @@ export class CircuitStore {
             if (this.db.dialect === 'sqlite') {
               // One BEGIN IMMEDIATE … COMMIT (one fsync) for the whole batch, every platform in it.
               try {
-                for (const g of groups) await this.ensureRow(g.platform);
+                for (const g of groups) await g.changes[0]!.store.ensureRow(g.platform);
                 const outs = await this.db.transaction(async (tx) => {
                   const list = [];
-                  for (const g of groups) list.push(await this.applyOnce(tx, g.platform, g.changes.map((c) => c.fn)));
+                  for (const g of groups) list.push(await g.changes[0]!.store.applyOnce(tx, g.platform, g.changes.map((c) => c.fn)));
                   return list;
                 }, { immediate: true });
                 groups.forEach((g, i) => settle(g, outs[i]!));
@@ -291,7 +302,7 @@ export class CircuitStore {
             }
             for (const g of groups) {
               try {
-                settle(g, await this.applyAll(g.platform, g.changes.map((c) => c.fn)));
+                settle(g, await g.changes[0]!.store.applyAll(g.platform, g.changes.map((c) => c.fn)));
               } catch (err) {
                 for (const c of g.changes) c.reject(err);
               }

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'requests in flight at once (default 4)', intOption('--concurrency', 1, 256))
     .option('--rate <n>', 'at most this many requests per second over all workers (default: unlimited)', positiveNumber('--rate', 100_000))
     .option('--delay <ms>', 'pause each worker takes between two requests (default 0)', intOption('--delay', 0, 600_000))
-    .option('--timeout <seconds>', 'per-request timeout, decimals allowed (default 10)', positiveNumber('--timeout', 3600))
+    .option('--timeout <seconds>', 'per-widget budget in seconds: the request, and any Retry-After wait and retry (decimals allowed; default 10)', positiveNumber('--timeout', 3600))
     .option('--method <method>', 'GET or HEAD (default GET)', choiceOption('--method', ['GET', 'HEAD'] as const))
     .option('--force', 'run even though the setting cache-warming-enabled is 0');
   addCommonOptions(cmd, { dryRun: true });

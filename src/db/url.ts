@@ -52,7 +52,9 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseTarg
 
 /** Replaces the password of any URL inside `text` with `***`. */
 export function maskUrl(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s]*)@/gi, '$1***@');
+  // The password stops at '/', as in a URL: without that, every URL without credentials in a
+  // long single-line text (a JSON result listing 1,000 URLs) scanned to the end of the text.
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)([^@\s/]*)@/gi, '$1***@');
 }
 
 /** The secrets of a URL (its password, raw and decoded), for the logger to mask anywhere. */

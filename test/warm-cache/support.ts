@@ -10,6 +10,7 @@ export interface TestServer {
   /** Requests received, per platform (the `p` query parameter). */
   hits: Map<string, number>;
   headers: http.IncomingHttpHeaders[];
+  methods: string[];
   set(platform: string, b: Behaviour): void;
   total(): number;
   close(): Promise<void>;
@@ -21,11 +22,13 @@ export async function startServer(): Promise<TestServer> {
   const hits = new Map<string, number>();
   const tries = new Map<string, number>();
   const headers: http.IncomingHttpHeaders[] = [];
+  const methods: string[] = [];
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://x');
     const p = u.searchParams.get('p') ?? '';
     hits.set(p, (hits.get(p) ?? 0) + 1);
     headers.push(req.headers);
+    methods.push(req.method ?? '');
     const b = behaviours.get(p) ?? { kind: 'ok' };
     if (b.kind === 'hang') return; // never answers
     if (b.kind === 'fail') {
@@ -56,6 +59,7 @@ export async function startServer(): Promise<TestServer> {
     url: `http://127.0.0.1:${port}`,
     hits,
     headers,
+    methods,
     set: (p, b) => behaviours.set(p, b),
     total: () => [...hits.values()].reduce((a, b) => a + b, 0),
     close: () =>

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitStore } from '../../src/circuit/store.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { runCli } from '../support/cli.js';
+import { formatLocalDateTime } from '../../src/util/time.js';
 import { seedRequests, startServer, type TestServer } from './support.js';
 
 const TOKEN = 'tok-SECRET-4f9a2c81';
@@ -102,7 +103,10 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     const s = json(r);
     expect(s.result.totals).toMatchObject({ ok: 4, failed: 0, skipped: 8 });
     expect(hits('bad')).toBe(5);
-    expect(s.result.widgets.find((w) => w.widgetId === '1')?.reason).toMatch(/circuit open until 2026-11-25 06:10:00/);
+    // The CLI's clock starts at WEBJOBS_NOW and runs on: the circuit opened a moment after 06:00:00.
+    const opened = (await CircuitStore.get(t.db, 'bad'))!.openedAtMs!;
+    expect(opened - Date.parse('2026-11-25T06:00:00Z')).toBeLessThan(30_000);
+    expect(s.result.widgets.find((w) => w.widgetId === '1')?.reason).toBe(`circuit open until ${formatLocalDateTime(new Date(opened + 600_000), 'UTC')}`);
   });
 
   it('circuit status --json matches the stored circuits', async () => {
@@ -114,14 +118,23 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     for (const c of stored) {
       expect(s.platforms.find((p: { platform: string }) => p.platform === c.platform)).toMatchObject({ state: c.state, failure_count: c.failureCount, total_requests: c.totalRequests, version: c.version });
     }
-    expect(s.platforms.find((p: { platform: string }) => p.platform === 'bad')).toMatchObject({ opened_at: '2026-11-25 06:00:00', half_open_at: '2026-11-25 06:10:00', success_rate: 0 });
+    const opened = (await CircuitStore.get(t.db, 'bad'))!.openedAtMs!;
+    expect(s.platforms.find((p: { platform: string }) => p.platform === 'bad')).toMatchObject({
+      opened_at: formatLocalDateTime(new Date(opened), 'UTC'),
+      half_open_at: formatLocalDateTime(new Date(opened + 600_000), 'UTC'),
+      success_rate: 0,
+    });
     expect(s.platforms.find((p: { platform: string }) => p.platform === 'good')).toMatchObject({ success_rate: 100 });
   });
 
   it('after the timeout three trial requests go out and a success closes the circuit', async () => {
     server.set('bad', { kind: 'ok', delayMs: 400 });
     const before = hits('bad');
-    const r = await cli(['warm-cache', '--json', '--count', '12', '--concurrency', '3'], '2026-11-25T06:10:01Z');
+    const opened = (await CircuitStore.get(t.db, 'bad'))!.openedAtMs!;
+    const early = await cli(['warm-cache', '--json', '--count', '12', '--concurrency', '3'], new Date(opened + 590_000).toISOString());
+    expect(json(early).result.totals).toMatchObject({ skipped: 8, trials: 0 });
+    expect(hits('bad')).toBe(before);
+    const r = await cli(['warm-cache', '--json', '--count', '12', '--concurrency', '3'], new Date(opened + 600_000).toISOString());
     expect(r.code).toBe(0);
     const s = json(r);
     expect(s.result.totals).toMatchObject({ ok: 12, failed: 0, skipped: 0, trials: 3 });

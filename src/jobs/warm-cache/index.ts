@@ -244,6 +244,7 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
       await Promise.all(Array.from({ length: Math.min(o.concurrency, Math.max(1, widgets.length)) }, worker));
     } finally {
       client.close();
+      store?.flush();
       await Promise.all(recording);
     }
     if (recordErrors.length) throw new Error(`could not record ${recordErrors.length} outcome(s) in webjobs_circuits: ${errorMessage(recordErrors[0])}`);
