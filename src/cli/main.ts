@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from '../commands/index.js';
+import { findJob } from '../jobs/index.js';
+import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
 
 const require = createRequire(import.meta.url);
@@ -11,7 +13,10 @@ export function buildProgram(): Command {
     .description('Cron-driven maintenance jobs for a web application on MySQL/MariaDB or SQLite')
     .version(version, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      // An error stays one line even when the offending value holds a newline.
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `${s.trimEnd().replace(/\r?\n/g, '\\n')}\n` : s),
+    });
   program.addHelpText(
     'after',
     `
@@ -24,7 +29,11 @@ Examples:
 `,
   );
   registerCommands(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    // Every job takes --force (run even while paused); a job whose command already has one (to override its own setting) keeps it.
+    if (findJob(cmd.name()) && !cmd.options.some((o) => o.long === '--force')) cmd.option('--force', 'run even while the job is paused (webjobs pause)');
+  }
   return program;
 }
 

@@ -1,6 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Command } from 'commander';
 import type { JobDefinition } from '../runner/job.js';
-import { runJob, type RunObserver } from '../runner/runner.js';
+import { runJob, type RunObserver, type RunSummary } from '../runner/runner.js';
 import { CancelledError } from '../util/errors.js';
 import { buildEnvironment } from './environment.js';
 import { globalOptions } from './common-options.js';
@@ -13,6 +14,16 @@ export function registerObservers(factory: (env: ReturnType<typeof buildEnvironm
 }
 
 /**
+ * Set by `webjobs schedule` around an in-process run: the scheduler owns the signals (its
+ * SIGTERM stops the run through `signal`), and it receives the summary instead of stdout.
+ */
+export interface ScheduledInvocation {
+  signal: AbortSignal;
+  onSummary(summary: RunSummary): void;
+}
+export const scheduledInvocation = new AsyncLocalStorage<ScheduledInvocation>();
+
+/**
  * The thin bridge from a parsed command to the runner: build the environment, wire
  * SIGTERM/SIGINT to cancellation, run, print the summary, return the exit code.
  */
@@ -20,14 +31,18 @@ export async function runJobCommand<O extends object, R>(cmd: Command, def: JobD
   const opts = globalOptions(cmd);
   const env = buildEnvironment(opts);
   def.checkConfig?.(env.config, options);
+  const scheduled = scheduledInvocation.getStore();
+  const force = Boolean((cmd.opts() as { force?: boolean }).force);
   const cancel = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (cancel.signal.aborted) process.exit(130);
     env.logger.warn(`${sig} received: stopping ${def.name} at the next safe point`);
     cancel.abort(new CancelledError(`cancelled by ${sig}`));
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  if (!scheduled) {
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  }
   try {
     const summary = await runJob(def, options, {
       config: env.config,
@@ -36,14 +51,17 @@ export async function runJobCommand<O extends object, R>(cmd: Command, def: JobD
       sleep: env.sleep,
       logger: env.logger,
       mailer: env.mailer,
-      signal: cancel.signal,
+      signal: scheduled?.signal ?? cancel.signal,
       observers: observerFactories.flatMap((f) => f(env)),
-    }, { dryRun: Boolean(opts.dryRun), args: { ...(options as object), dryRun: Boolean(opts.dryRun) } });
-    printSummary(summary, env.json);
+    }, { dryRun: Boolean(opts.dryRun), force, args: { ...(options as object), dryRun: Boolean(opts.dryRun), ...(force ? { force } : {}), ...(scheduled ? { scheduled: true } : {}) } });
+    if (scheduled) scheduled.onSummary(summary);
+    else printSummary(summary, env.json);
     return summary.exitCode;
   } finally {
     env.mailer.close();
-    process.off('SIGTERM', onSignal);
-    process.off('SIGINT', onSignal);
+    if (!scheduled) {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    }
   }
 }

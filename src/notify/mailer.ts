@@ -1,10 +1,13 @@
+import { createRequire } from 'node:module';
 import os from 'node:os';
-import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { Config } from '../config/config.js';
 import { realSleep, type Sleep } from '../util/clock.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 import { maskUrl, urlSecrets } from '../db/url.js';
+
+// Loaded on first use: most runs send no mail, and every run pays for what it loads at start.
+const requireLazy = createRequire(import.meta.url);
 
 export interface MailAttachment {
   filename: string;
@@ -118,11 +121,9 @@ class SmtpMailer implements Mailer {
   private get transporter(): Transporter {
     if (!this.transport) {
       const t = this.opts.timeoutMs ?? 15_000;
-      this.transport = nodemailer.createTransport(this.opts.url as string, {
-        connectionTimeout: t,
-        greetingTimeout: t,
-        socketTimeout: t,
-      } as object);
+      const nodemailer = requireLazy('nodemailer') as typeof import('nodemailer');
+      // The timeouts go in the transport options beside the URL: a second argument would be message defaults.
+      this.transport = nodemailer.createTransport({ url: this.opts.url as string, connectionTimeout: t, greetingTimeout: t, socketTimeout: t });
     }
     return this.transport;
   }

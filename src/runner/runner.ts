@@ -15,6 +15,7 @@ import type { JobContext, JobDefinition, RunInfo } from './job.js';
 import { JobLock } from './lock.js';
 import { ensureRunnerTables } from './tables.js';
 import { isTransientError } from './transient.js';
+import { pausedReason } from './pause.js';
 
 export type SummaryStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
 
@@ -59,6 +60,8 @@ export interface RunRequest {
   dryRun: boolean;
   /** The options as given, for the history row. */
   args: Record<string, unknown>;
+  /** `--force`: run even when the job is paused (`webjobs pause`). */
+  force?: boolean;
 }
 
 interface RetryPolicy {
@@ -153,10 +156,6 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
   let historyStarted = false;
   const info = (): RunInfo => ({ job: def.name, runId, startedAt, durationMs: performance.now() - t0, timeZone, appName: env.config.string('app.name', 'webjobs'), options: request.args });
 
-  logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
-  for (const o of request.dryRun ? [] : (env.observers ?? [])) {
-    await o.onStart?.({ job: def.name, runId, startedAt }).catch((err) => warn(`monitor start ping failed: ${errorMessage(err)}`));
-  }
   function warn(message: string) {
     warnings.push(maskWith(logger, message));
     logger.warn(message);
@@ -169,12 +168,27 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
     }
     const tables = new TableMap(env.config);
     const settings = await Settings.load(db, env.config, tables);
+    // A malformed setting is bad configuration: exit 2 before anything is written.
+    for (const key of def.settingKeys ?? []) settings.check(key);
+    logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
 
+    const paused = request.force ? null : pausedReason(settings, def.name);
+    if (paused && request.dryRun) throw new JobSkipped(paused, { paused: true });
     if (!request.dryRun) {
-      await ensureRunnerTables(db);
-      history = new RunHistory(db, timeZone);
-      await history.sweepAbandoned(def.name);
-      const attempt = await JobLock.acquire(db, def.name, { clock: env.clock, leaseMs, runId });
+      const opened = db;
+      history = new RunHistory(opened, timeZone);
+      const runHistory = history;
+      // A busy or briefly unreachable database is as transient here as inside the job.
+      await withRetries(policy, env, 'preparing the run history', async () => {
+        await ensureRunnerTables(opened);
+        await runHistory.sweepAbandoned(def.name);
+      }, signal);
+      if (paused) {
+        await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt, status: 'skipped' });
+        await history.finish(runId, { status: 'skipped', attempts: 0, finishedAt: env.clock.now(), durationMs: performance.now() - t0, result: { skipped: true, reason: paused, paused: true }, error: paused });
+        throw new JobSkipped(paused, { paused: true });
+      }
+      const { value: attempt } = await withRetries(policy, env, `taking the ${def.name} lock`, () => JobLock.acquire(opened, def.name, { clock: env.clock, leaseMs, runId }), signal);
       if (!attempt.acquired) {
         const h = attempt.holder;
         const reason = `another run holds the ${def.name} lock (host ${h.host}, pid ${h.pid}, since ${formatLocalDateTime(new Date(h.acquiredAtMs), timeZone)}, lease until ${formatLocalDateTime(new Date(h.leaseUntilMs), timeZone)})`;
@@ -188,8 +202,13 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
         logger.warn(`took over the ${def.name} lock left by pid ${old.pid} on ${old.host} (its process is gone or its lease expired)`);
         if (old.runId) await history.markAbandoned(old.runId, `lock taken over by run ${runId}`);
       }
-      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt });
+      // The history row starts when the lock is held, so no two rows of one job ever overlap.
+      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt: env.clock.now() });
       historyStarted = true;
+      // Monitors hear of a run only once it holds the lock: a run skipped here (another server has it) pings nothing.
+      for (const o of env.observers ?? []) {
+        await o.onStart?.({ job: def.name, runId, startedAt }).catch((err) => warn(`monitor start ping failed: ${errorMessage(err)}`));
+      }
       lock.startRenewing(
         (err) => timeout.abort(err),
         (err) => logger.warn(`could not renew the ${def.name} lock: ${errorMessage(err)}`),

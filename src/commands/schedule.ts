@@ -1,0 +1,44 @@
+import { Command } from 'commander';
+import { action } from '../cli/action.js';
+import { addCommonOptions, examples, globalOptions } from '../cli/common-options.js';
+import { buildEnvironment } from '../cli/environment.js';
+import { ForegroundScheduler } from '../schedule/foreground.js';
+import { loadSchedule } from '../schedule/schedule.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('schedule')
+    .description('Run the schedule in the foreground (for hosts or containers without cron): same locks as cron runs, missed runs caught up at start, SIGTERM waits for the running job')
+    .option('--no-catch-up', 'do not run jobs whose last scheduled run was missed');
+  addCommonOptions(cmd);
+  examples(cmd, ['webjobs schedule', 'webjobs schedule --config /srv/app/webjobs.config.json   # e.g. as a container command or systemd service']);
+  cmd.action(
+    action(async (opts: { catchUp: boolean }) => {
+      const g = globalOptions(cmd);
+      const env = buildEnvironment(g);
+      const schedule = loadSchedule(env.config);
+      const globalArgs = [
+        ...(g.config ? ['--config', g.config] : []),
+        ...(g.db ? ['--db', g.db] : []),
+        ...(g.quiet ? ['--quiet'] : []),
+        ...(g.verbose ? ['--verbose'] : []),
+      ];
+      const { main } = await import('../cli/main.js');
+      const scheduler = new ForegroundScheduler({ schedule, logger: env.logger, openDb: env.openDb, globalArgs, catchUp: opts.catchUp, main });
+      let code = 0;
+      const onSignal = (sig: NodeJS.Signals) => {
+        void scheduler.stop(`${sig} received`).then((c) => (code = c));
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+      try {
+        await scheduler.start();
+        await scheduler.finished;
+      } finally {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+      return code;
+    }),
+  );
+}

@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import os from 'node:os';
+import type { Config } from '../config/config.js';
+import { UsageError } from '../util/errors.js';
+import { CronSyntaxError, describeCron, parseCron, type CronExpression } from './cron-expr.js';
+
+/**
+ * The one schedule that `cron print`, `setup-cron.sh`, `webjobs schedule`, `status` and `doctor`
+ * all read. A static table (it names jobs, it does not import them: a job is looked up by name
+ * when it runs), overridden entry by entry from config `schedule.jobs`.
+ */
+export interface ScheduleDefault {
+  job: string;
+  cron: string;
+  args: string[];
+  /** Why it runs then, for the comment above its crontab line. */
+  purpose: string;
+}
+
+/** The seeds' times: 004 (aggregation 02:00, cache cleanup 03:00, warming 06:00) and 002 (backup 03:00, weekly report Monday 08:00). */
+export const DEFAULT_SCHEDULE: readonly ScheduleDefault[] = [
+  { job: 'aggregate-stats', cron: '0 2 * * *', args: [], purpose: "roll yesterday's API requests up into api_statistics_summary" },
+  { job: 'cleanup-cache', cron: '0 3 * * *', args: [], purpose: 'delete expired cache rows' },
+  { job: 'backup-db', cron: '0 3 * * *', args: ['--type', 'critical'], purpose: 'back up the critical tables' },
+  { job: 'cleanup-tokens', cron: '0 4 * * *', args: [], purpose: 'remove expired tokens, sessions and verification codes' },
+  { job: 'warm-cache', cron: '0 6 * * *', args: [], purpose: 'pre-load the most requested widgets before morning traffic' },
+  { job: 'export-report', cron: '0 8 * * 1', args: ['--period', 'weekly'], purpose: 'mail the weekly user-activity report' },
+];
+
+export interface ScheduleEntry {
+  job: string;
+  cron: CronExpression;
+  args: string[];
+  purpose: string;
+  /** "every day at 03:00". */
+  words: string;
+}
+
+export interface ScheduleSettings {
+  entries: ScheduleEntry[];
+  jitterSeconds: number;
+  catchUpHours: number;
+  /** How long `webjobs schedule` waits for running jobs after SIGTERM before it gives up on them. */
+  shutdownGraceSeconds: number;
+  timeZone: string;
+  /** True when config sets `timezone` (then crontab lines get CRON_TZ). */
+  explicitTimeZone: boolean;
+}
+
+const JOB_NAME = /^[a-z][a-z0-9-]{0,63}$/;
+
+/**
+ * Reads config `schedule`: `{ "jobs": { "<job>": "<cron>" | { "cron": "...", "args": [...] } | false },
+ * "jitterSeconds": 0, "catchUpHours": 12, "shutdownGraceSeconds": 300 }`. A bad expression is a
+ * UsageError naming the job. `false` (or `null`) removes a default entry.
+ */
+export function loadSchedule(config: Config, { allowSeconds = true }: { allowSeconds?: boolean } = {}): ScheduleSettings {
+  const section = config.section('schedule');
+  for (const key of Object.keys(section)) {
+    if (!['jobs', 'jitterSeconds', 'catchUpHours', 'shutdownGraceSeconds', 'logDir'].includes(key)) throw new UsageError(`config schedule.${key} is not a known key (jobs, jitterSeconds, catchUpHours, shutdownGraceSeconds, logDir)`);
+  }
+  const raw = new Map<string, { cron: string; args: string[]; purpose: string }>();
+  for (const d of DEFAULT_SCHEDULE) raw.set(d.job, { cron: d.cron, args: [...d.args], purpose: d.purpose });
+  for (const [job, value] of Object.entries(config.section('schedule.jobs'))) {
+    if (!JOB_NAME.test(job)) throw new UsageError(`config schedule.jobs: "${job}" is not a job name`);
+    if (value === false || value === null) {
+      raw.delete(job);
+      continue;
+    }
+    const base = raw.get(job) ?? { cron: '', args: [], purpose: '' };
+    if (typeof value === 'string') {
+      raw.set(job, { ...base, cron: value });
+      continue;
+    }
+    if (typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`config schedule.jobs.${job} must be a cron expression, an object { "cron", "args" } or false`);
+    const v = value as Record<string, unknown>;
+    for (const k of Object.keys(v)) if (!['cron', 'args', 'purpose'].includes(k)) throw new UsageError(`config schedule.jobs.${job}.${k} is not a known key (cron, args, purpose)`);
+    if (v.cron !== undefined && typeof v.cron !== 'string') throw new UsageError(`config schedule.jobs.${job}.cron must be a string`);
+    if (v.args !== undefined && (!Array.isArray(v.args) || v.args.some((a) => typeof a !== 'string'))) throw new UsageError(`config schedule.jobs.${job}.args must be a list of strings`);
+    if (v.purpose !== undefined && typeof v.purpose !== 'string') throw new UsageError(`config schedule.jobs.${job}.purpose must be a string`);
+    raw.set(job, { cron: (v.cron as string | undefined) ?? base.cron, args: (v.args as string[] | undefined) ?? base.args, purpose: (v.purpose as string | undefined) ?? base.purpose });
+  }
+  const entries: ScheduleEntry[] = [];
+  for (const [job, r] of raw) {
+    if (!r.cron) throw new UsageError(`config schedule.jobs.${job} has no cron expression`);
+    for (const a of r.args) {
+      if (/[\r\n\0]/.test(a)) throw new UsageError(`config schedule.jobs.${job}.args: an argument holds a line break`);
+      if (/^--(config|db)(=|$)/.test(a)) throw new UsageError(`config schedule.jobs.${job}.args: ${a.split('=')[0]} is set for the whole schedule, not per job`);
+    }
+    let cron: CronExpression;
+    try {
+      cron = parseCron(r.cron, { allowSeconds });
+    } catch (err) {
+      if (err instanceof CronSyntaxError) throw new UsageError(`schedule for ${job}: "${r.cron}" ${err.message}`);
+      throw err;
+    }
+    entries.push({ job, cron, args: r.args, purpose: r.purpose, words: describeCron(cron) });
+  }
+  return {
+    entries,
+    jitterSeconds: config.number('schedule.jitterSeconds', 0, { min: 0, max: 3600 }),
+    catchUpHours: config.number('schedule.catchUpHours', 12, { min: 0, max: 24 * 31 }),
+    shutdownGraceSeconds: config.number('schedule.shutdownGraceSeconds', 300, { min: 0, max: 86400 }),
+    timeZone: config.timezone,
+    explicitTimeZone: config.string('timezone') !== undefined,
+  };
+}
+
+/**
+ * A fixed offset in [0, jitterSeconds] for this host and job: the same every time on one host
+ * (so runs stay evenly spaced), different across hosts (so they do not all fire at :00).
+ */
+export function jitterOffsetSeconds(job: string, jitterSeconds: number, host = os.hostname()): number {
+  if (jitterSeconds <= 0) return 0;
+  const h = createHash('sha256').update(`${host}\0${job}`).digest();
+  return h.readUInt32BE(0) % (jitterSeconds + 1);
+}
