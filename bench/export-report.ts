@@ -5,11 +5,14 @@
  *
  *   npx tsx bench/export-report.ts [--engines sqlite,mariadb] [--steps 250000,1000000] [--users 100000] [--runs 3]
  *
- * Each measurement runs in a fresh child process (so its peak RSS is the report's own):
  * `bare` runs the seven statements the report is made of, straight through the driver;
  * `report` runs the whole job through the runner (lock, run history, sections, CSV written
- * atomically, retention), mail off; `report+mail` also mails two admins through a local SMTP
- * server. Times are the median of --runs runs after one warm-up.
+ * atomically, retention), mail off; `mail` also mails two admins through a local SMTP server.
+ * Times: one child process runs the three in turn, a warm-up round then --runs rounds
+ * (interleaved, so load from other processes hits each alike), median per mode. Memory: each
+ * mode once more in a fresh child process of its own, whose peak RSS is reported.
+ *
+ * Run with TMPDIR set to a private folder when other MariaDB servers share /tmp.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -50,17 +53,23 @@ const log = (m: string) => process.stderr.write(`${new Date().toISOString().slic
 // ---------------------------------------------------------------- child: one measurement
 
 interface Measurement {
-  medianMs: number;
-  runsMs: number[];
+  /** Median ms per mode. */
+  medianMs: Record<string, number>;
+  runsMs: Record<string, number[]>;
   maxRssMb: number;
 }
 
-async function measure(url: string, mode: string, period: Period, runs: number, smtpUrl?: string): Promise<Measurement> {
+/**
+ * Runs the given modes in turn (`bare`, `report`, `mail`), one warm-up round then `runs`
+ * rounds, interleaved so that load from other processes hits every mode alike.
+ */
+async function measure(url: string, modes: string[], period: Period, runs: number, smtpUrl?: string): Promise<Measurement> {
   const db = await openDatabase(url);
   const config = new Config({ timezone: TZ, report: { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-bench-report-')) } }, null, process.cwd());
   const p = reportPeriod(period, NOW, TZ);
   const settings = { suspiciousIpThreshold: 5, suspiciousIpLimit: 1000 };
-  const once = async () => {
+  let lastDetail = '';
+  const once = async (mode: string) => {
     const t0 = performance.now();
     if (mode === 'bare') {
       const each: string[] = [];
@@ -74,31 +83,35 @@ async function measure(url: string, mode: string, period: Period, runs: number, 
       const sink = new PassThrough();
       sink.resume();
       const logger = createLogger({ stream: sink, interactive: false, level: 'info', timeZone: TZ });
-      const mailer = createMailer(smtpUrl ? { url: smtpUrl, admins: ['ops@example.test', 'cto@example.test'] } : {});
-      const s = await runJob(exportReportJob, { period, format: 'csv', email: Boolean(smtpUrl) }, { config, databaseUrl: url, db, clock: new ManualClock(NOW), sleep: realSleep, logger, mailer }, { dryRun: false, args: {} });
+      const mail = mode === 'mail' && smtpUrl;
+      const mailer = createMailer(mail ? { url: smtpUrl, admins: ['ops@example.test', 'cto@example.test'] } : {});
+      const s = await runJob(exportReportJob, { period, format: 'csv', email: Boolean(mail) }, { config, databaseUrl: url, db, clock: new ManualClock(NOW), sleep: realSleep, logger, mailer }, { dryRun: false, args: {} });
       mailer.close();
       if (s.status !== 'succeeded' || s.warnings.length) throw new Error(`report ${s.status}: ${s.error ?? s.warnings.join('; ')}`);
     }
     return performance.now() - t0;
   };
-  let lastDetail = '';
-  await once(); // warm-up: page cache / buffer pool
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push(await once());
-  if (lastDetail) log(`    bare ${period}, ms per statement: ${lastDetail}`);
+  const times: Record<string, number[]> = Object.fromEntries(modes.map((m) => [m, []]));
+  for (const m of modes) await once(m); // warm-up: page cache / buffer pool
+  for (let i = 0; i < runs; i++) for (const m of modes) times[m]?.push(await once(m));
+  if (lastDetail) log(`    ${period}, ms per bare statement (last run): ${lastDetail}`);
   await db.close();
   fs.rmSync(config.path('report.dir', '.'), { recursive: true, force: true });
-  const sorted = [...times].sort((a, b) => a - b);
-  return { medianMs: sorted[Math.floor(sorted.length / 2)] as number, runsMs: times.map((t) => Math.round(t)), maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  return {
+    medianMs: Object.fromEntries(Object.entries(times).map(([m, xs]) => [m, median(xs)])),
+    runsMs: Object.fromEntries(Object.entries(times).map(([m, xs]) => [m, xs.map(Math.round)])),
+    maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
 }
 
-function measureInChild(url: string, mode: string, period: Period, runs: number, smtpUrl?: string): Promise<Measurement> {
+function measureInChild(url: string, modes: string[], period: Period, runs: number, smtpUrl?: string): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, SELF, '--child', url, mode, period, String(runs), smtpUrl ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [...process.execArgv, SELF, '--child', url, modes.join('+'), period, String(runs), smtpUrl ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measurement) : reject(new Error(`child ${mode} exited ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measurement) : reject(new Error(`child ${modes.join('+')} exited ${code}`))));
   });
 }
 
@@ -150,7 +163,7 @@ async function fillBase(db: Db, users: number): Promise<void> {
 }
 
 async function startSink(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], logger: false, onData: (s, _session, cb) => s.on('data', () => undefined).on('end', () => cb()) });
+  const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], disableReverseLookup: true, logger: false, onData: (s, _session, cb) => s.on('data', () => undefined).on('end', () => cb()) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `smtp://127.0.0.1:${(server.server.address() as { port: number }).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
@@ -200,10 +213,13 @@ async function main(): Promise<void> {
           log(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
           have = target;
           for (const period of ['weekly', 'monthly'] as Period[]) {
-            const bare = await measureInChild(url, 'bare', period, runs);
-            const rep = await measureInChild(url, 'report', period, runs);
-            const mail = await measureInChild(url, 'report', period, runs, sink.url);
-            const line = `| ${engine} | ${target.toLocaleString('en-US')} | ${period} | ${bare.medianMs.toFixed(0)} | ${rep.medianMs.toFixed(0)} | ${(rep.medianMs / bare.medianMs).toFixed(2)}× | ${mail.medianMs.toFixed(0)} | ${bare.maxRssMb} | ${rep.maxRssMb} | ${mail.maxRssMb} |`;
+            const t = await measureInChild(url, ['bare', 'report', 'mail'], period, runs, sink.url);
+            log(`    runs: ${JSON.stringify(t.runsMs)}`);
+            // Peak memory of each mode alone, one run each in its own process.
+            const rss = [];
+            for (const m of ['bare', 'report', 'mail']) rss.push((await measureInChild(url, [m], period, 1, sink.url)).maxRssMb);
+            const [bare, rep, mail] = [t.medianMs.bare ?? NaN, t.medianMs.report ?? NaN, t.medianMs.mail ?? NaN];
+            const line = `| ${engine} | ${target.toLocaleString('en-US')} | ${period} | ${bare.toFixed(0)} | ${rep.toFixed(0)} | ${(rep / bare).toFixed(2)}× | ${mail.toFixed(0)} | ${rss.join(' / ')} |`;
             log(line);
             rowsOut.push(line);
           }
@@ -221,8 +237,8 @@ async function main(): Promise<void> {
     [
       `export-report bench (${os.cpus().length} CPUs, node ${process.version}, median of ${runs} runs after a warm-up; ms = milliseconds, RSS = the measuring process's peak)`,
       '',
-      '| engine | user_activities | period | 7 bare queries ms | report ms | report / bare | report + mail to 2 ms | bare peak RSS MB | report peak RSS MB | report+mail peak RSS MB |',
-      '|---|---|---|---|---|---|---|---|---|---|',
+      '| engine | user_activities | period | 7 bare queries ms | report ms | report / bare | report + mail to 2 ms | peak RSS MB: bare / report / report + mail |',
+      '|---|---|---|---|---|---|---|---|',
       ...rowsOut,
       '',
     ].join('\n'),
@@ -231,8 +247,8 @@ async function main(): Promise<void> {
 
 if (process.argv.includes('--child')) {
   const i = process.argv.indexOf('--child');
-  const [url, mode, period, runs, smtp] = process.argv.slice(i + 1);
-  measure(url as string, mode as string, period as Period, Number(runs), smtp || undefined)
+  const [url, modes, period, runs, smtp] = process.argv.slice(i + 1);
+  measure(url as string, (modes as string).split('+'), period as Period, Number(runs), smtp || undefined)
     .then((m) => process.stdout.write(JSON.stringify(m)))
     .catch((err) => {
       process.stderr.write(`${(err as Error).stack}\n`);

@@ -31,6 +31,7 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    disableReverseLookup: true,
     onRcptTo(address, _session, cb) {
       const a = address.address;
       rcptAttempts.set(a, (rcptAttempts.get(a) ?? 0) + 1);
