@@ -47,8 +47,9 @@ describe('webjobs schedule (foreground, node-cron) on SQLite', () => {
       await p.waitFor(/INFO {2}start: sleepy --ms 2500 \(scheduled, every second\)/, 60_000);
       await p.waitFor(/WARN {2}sleepy: scheduled tick skipped: its previous run \(started [\d-]+ [\d:]+\) is still going/);
       await p.waitFor(/aggregate-stats: no job of that name in this build of webjobs/);
-      // Wait for a run to be under way, then stop.
-      await p.waitFor(/sleepy sleeping 2500 ms/);
+      // Wait for a fresh run to be under way (one more than so far), then stop while it sleeps.
+      const sleeping = (p.output().stderr.match(/sleepy sleeping 2500 ms/g) ?? []).length;
+      await p.waitFor(new RegExp(`(sleepy sleeping 2500 ms[^]*){${sleeping + 1}}`));
       const startsBefore = (p.output().stderr.match(/start: sleepy/g) ?? []).length;
       p.child.kill('SIGTERM');
       const r = await p.done;
