@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkPath } from '../util/paths.js';
 import type { GlobalOptions } from './environment.js';
 
 /** `--config`, `--db`, `--json`, `--quiet`, `--verbose` (and `--dry-run` for jobs) on a command. */
@@ -35,4 +36,14 @@ export function choiceOption<T extends string>(name: string, choices: readonly T
 
 export function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+export function pathOption(name: string) {
+  return (value: string): string => {
+    try {
+      return checkPath(value, name);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message.replace(`${name} `, ''));
+    }
+  };
 }

@@ -5,6 +5,7 @@ import { parseDatabaseUrl, urlSecrets } from '../db/url.js';
 import { createLogger, type Logger, type LogLevel } from '../log/logger.js';
 import { createMailer, mailerOptionsFromConfig, type Mailer } from '../notify/mailer.js';
 import { realSleep, systemClock, type Clock, type Sleep } from '../util/clock.js';
+import { UsageError } from '../util/errors.js';
 
 /** The options every command shares. */
 export interface GlobalOptions {
@@ -45,11 +46,25 @@ export function buildEnvironment(opts: GlobalOptions, env: NodeJS.ProcessEnv = p
     databaseUrl,
     logger,
     mailer,
-    clock: systemClock,
+    clock: clockFromEnv(env),
     sleep: realSleep,
     json: Boolean(opts.json),
     openDb: () => openDatabase(databaseUrl, { busyTimeoutMs: config.number('database.busyTimeoutMs', 5000, { min: 0 }) }),
   };
+}
+
+/**
+ * TEST ONLY: `WEBJOBS_NOW=<ISO date-time>` starts the clock at that moment (it then runs at
+ * the normal pace), so tests can run the real CLI "ten minutes later" (e.g. a circuit's
+ * open timeout). A value that is not a date is a usage error. Never set it in production.
+ */
+export function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
+  const fixed = env.WEBJOBS_NOW;
+  if (!fixed) return systemClock;
+  const startMs = Date.parse(fixed);
+  if (Number.isNaN(startMs)) throw new UsageError(`WEBJOBS_NOW must be an ISO date-time, got ${JSON.stringify(fixed)}`);
+  const t0 = performance.now();
+  return { now: () => new Date(startMs + (performance.now() - t0)) };
 }
 
 /** Values under keys that look secret (password, token, secret, url with credentials) anywhere in config. */

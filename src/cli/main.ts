@@ -13,7 +13,10 @@ export function buildProgram(): Command {
     .description('Cron-driven maintenance jobs for a web application on MySQL/MariaDB or SQLite')
     .version(version, '-V, --version')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      // An error stays one line even when the offending value holds a newline.
+      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `${s.trimEnd().replace(/\r?\n/g, '\\n')}\n` : s),
+    });
   program.addHelpText(
     'after',
     `

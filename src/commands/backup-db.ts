@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { backupDbJob, parseBackupType, type BackupOptions } from '../jobs/backup-db/index.js';
 import { action } from '../cli/action.js';
-import { addCommonOptions, choiceOption, examples, intOption } from '../cli/common-options.js';
+import { addCommonOptions, choiceOption, examples, intOption, pathOption } from '../cli/common-options.js';
 import { runJobCommand } from '../cli/run-job-command.js';
 
 export function register(program: Command): void {
@@ -9,7 +9,7 @@ export function register(program: Command): void {
     .command('backup-db')
     .description('Back up the database to backup_{type}_{time}.sql.gz (critical tables or everything)')
     .option('--type <type>', 'critical (config backup.critical) or full (every table, views, triggers)', choiceOption('--type', ['critical', 'full']), 'critical')
-    .option('--out <dir>', 'folder for the backup (default: config backup.dir or ./var/backups)')
+    .option('--out <dir>', 'folder for the backup (default: config backup.dir or ./var/backups)', pathOption('--out'))
     .option('--level <n>', 'gzip level 1-9 (default: config backup.level or 9)', intOption('--level', 1, 9))
     .option('--verify', 'restore into a scratch database and compare every table (fails the run on a mismatch)');
   addCommonOptions(cmd, { dryRun: true });

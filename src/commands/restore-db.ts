@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { restoreBackup } from '../db/dump/restore.js';
+import { inspectBackup, restoreBackup } from '../db/dump/restore.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions } from '../cli/common-options.js';
 import { buildEnvironment } from '../cli/environment.js';
@@ -19,6 +19,8 @@ export function register(program: Command): void {
   cmd.action(
     action(async (file: string, opts: { force?: boolean }) => {
       const env = buildEnvironment(globalOptions(cmd));
+      // Refuse a damaged or foreign file before the target is opened (opening a SQLite URL creates the file).
+      await inspectBackup(file);
       const db = await env.openDb();
       try {
         const started = performance.now();

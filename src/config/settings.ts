@@ -81,6 +81,11 @@ export class Settings {
     return new Settings(values);
   }
 
+  /** Throws UsageError when the key's value is malformed. */
+  check(key: string): void {
+    validateSetting(key, this.values.get(key) ?? definitionOf(key)?.default ?? '');
+  }
+
   raw(key: string): string | undefined {
     return this.values.get(key);
   }

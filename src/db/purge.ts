@@ -1,18 +1,57 @@
 import { throwIfAborted } from '../util/errors.js';
 import type { Db } from './types.js';
 
+/** What the purge reports after each committed chunk. */
+export interface PurgeProgress {
+  deleted: number;
+  chunks: number;
+  /** The size the next chunk will have (it adapts when targetStatementMs is set). */
+  chunkSize: number;
+  /** The last committed key: everything matching at or below it is gone. */
+  lastKey: unknown;
+  longestStatementMs: number;
+}
+
 export interface PurgeSpec {
   /** Table name, already checked (checkIdentifier) or read from the catalog. */
   table: string;
-  /** A unique, ordered key column (the primary key): chunks are ranges of it. */
+  /**
+   * A unique, ordered key column (the primary key): chunks are ranges of it. On SQLite a
+   * rowid table is walked by its rowid whatever this names (see purgeKeyFor), which is faster.
+   */
   keyColumn: string;
   /** The rows to delete: an SQL condition over quoted names, values as `?`. */
   where: string;
   params?: readonly unknown[];
+  /** Most rows per chunk (the chunk shrinks below it when `targetStatementMs` asks). */
   chunkSize: number;
+  /**
+   * Keep each DELETE near this duration: a slower one halves the next chunk, a fast one
+   * (under half of it) grows it back by half, never above `chunkSize`. Unset: fixed chunks.
+   */
+  targetStatementMs?: number;
+  /**
+   * The highest key that can match, when the caller knows one cheaply (e.g. the first row
+   * past a date range). Default: the table's highest key when the purge starts.
+   */
+  ceiling?: unknown;
   signal?: AbortSignal;
-  /** Called after each committed chunk with the running total. */
-  onChunk?: (deletedSoFar: number) => void;
+  /** Called after each committed chunk. */
+  onChunk?: (progress: PurgeProgress) => void;
+  /** Pause between chunks (ms), so the app's writers get the table in between. */
+  sleepMs?: number;
+  /** How to wait (tests inject one that moves a manual clock); setTimeout otherwise. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Stop cleanly before starting a chunk once this many ms have passed (the budget). */
+  maxRuntimeMs?: number;
+  /** The clock the budget is measured on, in ms (default: performance.now). */
+  now?: () => number;
+  /** Pause while `replicaLag()` reports more than this many seconds. */
+  maxLagSeconds?: number;
+  /** The largest lag of the replicas in seconds (null: unknown, treated as lagging). */
+  replicaLag?: () => Promise<number | null>;
+  /** Called when the purge waits for replicas. */
+  onLagWait?: (lagSeconds: number | null) => void;
 }
 
 export interface PurgeResult {
@@ -20,54 +59,156 @@ export interface PurgeResult {
   chunks: number;
   /** The longest single statement, so operators can see the app was never held for long. */
   longestStatementMs: number;
+  /** Why it stopped before the end (the budget), or null when every matching row is gone. */
+  stoppedEarly: 'max-runtime' | null;
+  /** Matching rows left when it stopped early (counted then), 0 otherwise. */
+  remaining: number;
+  /** Time spent waiting for replicas to catch up. */
+  lagWaitMs: number;
+}
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+/**
+ * The column to walk a table by. SQLite: the rowid when the table has one (an INTEGER PRIMARY
+ * KEY is the rowid anyway; for a text key such as cache's the rowid b-tree is the table itself,
+ * so ranges of it are the cheapest to find and delete). MariaDB: the given primary key.
+ */
+export async function purgeKeyFor(db: Db, table: string, keyColumn: string): Promise<{ column: string; rowid: boolean }> {
+  if (db.dialect !== 'sqlite') return { column: keyColumn, rowid: false };
+  const cols = await db.columnsOf(table);
+  if (cols.some((c) => c.toLowerCase() === 'rowid')) return { column: keyColumn, rowid: false };
+  try {
+    await db.query(`SELECT rowid FROM ${db.quote(table)} LIMIT 0`);
+    return { column: 'rowid', rowid: true };
+  } catch {
+    return { column: keyColumn, rowid: false }; // WITHOUT ROWID: its primary key is the table
+  }
+}
+
+/** The hint that makes the engine walk the key's own index, not an index on the WHERE's column. */
+function keyOrderHint(db: Db, key: { column: string; rowid: boolean }, keyColumn: string): string {
+  if (db.dialect === 'mysql') return ' FORCE INDEX (PRIMARY)';
+  // SQLite: NOT INDEXED still allows rowid ranges; for an INTEGER PRIMARY KEY the key is the rowid.
+  return key.rowid || keyColumn === 'rowid' ? ' NOT INDEXED' : '';
 }
 
 /**
- * Deletes the rows matching `where` in chunks of `chunkSize`, each chunk one short
- * transaction bounded by a primary-key range, so the app's own reads and writes on the table
- * never wait long behind it (MariaDB locks only the range; SQLite holds the write lock only
- * for one chunk). Stops between chunks when the signal fires; committed chunks stay deleted.
+ * Deletes every row matching `where` in chunks of at most `chunkSize`, each chunk one short
+ * transaction bounded by a key range, so the app's own reads and writes on the table never
+ * wait long behind it (MariaDB locks only the range; SQLite holds the write lock only for
+ * one chunk). The walk is bounded above by the highest key at the start (or the caller's
+ * cheaper ceiling). Stops between chunks when the signal fires
+ * or the budget is spent; committed chunks stay deleted. Deletes every matching row, the
+ * highest key included (no kept "last auto-increment row").
  */
 export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResult> {
   const t = db.quote(spec.table);
-  const k = db.quote(spec.keyColumn);
+  const key = await purgeKeyFor(db, spec.table, spec.keyColumn);
+  const k = key.column === 'rowid' ? 'rowid' : db.quote(key.column);
+  const hint = keyOrderHint(db, key, spec.keyColumn);
   const params = spec.params ?? [];
-  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0 };
-  let lastKey: unknown = undefined;
+  const chunk = Math.max(1, Math.floor(spec.chunkSize));
+  const now = spec.now ?? (() => performance.now());
+  const sleep = spec.sleep ?? defaultSleep;
+  const started = now();
+  const spent = () => spec.maxRuntimeMs !== undefined && now() - started >= spec.maxRuntimeMs;
+  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0 };
 
   const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
+    const t0 = performance.now();
     try {
       return await fn();
     } finally {
-      result.longestStatementMs = Math.max(result.longestStatementMs, performance.now() - started);
+      result.longestStatementMs = Math.max(result.longestStatementMs, performance.now() - t0);
     }
   };
 
+  // The walk ends at the table's highest key now (one index probe; rows that start matching
+  // later are the next run's). Asking for the highest *matching* key instead would scan every
+  // matching index entry in one statement: 0.6 s for 500,000 expired cache rows.
+  let ceiling = spec.ceiling;
+  if (ceiling === undefined || ceiling === null) {
+    const top = await timed(() => db.queryOne<{ top: unknown }>(`SELECT MAX(${k}) AS top FROM ${t}`));
+    ceiling = top?.top;
+  }
+  if (ceiling === null || ceiling === undefined) return result;
+  let size = chunk;
+
+  let lastKey: unknown = undefined;
+  const stop = async () => {
+    result.stoppedEarly = 'max-runtime';
+    const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
+    const left = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE (${spec.where})${after}`, [...params, ...(lastKey === undefined ? [] : [lastKey])]);
+    result.remaining = Number(left?.n ?? 0);
+  };
   for (;;) {
     throwIfAborted(spec.signal);
+    if (result.chunks > 0 && spent()) {
+      await stop();
+      break;
+    }
+    if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) {
+      await stop();
+      break;
+    }
+
     const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
     const afterParams = lastKey === undefined ? [] : [lastKey];
-    const bound = await timed(() =>
+    const bound: { upper: unknown } | undefined = await timed(() =>
       db.queryOne<{ upper: unknown }>(
-        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t} WHERE (${spec.where})${after} ORDER BY ${k} LIMIT ${Math.max(1, Math.floor(spec.chunkSize))}) AS chunk`,
-        [...params, ...afterParams],
+        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT ${size}) AS chunk`,
+        [...params, ...afterParams, ceiling],
       ),
     );
-    const upper = bound?.upper;
+    const upper: unknown = bound?.upper;
     if (upper === null || upper === undefined) break;
 
+    const d0 = performance.now();
     const res = await timed(() =>
-      db.transaction((tx) =>
-        tx.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]),
-      ),
+      db.transaction((tx) => tx.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper])),
     );
+    const took = performance.now() - d0;
+    if (spec.targetStatementMs !== undefined) {
+      if (took > spec.targetStatementMs) size = Math.max(1, Math.floor(size / 2));
+      else if (took < spec.targetStatementMs / 2) size = Math.min(chunk, Math.ceil(size * 1.5));
+    }
     result.deleted += res.affectedRows;
     result.chunks++;
     lastKey = upper;
-    spec.onChunk?.(result.deleted);
+    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
+    if (upper === ceiling) break;
+    if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
   }
   return result;
+}
+
+/** Waits (1 s steps) while the replicas lag more than allowed; gives up when the budget is spent. */
+async function waitForReplicas(spec: PurgeSpec, result: PurgeResult, sleep: (ms: number, signal?: AbortSignal) => Promise<void>, spent: () => boolean): Promise<boolean> {
+  const max = spec.maxLagSeconds ?? Infinity;
+  const now = spec.now ?? (() => performance.now());
+  for (;;) {
+    throwIfAborted(spec.signal);
+    const lag = await spec.replicaLag!();
+    if (lag !== null && lag <= max) return true;
+    if (spent()) return false;
+    spec.onLagWait?.(lag);
+    const t0 = now();
+    await sleep(1000, spec.signal);
+    result.lagWaitMs += now() - t0;
+  }
 }
 
 /** Counts what purgeInChunks would delete, for --dry-run. */

@@ -43,6 +43,8 @@ export interface JobDefinition<O extends object = Record<string, unknown>, R = u
   description: string;
   /** The run is cut off (and fails) after this many seconds; config `jobs.<name>.timeoutSeconds` overrides. */
   timeoutSeconds: number;
+  /** Settings (the `settings` table) the job reads: checked before anything is written; a malformed one is exit 2. */
+  settingKeys?: readonly string[];
   /** Rejects bad config or options before anything connects or logs (throw UsageError: exit 2, one line). */
   checkConfig?(config: Config, options: O): void;
   run(ctx: JobContext, options: O): Promise<R>;

@@ -6,7 +6,7 @@ import { TableMap } from '../config/tables.js';
 import { openDatabase } from '../db/connect.js';
 import type { Db } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
-import type { MailMessage, Mailer } from '../notify/mailer.js';
+import type { DeliveryResult, MailMessage, Mailer } from '../notify/mailer.js';
 import type { Clock, Sleep } from '../util/clock.js';
 import { CancelledError, errorMessage, JobSkipped, PartialFailure, TimeoutError, UsageError } from '../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../util/time.js';
@@ -156,7 +156,6 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
   let historyStarted = false;
   const info = (): RunInfo => ({ job: def.name, runId, startedAt, durationMs: performance.now() - t0, timeZone, appName: env.config.string('app.name', 'webjobs'), options: request.args });
 
-  logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
   function warn(message: string) {
     warnings.push(maskWith(logger, message));
     logger.warn(message);
@@ -169,19 +168,27 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
     }
     const tables = new TableMap(env.config);
     const settings = await Settings.load(db, env.config, tables);
+    // A malformed setting is bad configuration: exit 2 before anything is written.
+    for (const key of def.settingKeys ?? []) settings.check(key);
+    logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
 
     const paused = request.force ? null : pausedReason(settings, def.name);
     if (paused && request.dryRun) throw new JobSkipped(paused, { paused: true });
     if (!request.dryRun) {
-      await ensureRunnerTables(db);
-      history = new RunHistory(db, timeZone);
-      await history.sweepAbandoned(def.name);
+      const opened = db;
+      history = new RunHistory(opened, timeZone);
+      const runHistory = history;
+      // A busy or briefly unreachable database is as transient here as inside the job.
+      await withRetries(policy, env, 'preparing the run history', async () => {
+        await ensureRunnerTables(opened);
+        await runHistory.sweepAbandoned(def.name);
+      }, signal);
       if (paused) {
         await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt, status: 'skipped' });
         await history.finish(runId, { status: 'skipped', attempts: 0, finishedAt: env.clock.now(), durationMs: performance.now() - t0, result: { skipped: true, reason: paused, paused: true }, error: paused });
         throw new JobSkipped(paused, { paused: true });
       }
-      const attempt = await JobLock.acquire(db, def.name, { clock: env.clock, leaseMs, runId });
+      const { value: attempt } = await withRetries(policy, env, `taking the ${def.name} lock`, () => JobLock.acquire(opened, def.name, { clock: env.clock, leaseMs, runId }), signal);
       if (!attempt.acquired) {
         const h = attempt.holder;
         const reason = `another run holds the ${def.name} lock (host ${h.host}, pid ${h.pid}, since ${formatLocalDateTime(new Date(h.acquiredAtMs), timeZone)}, lease until ${formatLocalDateTime(new Date(h.leaseUntilMs), timeZone)})`;
@@ -195,7 +202,8 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
         logger.warn(`took over the ${def.name} lock left by pid ${old.pid} on ${old.host} (its process is gone or its lease expired)`);
         if (old.runId) await history.markAbandoned(old.runId, `lock taken over by run ${runId}`);
       }
-      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt });
+      // The history row starts when the lock is held, so no two rows of one job ever overlap.
+      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt: env.clock.now() });
       historyStarted = true;
       // Monitors hear of a run only once it holds the lock: a run skipped here (another server has it) pings nothing.
       for (const o of env.observers ?? []) {
@@ -326,20 +334,38 @@ async function notify<O extends object, R>(def: JobDefinition<O, R>, summary: Ru
   await sendToAdmins(env.mailer, message, env.logger, warn);
 }
 
-/** Sends one message to each admin; a delivery failure is a warning, never a job failure. */
-export async function sendToAdmins(mailer: Mailer, message: MailMessage, logger: Logger, warn: (m: string) => void, recipients: readonly string[] = mailer.admins): Promise<{ sent: string[]; failed: string[] }> {
+export interface AdminMailOutcome {
+  sent: string[];
+  failed: string[];
+  /** Per recipient: tries, message id or error. Empty when mail was skipped. */
+  results: DeliveryResult[];
+  /** Why nothing was sent (mail not configured, no recipients), when so. */
+  skipped?: string;
+}
+
+/**
+ * Sends one message to each admin (or to `recipients`); transient SMTP errors are retried by
+ * the mailer with backoff (each retry logged); a recipient that still fails is a warning,
+ * never a job failure.
+ */
+export async function sendToAdmins(mailer: Mailer, message: MailMessage, logger: Logger, warn: (m: string) => void, recipients: readonly string[] = mailer.admins, signal?: AbortSignal): Promise<AdminMailOutcome> {
   if (!mailer.configured) {
-    logger.info('mail not configured (SMTP_URL or config mail.url): notification skipped');
-    return { sent: [], failed: [] };
+    const skipped = 'mail not configured (SMTP_URL or config mail.url)';
+    logger.info(`${skipped}: "${message.subject}" not sent`);
+    return { sent: [], failed: [], results: [], skipped };
   }
   if (recipients.length === 0) {
-    logger.info('no admins configured (mail.admins or WEBJOBS_ADMINS): notification skipped');
-    return { sent: [], failed: [] };
+    const skipped = 'no admins configured (mail.admins or WEBJOBS_ADMINS)';
+    logger.info(`${skipped}: "${message.subject}" not sent`);
+    return { sent: [], failed: [], results: [], skipped };
   }
-  const report = await mailer.sendEach(recipients, message);
+  const report = await mailer.sendEach(recipients, message, {
+    signal,
+    onRetry: (r) => logger.warn(`mail to ${r.to} failed (${r.error}); try ${r.attempt + 1} in ${formatDuration(r.delayMs)}`),
+  });
   if (report.sent.length) logger.info(`mail "${message.subject}" sent to ${report.sent.join(', ')}`);
-  for (const f of report.failed) warn(`mail to ${f.to} failed: ${f.error}`);
-  return { sent: report.sent, failed: report.failed.map((f) => f.to) };
+  for (const f of report.failed) warn(`mail to ${f.to} failed${f.attempts > 1 ? ` after ${f.attempts} tries` : ''}: ${f.error}`);
+  return { sent: report.sent, failed: report.failed.map((f) => f.to), results: report.results };
 }
 
 function genericFailureEmail(job: string, summary: RunSummary, info: RunInfo): MailMessage {

@@ -1,86 +1,105 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { createGzip, type Gzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback, type ZlibOptions } from 'node:zlib';
 import type { SqlSink } from '../db/dump/types.js';
 
-const BATCH_BYTES = 256 * 1024;
+const gzipAsync = promisify(gzipCallback) as (data: Buffer, options: ZlibOptions) => Promise<Buffer>;
+
+/** Input bytes per independently compressed gzip member. */
+export const BLOCK_BYTES = 1024 * 1024;
 
 /**
  * A gzip file written under a temporary name in the target folder (mode 0600), flushed to
  * disk, then linked to its final name without ever replacing an existing file. Until
  * `commit` succeeds there is no file under the final name; `abort` removes the temporary one.
+ *
+ * Compression runs in parallel: the input is cut into ~1 MB blocks, each compressed on the
+ * libuv thread pool as a complete gzip member, and the members are written in order (a
+ * multi-member gzip file is standard: gunzip, zcat and zlib read it as one stream). At most
+ * `maxInFlight` blocks are being compressed at once, so memory stays flat and a slow disk or
+ * CPU holds the writer back.
  */
 export class AtomicGzipFile implements SqlSink {
   readonly tempPath: string;
   private readonly fd: number;
-  private readonly gzip: Gzip;
-  private readonly out: fs.WriteStream;
+  private readonly options: ZlibOptions;
+  private readonly maxInFlight: number;
   private failure: Error | null = null;
-  private pending: string[] = [];
+  private pending: Buffer[] = [];
   private pendingBytes = 0;
+  private inFlight: Promise<Buffer>[] = [];
   private closed = false;
-  private done: Promise<void>;
+  private aborted = false;
 
   constructor(
     readonly dir: string,
     finalName: string,
     level: number,
+    options: { maxInFlight?: number; blockBytes?: number } = {},
   ) {
     this.tempPath = path.join(dir, `.${finalName}.${process.pid}.${Date.now().toString(36)}.tmp`);
     this.fd = fs.openSync(this.tempPath, 'wx', 0o600);
-    this.gzip = createGzip({ level, memLevel: 9 });
-    this.out = fs.createWriteStream('', { fd: this.fd, autoClose: false, highWaterMark: 1024 * 1024 });
-    const fail = (err: Error) => {
-      this.failure ??= err;
-    };
-    this.gzip.on('error', fail);
-    this.out.on('error', fail);
-    this.gzip.pipe(this.out);
-    this.done = new Promise((resolve, reject) => {
-      this.out.on('finish', resolve);
-      this.out.on('error', reject);
-      this.gzip.on('error', reject);
-    });
-    this.done.catch(() => undefined);
+    this.options = { level, memLevel: 9, chunkSize: 512 * 1024 };
+    this.maxInFlight = options.maxInFlight ?? Math.max(2, Math.min(8, os.availableParallelism() + 1));
+    this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 
-  async write(chunk: string): Promise<void> {
+  private readonly blockBytes: number;
+
+  async write(chunk: string | Buffer): Promise<void> {
     if (this.failure) throw this.failure;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes >= BATCH_BYTES) await this.flushPending();
+    if (this.aborted) throw new Error('backup file was aborted');
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (!buf.length) return;
+    this.pending.push(buf);
+    this.pendingBytes += buf.length;
+    if (this.pendingBytes >= this.blockBytes) await this.submitBlock();
   }
 
-  private async flushPending(): Promise<void> {
-    if (!this.pending.length) return;
-    const data = this.pending.join('');
-    this.pending = [];
-    this.pendingBytes = 0;
-    if (!this.gzip.write(data)) {
-      await new Promise<void>((resolve, reject) => {
-        const onDrain = () => {
-          this.gzip.off('error', onError);
-          this.out.off('error', onError);
-          resolve();
-        };
-        const onError = (err: Error) => {
-          this.gzip.off('drain', onDrain);
-          reject(err);
-        };
-        this.gzip.once('drain', onDrain);
-        this.gzip.once('error', onError);
-        this.out.once('error', onError);
-      });
+  /** Starts compressing what is pending; waits (writing finished blocks out) while too many are in flight. */
+  private async submitBlock(): Promise<void> {
+    if (this.pending.length) {
+      const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+      const job = gzipAsync(data, this.options);
+      job.catch(() => undefined); // observed when written out; never an unhandled rejection after an abort
+      this.inFlight.push(job);
     }
-    if (this.failure) throw this.failure;
+    while (this.inFlight.length >= this.maxInFlight) await this.writeOldest();
+  }
+
+  private async writeOldest(): Promise<void> {
+    const job = this.inFlight.shift();
+    if (!job) return;
+    let out: Buffer;
+    try {
+      out = await job;
+    } catch (err) {
+      this.failure ??= err as Error;
+      throw err;
+    }
+    if (this.aborted) throw new Error('backup file was aborted');
+    try {
+      let off = 0;
+      while (off < out.length) off += fs.writeSync(this.fd, out, off, out.length - off);
+    } catch (err) {
+      this.failure ??= err as Error;
+      throw err;
+    }
   }
 
   /** Finishes compression, fsyncs, and links the file under the first free final name; returns that path. */
   async commit(finalName: string): Promise<string> {
-    await this.flushPending();
-    this.gzip.end();
-    await this.done;
     if (this.failure) throw this.failure;
+    if (this.pending.length || this.inFlight.length === 0) {
+      // Flush the remainder; an empty file still gets one (empty) gzip member, so it is valid gzip.
+      if (!this.pending.length) this.pending.push(Buffer.alloc(0));
+      await this.submitBlock();
+    }
+    while (this.inFlight.length) await this.writeOldest();
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.closed = true;
@@ -101,8 +120,9 @@ export class AtomicGzipFile implements SqlSink {
 
   /** Removes the temporary file (after a failure or a cancellation). Safe to call more than once. */
   abort(): void {
-    this.gzip.destroy();
-    this.out.destroy();
+    this.aborted = true;
+    this.pending = [];
+    this.inFlight = [];
     if (!this.closed) {
       try {
         fs.closeSync(this.fd);

@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SMTPServer } from 'smtp-server';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
-import { runCli, startCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { demoDatabase } from '../support/fixtures.js';
 
 function finalBackups(dir: string): string[] {
@@ -96,32 +95,6 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     }
   });
 
-  it('keeps the backup when the SMTP server refuses every message (a warning, exit 0)', async () => {
-    const refused: string[] = [];
-    const server = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS'],
-      onRcptTo(address, _session, cb) {
-        refused.push(address.address);
-        cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
-      },
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const port = (server.server.address() as { port: number }).port;
-    try {
-      const out = path.join(work, 'smtp');
-      const r = await cli(['backup-db', '--json', '--out', out], { SMTP_URL: `smtp://127.0.0.1:${port}`, WEBJOBS_ADMINS: 'ops@example.test,cto@example.test' });
-      expect(r.code).toBe(0);
-      const s = JSON.parse(r.stdout);
-      expect(s.status).toBe('succeeded');
-      expect(s.warnings.join('\n')).toMatch(/mail to ops@example.test failed/);
-      expect(refused).toEqual(['ops@example.test', 'cto@example.test']);
-      expect(finalBackups(out)).toHaveLength(1);
-    } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    }
-  });
-
   it('retention deletes old webjobs backups only, never a foreign file', async () => {
     const out = path.join(work, 'retention');
     fs.mkdirSync(out, { recursive: true });
@@ -137,63 +110,18 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
   });
 });
 
-describe.each(ENGINES)('a killed backup on $engine', ({ create }) => {
-  let t: TestDatabase;
-  let work: string;
-  beforeAll(async () => {
-    t = await create();
-    await demoDatabase(t.db, 60_000);
-    work = tempDir();
-  }, 300_000);
-  afterAll(async () => {
-    await t?.cleanup();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
-
-  it('SIGKILL mid-write leaves no file under a final name; the next run takes the lock over, marks the killed run abandoned, and succeeds', async () => {
-    const out = path.join(work, 'killed');
-    const run = startCli(['backup-db', '--type', 'full', '--level', '9', '--out', out], { cwd: work, env: { DATABASE_URL: t.url } });
-    // Wait until the temporary file exists and is growing, then kill without warning.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const temps = fs.existsSync(out) ? fs.readdirSync(out).filter((n) => n.endsWith('.tmp')) : [];
-      if (temps.length && fs.statSync(path.join(out, temps[0] as string)).size > 0) break;
-      if (Date.now() > deadline) throw new Error(`no temporary file appeared: ${run.output().stderr}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    run.child.kill('SIGKILL');
-    const killed = await run.done;
-    expect(killed.signal).toBe('SIGKILL');
-    expect(finalBackups(out)).toEqual([]);
-    const lock = await t.db.queryOne<{ pid: number }>("SELECT pid FROM webjobs_locks WHERE name = 'backup-db'");
-    expect(Number(lock?.pid)).toBe(run.child.pid);
-
-    const next = await runCli(['backup-db', '--type', 'full', '--json', '--out', out], { cwd: work, env: { DATABASE_URL: t.url } });
-    expect(next.code).toBe(0);
-    expect(JSON.parse(next.stdout).status).toBe('succeeded');
-    expect(next.stderr).toMatch(/took over the backup-db lock left by pid \d+/);
-    expect(finalBackups(out)).toHaveLength(1);
-    expect(fs.readdirSync(out).filter((n) => n.endsWith('.tmp'))).toEqual([]);
-    const statuses = await t.db.query<{ status: string }>("SELECT status FROM webjobs_runs WHERE job = 'backup-db' ORDER BY started_ms");
-    expect(statuses.map((s) => s.status)).toEqual(['abandoned', 'succeeded']);
-  });
-});
-
 describe('bad usage exits 2 with one clear line', () => {
   const work = tempDir();
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
   const cases: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
-    ['an unknown --type', ['backup-db', '--type', 'bogus'], {}, /--type must be one of critical, full/],
     ['a bad database URL', ['backup-db', '--db', 'postgres://x@y/z'], {}, /must start with sqlite:, mysql:\/\/ or mariadb:\/\//],
     ['an unreadable config file', ['backup-db', '--config', '/nonexistent/webjobs.json'], {}, /cannot read config file/],
     ['a config file that is not JSON', ['backup-db', '--config', 'BROKEN'], {}, /is not valid JSON/],
     ['a level out of range', ['backup-db', '--level', '11'], {}, /--level must be between 1 and 9/],
     ['an unknown option', ['backup-db', '--frobnicate'], {}, /unknown option '--frobnicate'/],
-    ['a hostile table name in config', ['backup-db', '--config', 'HOSTILE'], {}, /is not a valid name/],
   ];
   it.each(cases)('%s', async (_what, args, env, message) => {
     fs.writeFileSync(path.join(work, 'BROKEN'), '{ not json');
-    fs.writeFileSync(path.join(work, 'HOSTILE'), JSON.stringify({ backup: { critical: ['users; DROP TABLE users; --'] } }));
     const r = await runCli(args, { cwd: work, env });
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');

@@ -53,8 +53,13 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
   if (!server || !installDb) throw new Error(MISSING);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-mariadb-'));
   const socket = path.join(dataDir, 'mysqld.sock');
-  const install = spawnSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
-  if (install.status !== 0) throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`);
+  // The bootstrap has been seen to crash (signal 11) on a loaded machine; a fresh try succeeds.
+  for (let attempt = 1; ; attempt++) {
+    const install = spawnSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
+    if (install.status === 0) break;
+    if (attempt >= 3) throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`);
+    for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
+  }
   const port = await freePort();
   const child: ChildProcess = spawn(
     server,

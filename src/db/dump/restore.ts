@@ -112,12 +112,16 @@ async function executor(db: Db): Promise<Executor> {
   if (db instanceof MysqlDb) {
     // One connection for the whole file: the dump's SET statements are session state.
     const conn = await db.pool.getConnection();
+    let failed = false;
     return {
       run: async (stmt) => {
         await conn.query(stmt);
       },
-      abort: async () => undefined,
-      close: async () => conn.release(),
+      abort: async () => {
+        failed = true;
+      },
+      // A connection left mid-file still carries the dump's session settings: never reuse it.
+      close: async () => (failed ? conn.destroy() : conn.release()),
     };
   }
   throw new Error(`restore is not supported for ${db.dialect}`);

@@ -4,7 +4,7 @@
  */
 export interface SqlSink {
   /** Resolves once the chunk is accepted (waits on back-pressure from gzip and the disk). */
-  write(chunk: string): Promise<void>;
+  write(chunk: string | Buffer): Promise<void>;
 }
 
 export interface DumpProgress {

@@ -1,3 +1,4 @@
+import { checkPath } from '../../util/paths.js';
 import type { Config } from '../../config/config.js';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -194,6 +195,7 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
   timeoutSeconds: 1800,
   checkConfig(config) {
     criticalTables(config);
+    checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
     config.number('backup.level', 9, { min: 1, max: 9 });
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
   },

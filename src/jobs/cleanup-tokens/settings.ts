@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { checkNumber, type Config } from '../../config/config.js';
+import { UsageError } from '../../util/errors.js';
+import { parseRetentionRules, type RetentionRule } from './retention-rules.js';
+
+/** Options from the command line; each overrides its config key. */
+export interface CleanupTokensOptions {
+  inactiveDays?: number;
+  statisticsRetentionDays?: number;
+  tempHours?: number;
+  sessionDays?: number;
+  chunkSize?: number;
+}
+
+export const DEFAULT_TEMP_DIRS = ['storage/app/temp', 'storage/app/exports', 'storage/logs/old'];
+
+/** Everything the run needs, checked: a negative or non-numeric threshold is a UsageError (exit 2). */
+export interface CleanupSettings {
+  inactiveDays: number;
+  statisticsRetentionDays: number;
+  tempHours: number;
+  sessionDays: number;
+  chunkSize: number;
+  tempDirs: string[];
+  rules: RetentionRule[];
+}
+
+const MAX_DAYS = 36500;
+
+function threshold(config: Config, flag: number | undefined, flagName: string, keys: string[], fallback: number, range: { min: number; max: number }): number {
+  if (flag !== undefined) return checkNumber(flag, flagName, range);
+  for (const key of keys) {
+    if (config.get(key) !== undefined && config.get(key) !== null) return config.number(key, fallback, range);
+  }
+  return fallback;
+}
+
+export function resolveSettings(config: Config, options: CleanupTokensOptions): CleanupSettings {
+  const tempDirs = config.stringList('cleanup.tempDirs', DEFAULT_TEMP_DIRS);
+  for (const d of tempDirs) {
+    if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');
+    // Old files directly inside are removed: a filesystem root is never a temp folder.
+    const resolved = path.resolve(config.baseDir, d);
+    if (resolved === path.parse(resolved).root) throw new UsageError(`config cleanup.tempDirs must not name the filesystem root (${JSON.stringify(d)})`);
+  }
+  return {
+    inactiveDays: threshold(config, options.inactiveDays, '--inactive-days', ['cleanup.inactiveDays'], 90, { min: 1, max: MAX_DAYS }),
+    statisticsRetentionDays: threshold(config, options.statisticsRetentionDays, '--statistics-retention-days', ['cleanup.statisticsRetentionDays', 'statisticsRetentionDays'], 365, { min: 1, max: MAX_DAYS }),
+    tempHours: threshold(config, options.tempHours, '--temp-hours', ['cleanup.tempFileHours'], 24, { min: 1, max: MAX_DAYS * 24 }),
+    sessionDays: threshold(config, options.sessionDays, '--session-days', ['cleanup.sessionIdleDays'], 30, { min: 1, max: MAX_DAYS }),
+    chunkSize: threshold(config, options.chunkSize, '--chunk-size', ['cleanup.chunkSize'], 1000, { min: 1, max: 1_000_000 }),
+    tempDirs,
+    rules: parseRetentionRules(config.get('retention.rules')),
+  };
+}
