@@ -41,12 +41,12 @@ describe('webjobs schedule (foreground, node-cron) on SQLite', () => {
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
 
   it('runs a per-second job, skips the ticks that overlap it, and on SIGTERM waits for the running job, then exits 0', async () => {
-    const cfg = writeConfig('every-second.json', { jobs: { ...NO_DEFAULTS, sleepy: { cron: '* * * * * *', args: ['--ms', '2500'] }, 'aggregate-stats': '*/2 * * * * *' } });
+    const cfg = writeConfig('every-second.json', { jobs: { ...NO_DEFAULTS, sleepy: { cron: '* * * * * *', args: ['--ms', '2500'] }, 'not-built-yet': '*/2 * * * * *' } });
     const p = startFixture(['schedule', '--config', cfg], { cwd: work });
     try {
       await p.waitFor(/INFO {2}start: sleepy --ms 2500 \(scheduled, every second\)/, 60_000);
       await p.waitFor(/WARN {2}sleepy: scheduled tick skipped: its previous run \(started [\d-]+ [\d:]+\) is still going/);
-      await p.waitFor(/aggregate-stats: no job of that name in this build of webjobs/);
+      await p.waitFor(/not-built-yet: no job of that name in this build of webjobs/);
       // Wait for a fresh run to be under way (one more than so far), then stop while it sleeps.
       const sleeping = (p.output().stderr.match(/sleepy sleeping 2500 ms/g) ?? []).length;
       await p.waitFor(new RegExp(`(sleepy sleeping 2500 ms[^]*){${sleeping + 1}}`));
@@ -117,6 +117,29 @@ describe('webjobs schedule (foreground, node-cron) on SQLite', () => {
       const d = await openDatabase(url);
       await d.execute("DELETE FROM webjobs_locks WHERE name = 'sleepy'");
       await d.close();
+    }
+  });
+
+  it('runs a real registered job in-process through its command, recorded as scheduled', { timeout: 120_000 }, async () => {
+    const own = `sqlite:${path.join(work, 'real.sqlite')}`;
+    expect((await runCli(['init', '--schema', '--db', own], { cwd: work })).code).toBe(0);
+    const cfg = writeConfig('real.json', { jobs: { ...NO_DEFAULTS, 'cleanup-cache': '*/2 * * * * *' } }, own);
+    const p = startFixture(['schedule', '--config', cfg], { cwd: work });
+    try {
+      await p.waitFor(/end: cleanup-cache succeeded in .* \(exit 0\)/, 60_000);
+      p.child.kill('SIGTERM');
+      expect((await p.done).code).toBe(0);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+    const db = await openDatabase(own);
+    try {
+      const rows = await db.query<{ status: string; arguments: string }>("SELECT status, arguments FROM webjobs_runs WHERE job = 'cleanup-cache'");
+      expect(rows.length).toBeGreaterThanOrEqual(1);
+      expect(rows[0]?.status).toBe('succeeded');
+      expect(JSON.parse(rows[0]?.arguments ?? '{}')).toMatchObject({ scheduled: true, dryRun: false });
+    } finally {
+      await db.close();
     }
   });
 
