@@ -101,6 +101,28 @@ describe('webjobs schedule (foreground, node-cron) on SQLite', () => {
     expect((await runs('sleepy', own)).length).toBe(1);
   });
 
+  it('a run missed longer ago than catchUpHours is reported, not run', { timeout: 120_000 }, async () => {
+    const own = `sqlite:${path.join(work, 'late.sqlite')}`;
+    expect((await runCli(['init', '--db', own], { cwd: work })).code).toBe(0);
+    // One old run, so the job is known; its schedule's last time was 3 hours ago, beyond a 1-hour catch-up.
+    const db = await openDatabase(own);
+    await db.execute("INSERT INTO webjobs_runs (run_id, job, arguments, status, attempts, started_at, started_ms, host, pid) VALUES ('old', 'sleepy', '{}', 'succeeded', 1, '2026-01-01 00:00:00', ?, 'h', 1)", [Date.now() - 30 * 86_400_000]);
+    await db.close();
+    const t = new Date(Date.now() - 3 * 3_600_000);
+    const cfg = writeConfig('late.json', { catchUpHours: 1, jobs: { ...NO_DEFAULTS, sleepy: { cron: `${t.getUTCMinutes()} ${t.getUTCHours()} * * *`, args: ['--ms', '10'] } } }, own);
+    const p = startFixture(['schedule', '--config', cfg], { cwd: work });
+    try {
+      await p.waitFor(/WARN {2}sleepy missed its run of [\d-]+ [\d:]+, more than 1 h ago: not caught up \(schedule.catchUpHours\)/, 60_000);
+      await p.waitFor(/catch-up: no scheduled run missed within the last 1 h/);
+      p.child.kill('SIGTERM');
+      const r = await p.done;
+      expect(r.code).toBe(0);
+      expect(r.stderr).not.toMatch(/start: sleepy/);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+  });
+
   it('a tick while another process (a cron-started run) holds the lock is skipped, naming the holder', async () => {
     const db = await openDatabase(url);
     const now = Date.now();
