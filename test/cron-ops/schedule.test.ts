@@ -165,6 +165,25 @@ describe('webjobs schedule (foreground, node-cron) on SQLite', () => {
     }
   });
 
+  it('past shutdownGraceSeconds the running job is cancelled and recorded so; exit 1', { timeout: 120_000 }, async () => {
+    const own = `sqlite:${path.join(work, 'grace.sqlite')}`;
+    expect((await runCli(['init', '--db', own], { cwd: work })).code).toBe(0);
+    const cfg = writeConfig('grace.json', { shutdownGraceSeconds: 1, jobs: { ...NO_DEFAULTS, sleepy: { cron: '* * * * * *', args: ['--ms', '120000'] } } }, own);
+    const p = startFixture(['schedule', '--config', cfg], { cwd: work });
+    try {
+      await p.waitFor(/sleepy sleeping 120000 ms/, 60_000);
+      p.child.kill('SIGTERM');
+      const r = await p.done;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/waiting up to 1 s for sleepy to finish/);
+      expect(r.stderr).toMatch(/still running after 1 s: cancelling sleepy/);
+      expect(r.stderr).toMatch(/end: sleepy --ms 120000 failed in .* \(exit 1\): cancelled: the scheduler is stopping/);
+    } finally {
+      p.child.kill('SIGKILL');
+    }
+    expect((await runs('sleepy', own)).map((x) => x.status)).toEqual(['cancelled']);
+  });
+
   it('a bad expression stops it before it starts: exit 2 naming the job', async () => {
     const cfg = writeConfig('bad.json', { jobs: { ...NO_DEFAULTS, sleepy: '61 * * * *' } });
     const p = startFixture(['schedule', '--config', cfg], { cwd: work });
