@@ -12,7 +12,7 @@ import { TableMap } from '../src/config/tables.js';
 import { Config } from '../src/config/config.js';
 import { runJob } from '../src/runner/runner.js';
 import { ManualClock } from '../src/util/clock.js';
-import { benchDatabase, benchEnvironment, fmt, median, timed } from './support.js';
+import { benchDatabase, benchEnvironment, fmt, median, quiesce, timed } from './support.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const FROM = '2026-10-01';
@@ -32,6 +32,7 @@ try {
   );
   await admin.query('ANALYZE TABLE api_requests');
   await admin.query('CREATE TABLE bare_summary LIKE api_statistics_summary');
+  await quiesce(admin);
 
   const n = statsNames(db, new TableMap(new Config({}, null, process.cwd())));
   const bareSql = `INSERT INTO bare_summary (${SUMMARY_COLUMNS.map((c) => `\`${c}\``).join(', ')}) ${rollupSelect(db, n)}`;
@@ -64,6 +65,7 @@ try {
         AND b.avg_response_ms = s.avg_response_ms AND b.max_response_ms = s.max_response_ms AND b.unique_widgets = s.unique_widgets`,
   )) as unknown as [[{ n: number }]];
 
+  await quiesce(admin);
   // Retention: 10 of the 30 days fall past 30 days' retention on 2026-11-10.
   const purge = await timed(() => runJob(aggregateStatsJob, { date: TO, noWebsites: true }, { ...benchEnvironment(db, b.url), clock }, { dryRun: false, args: {} }));
   const pr = purge.value.result as AggregateResult;

@@ -11,7 +11,7 @@ import { runJob } from '../src/runner/runner.js';
 import { ManualClock } from '../src/util/clock.js';
 import { formatLocalDateTime } from '../src/util/time.js';
 import { findBinary } from '../test/support/mariadb-server.js';
-import { benchDatabase, benchEnvironment, fmt, timed } from './support.js';
+import { benchDatabase, benchEnvironment, fmt, quiesce, timed } from './support.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 5000);
@@ -36,6 +36,7 @@ try {
     await admin.query('CREATE TABLE cache LIKE cache_template');
     await admin.query('INSERT INTO cache SELECT * FROM cache_template');
     await admin.query('ANALYZE TABLE cache');
+    await quiesce(admin);
   };
   const expired = async () => {
     const [rows] = await admin.query('SELECT COUNT(*) AS n FROM cache WHERE expires_at < ?', [nowLocal]);

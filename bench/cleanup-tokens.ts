@@ -86,7 +86,7 @@ async function benchOne(engine: string, url: () => Promise<string>, work: string
     } else {
       const stop = peakRss();
       const logger = createLogger({ stream: fs.createWriteStream('/dev/null'), interactive: false, timeZone: 'UTC', level: 'warn' });
-      const config = new Config({ timezone: 'UTC', cleanup: { tempDirs: [] } }, null, work);
+      const config = new Config({ timezone: 'UTC', cleanup: { tempDirs: [], chunkSize: Number(process.env.CHUNK ?? 1000) } }, null, work);
       const t0 = performance.now();
       const summary = await runJob(cleanupTokensJob, {}, { config, databaseUrl: 'bench', db, clock: new ManualClock(NOW), sleep: async () => undefined, logger, mailer: createMailer({}) }, { dryRun: false, args: {} });
       const ms = performance.now() - t0;

@@ -53,3 +53,24 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; valu
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 export const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/**
+ * Lets InnoDB settle before a contender starts — dirty pages flushed, old row versions purged —
+ * so no contender pays for the previous one's (or the data generation's) background work.
+ */
+export async function quiesce(admin: mysql.Connection, timeoutMs = 120_000): Promise<void> {
+  await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 0');
+  const deadline = Date.now() + timeoutMs;
+  try {
+    for (;;) {
+      const [rows] = await admin.query("SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'");
+      const [hist] = await admin.query("SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'");
+      const dirty = Number((rows as Array<{ v: string }>)[0]?.v ?? 0);
+      const history = Number((hist as Array<{ v: string }>)[0]?.v ?? 0);
+      if ((dirty < 200 && history < 1000) || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 90');
+  }
+}

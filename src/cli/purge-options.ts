@@ -13,7 +13,7 @@ function secondsOption(name: string) {
 /** `--chunk`, `--sleep`, `--max-runtime`, `--max-lag`: the shared chunked-purge options. */
 export function addPurgeOptions(cmd: Command): Command {
   return cmd
-    .option('--chunk <rows>', 'rows deleted per chunk, each its own short transaction (default 5000)', intOption('--chunk', 1, 1_000_000))
+    .option('--chunk <rows>', 'most rows deleted per chunk, each its own short transaction (default 5000; smaller while deletes run past config purge.targetStatementMs, 100 ms)', intOption('--chunk', 1, 1_000_000))
     .option('--sleep <ms>', 'pause between chunks in milliseconds (default 0)', intOption('--sleep', 0, 3_600_000))
     .option('--max-runtime <seconds>', 'stop cleanly after this long and report what is left', secondsOption('--max-runtime'))
     .option('--max-lag <seconds>', 'MariaDB: pause while a replica (config database.replicas) lags more than this', secondsOption('--max-lag'));

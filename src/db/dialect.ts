@@ -38,6 +38,11 @@ export function dayOf(dialect: Dialect, expr: string): string {
   return dialect === 'sqlite' ? `substr(${expr}, 1, 10)` : `DATE(${expr})`;
 }
 
+/** The calendar month (`YYYY-MM`) of a date-time column. */
+export function yearMonthOf(dialect: Dialect, expr: string): string {
+  return dialect === 'sqlite' ? `substr(${expr}, 1, 7)` : `DATE_FORMAT(${expr}, '%Y-%m')`;
+}
+
 /** Refreshes the planner's statistics after a large purge; `full` also reclaims space. */
 export async function optimizeTable(db: Db, table: string, full = false): Promise<void> {
   if (db.dialect === 'sqlite') {

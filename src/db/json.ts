@@ -9,10 +9,15 @@ import type { Dialect } from './types.js';
 export type JsonNumberKind = 'integer' | 'decimal';
 
 /** A JSON path like `$.total_users`: only plain member names, so it can be inlined safely. */
-const JSON_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+const JSON_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*){1,8}$/;
+
+/** Whether `path` is a JSON path this module accepts (`$.member` or `$.a.b`, plain names only). */
+export function isSimpleJsonPath(path: unknown): path is string {
+  return typeof path === 'string' && JSON_PATH.test(path);
+}
 
 function checkedPath(path: string): string {
-  if (!JSON_PATH.test(path)) throw new Error(`unsupported JSON path ${JSON.stringify(path)}`);
+  if (!isSimpleJsonPath(path)) throw new Error(`unsupported JSON path ${JSON.stringify(path)}`);
   return path;
 }
 

@@ -154,43 +154,66 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const left = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE (${spec.where})${after}`, [...params, ...(lastKey === undefined ? [] : [lastKey])]);
     result.remaining = Number(left?.n ?? 0);
   };
-  for (;;) {
-    throwIfAborted(spec.signal);
-    if (result.chunks > 0 && spent()) {
-      await stop();
-      break;
-    }
-    if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) {
-      await stop();
-      break;
-    }
-
-    const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
-    const afterParams = lastKey === undefined ? [] : [lastKey];
-    const bound: { upper: unknown } | undefined = await timed(() =>
+  const selectUpper = (from: unknown, rows: number): Promise<unknown> => {
+    const after = from === undefined ? '' : ` AND ${k} > ?`;
+    return timed(() =>
       db.queryOne<{ upper: unknown }>(
-        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT ${size}) AS chunk`,
-        [...params, ...afterParams, ceiling],
+        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT ${rows}) AS chunk`,
+        [...params, ...(from === undefined ? [] : [from]), ceiling],
       ),
-    );
-    const upper: unknown = bound?.upper;
-    if (upper === null || upper === undefined) break;
+    ).then((r) => r?.upper);
+  };
+  // MariaDB: the next chunk's bound is read on another connection while this chunk deletes
+  // (a plain consistent read of the rows after this chunk: no lock, no overlap).
+  const pipeline = db.dialect === 'mysql';
+  let pending: Promise<unknown> | null = null;
+  const settle = async () => {
+    if (pending) await pending.catch(() => undefined);
+    pending = null;
+  };
+  try {
+    for (;;) {
+      throwIfAborted(spec.signal);
+      if (result.chunks > 0 && spent()) {
+        await settle();
+        await stop();
+        break;
+      }
+      if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) {
+        await settle();
+        await stop();
+        break;
+      }
 
-    const d0 = performance.now();
-    const res = await timed(() =>
-      db.transaction((tx) => tx.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper])),
-    );
-    const took = performance.now() - d0;
-    if (spec.targetStatementMs !== undefined) {
-      if (took > spec.targetStatementMs) size = Math.max(1, Math.floor(size / 2));
-      else if (took < spec.targetStatementMs / 2) size = Math.min(chunk, Math.ceil(size * 1.5));
+      const upper: unknown = pending ? await pending : await selectUpper(lastKey, size);
+      pending = null;
+      if (upper === null || upper === undefined) break;
+
+      const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
+      const afterParams = lastKey === undefined ? [] : [lastKey];
+      const d0 = performance.now();
+      // One autocommit statement: the chunk is its own transaction, committed when it returns,
+      // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
+      const deleting = timed(() => db.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]));
+      if (pipeline && upper !== ceiling) {
+        pending = selectUpper(upper, size);
+        pending.catch(() => undefined); // handled where it is awaited
+      }
+      const res = await deleting;
+      const took = performance.now() - d0;
+      if (spec.targetStatementMs !== undefined) {
+        if (took > spec.targetStatementMs) size = Math.max(1, Math.floor(size / 2));
+        else if (took < spec.targetStatementMs / 2) size = Math.min(chunk, Math.ceil(size * 1.5));
+      }
+      result.deleted += res.affectedRows;
+      result.chunks++;
+      lastKey = upper;
+      spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
+      if (upper === ceiling) break;
+      if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
     }
-    result.deleted += res.affectedRows;
-    result.chunks++;
-    lastKey = upper;
-    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
-    if (upper === ceiling) break;
-    if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
+  } finally {
+    await settle();
   }
   return result;
 }

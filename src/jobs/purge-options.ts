@@ -1,5 +1,6 @@
 import { purgeInChunks, type PurgeResult } from '../db/purge.js';
 import { ReplicaWatch, replicaUrls } from '../db/replication.js';
+import type { Config } from '../config/config.js';
 import type { JobContext } from '../runner/job.js';
 import { UsageError } from '../util/errors.js';
 
@@ -22,6 +23,12 @@ export function checkPurgeOptions(o: PurgeOptions): void {
   if (o.sleepMs !== undefined && (!Number.isInteger(o.sleepMs) || o.sleepMs < 0)) throw new UsageError('--sleep must be 0 or more milliseconds');
   if (o.maxRuntimeSeconds !== undefined && (!(o.maxRuntimeSeconds > 0))) throw new UsageError('--max-runtime must be more than 0 seconds');
   if (o.maxLagSeconds !== undefined && !(o.maxLagSeconds >= 0)) throw new UsageError('--max-lag must be 0 or more seconds');
+}
+
+/** Config the purge reads, checked before the run (exit 2 on a bad value). */
+export function checkPurgeConfig(config: Config): void {
+  config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
+  replicaUrls(config);
 }
 
 export interface PurgeRun {

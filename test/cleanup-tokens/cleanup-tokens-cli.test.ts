@@ -1,7 +1,10 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReferenceSchema } from '../../src/db/schema.js';
+import { SqliteDb } from '../../src/db/sqlite.js';
+import { buildFixture, buildTempFiles, NOW, POLICY_RULES, snapshotFiles } from './fixture.js';
 import { runCli } from '../support/cli.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 
@@ -74,6 +77,7 @@ describe('cleanup-tokens: bad thresholds and bad retention rules exit 2 with one
     ['a negative config cleanup.sessionIdleDays', [], { cleanup: { sessionIdleDays: -30 } }, /config cleanup.sessionIdleDays must be at least 1/],
     ['cleanup.tempDirs not a list', [], { cleanup: { tempDirs: 'storage/app/temp' } }, /config cleanup.tempDirs must be a list of strings/],
     ['the filesystem root as a temp folder', [], { cleanup: { tempDirs: ['storage/app/temp', '/'] } }, /cleanup.tempDirs must not name the filesystem root/],
+    ['a JSON path with SQL in it', [], { cleanup: { statisticsJsonPaths: { total_users: "$.x') OR 1=1 --" } } }, /cleanup.statisticsJsonPaths.total_users must be a JSON path/],
     ['rules not a list', [], { retention: { rules: { table: 'jobs' } } }, /config retention.rules must be a list/],
     ['a hostile table name', [], { retention: { rules: [{ ...rule, table: 'jobs; DROP TABLE users' }] } }, /retention.rules\[0\].table .* is not a valid name/],
     ['a hostile column in a condition', [], { retention: { rules: [{ ...rule, where: { column: 'status`=1 OR 1=1 --', op: '=', value: 'x' } }] } }, /where\[0\].column .* is not a valid name/],
@@ -94,5 +98,44 @@ describe('cleanup-tokens: bad thresholds and bad retention rules exit 2 with one
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(fs.existsSync(dbFile)).toBe(false);
+  });
+});
+
+describe('cleanup-tokens from the command line on a SQLite file, clock set by WEBJOBS_NOW', () => {
+  const work = tempDir('webjobs-cleanup-cli-file-');
+  const file = path.join(work, 'app.sqlite');
+  const cfg = path.join(work, 'webjobs.config.json');
+  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  const hash = () => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const cli = (args: string[]) => runCli(['cleanup-tokens', '--db', `sqlite:${file}`, '--config', cfg, '--json', ...args], { cwd: work, env: { WEBJOBS_NOW: NOW, TZ: 'UTC' } });
+
+  beforeAll(async () => {
+    const db = SqliteDb.open(file);
+    await buildFixture(db);
+    await db.close();
+    buildTempFiles(work);
+    fs.writeFileSync(cfg, JSON.stringify({ timezone: 'UTC', retention: { rules: POLICY_RULES } }));
+  });
+
+  it('--dry-run leaves the file byte for byte and every temp file as it was; the real run then does exactly what it predicted', async () => {
+    expect(fs.existsSync(`${file}-wal`)).toBe(false);
+    const before = hash();
+    const filesBefore = snapshotFiles(work);
+    delete filesBefore[file];
+    const dry = await cli(['--dry-run']);
+    expect(dry.code).toBe(0);
+    const predicted = JSON.parse(dry.stdout).result.breakdown;
+    expect(hash()).toBe(before);
+    const filesAfter = snapshotFiles(work);
+    delete filesAfter[file];
+    expect(filesAfter).toEqual(filesBefore);
+    expect(Object.values(predicted).reduce((a: number, b) => a + Number(b), 0)).toBeGreaterThan(150);
+
+    const real = await cli([]);
+    expect(real.code).toBe(0);
+    expect(JSON.parse(real.stdout).result.breakdown).toEqual(predicted);
+    const again = await cli([]);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout).result.totalCleaned).toBe(0);
   });
 });

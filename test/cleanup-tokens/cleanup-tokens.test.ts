@@ -11,7 +11,8 @@ import Database from 'better-sqlite3';
 import { SqliteDb } from '../../src/db/sqlite.js';
 import { ENGINES, sqliteDatabase, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
-import { buildFixture, buildTempFiles, daysAgo, NOW, POLICY_RULES, snapshotFiles } from './fixture.js';
+import { createReferenceSchema } from '../../src/db/schema.js';
+import { buildFixture, buildTempFiles, daysAgo, insertStatistics, NOW, POLICY_RULES, snapshotFiles } from './fixture.js';
 
 const USER_TABLES = ['api_keys', 'websites', 'website_statistics', 'website_statistics_monthly', 'sessions', 'personal_access_tokens', 'jobs', 'notifications', 'audit_logs', 'settings'];
 
@@ -328,6 +329,31 @@ describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create })
     const again = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
     expect((again.result as CleanupTokensResult).breakdown['retention:stale-sessions']).toBe(0);
     expect((again.result as CleanupTokensResult).breakdown['retention:old-audit']).toBe(0);
+  });
+});
+
+describe.each(ENGINES)('cleanup-tokens statistics JSON paths on $engine', ({ create }) => {
+  it('cleanup.statisticsJsonPaths reads figures nested elsewhere in statistics_data', async () => {
+    const t = await create();
+    const work = tempDir('webjobs-cleanup-paths-');
+    try {
+      await createReferenceSchema(t.db);
+      const rows = [
+        { users: { total_users: 7 }, performance: { api_calls: 10, avg_response_time: 100.5 }, engagement: { page_views: 3 } },
+        { users: { total_users: 9 }, performance: { api_calls: 20, avg_response_time: 50 }, engagement: { page_views: 4 } },
+      ];
+      await insertStatistics(t.db, rows.map((data, i) => ({ website_id: 9, date: `2025-06-0${i + 1}`, created_at: `2025-06-0${i + 1} 10:00:00`, statistics_data: JSON.stringify(data) })));
+      const paths = { api_calls_today: '$.performance.api_calls', average_response_time: '$.performance.avg_response_time', page_views_today: '$.engagement.page_views', total_users: '$.users.total_users' };
+      const env = testEnvironment({ db: t.db, url: t.url, config: { cleanup: { statisticsJsonPaths: paths } }, clock: new ManualClock(NOW), baseDir: work });
+      const summary = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
+      expect(summary.error).toBeUndefined();
+      const row = await t.db.queryOne<{ summary_data: string }>('SELECT summary_data FROM website_statistics_monthly WHERE website_id = 9 AND year = 2025 AND month = 6');
+      expect(JSON.parse(row?.summary_data ?? '{}')).toEqual({ record_count: 2, avg_api_calls: 15, avg_response_time: 75.25, total_page_views: 7, max_total_users: 9 });
+      expect(await t.db.queryOne('SELECT id FROM website_statistics')).toBeUndefined();
+    } finally {
+      await t.cleanup();
+      fs.rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 

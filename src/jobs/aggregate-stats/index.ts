@@ -4,7 +4,7 @@ import { optimizeTable } from '../../db/dialect.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
 import { addDays, daysBetween, formatDuration, formatLocalDate, parseDay } from '../../util/time.js';
-import { checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
+import { checkPurgeConfig, checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
 import { dayRange, planRetention, readSummary, requestsPerDay, rollUp, statsNames, type StatsNames } from './rollup.js';
 import { checkWebsiteTemplate, processWebsite, websitesToProcess, type WebsiteOutcome } from './website-stats.js';
 
@@ -66,6 +66,7 @@ export function resolveDays(options: AggregateOptions, today: string): { from: s
 
 function checkOptions(config: Config, options: AggregateOptions): void {
   checkPurgeOptions(options);
+  checkPurgeConfig(config);
   if (options.date !== undefined) parseDay(options.date, '--date');
   if (options.from !== undefined) parseDay(options.from, '--from');
   if (options.to !== undefined) parseDay(options.to, '--to');

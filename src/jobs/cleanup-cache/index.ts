@@ -5,7 +5,7 @@ import { countMatching } from '../../db/purge.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { JobSkipped, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
+import { checkPurgeConfig, checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
 
 export interface CleanupCacheOptions extends PurgeOptions {
   /** Run even when the setting cache-cleanup-enabled is 0. */
@@ -132,6 +132,7 @@ export const cleanupCacheJob: JobDefinition<CleanupCacheOptions, CleanupCacheRes
   timeoutSeconds: 3600,
   checkConfig(config, options) {
     checkPurgeOptions(options);
+    checkPurgeConfig(config);
     cacheLayout(config, new TableMap(config));
   },
   run,

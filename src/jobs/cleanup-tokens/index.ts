@@ -103,7 +103,7 @@ async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<Clea
   await step('expired_api_keys', () => expireApiKeys(ctx, now));
   await step('inactive_api_keys', () => deactivateIdleApiKeys(ctx, now, localDaysAgo(nowDate, settings.inactiveDays, ctx.timeZone), settings.inactiveDays));
   await step('expired_website_tokens', () => expireWebsiteTokens(ctx, now));
-  await step('old_statistics', () => summarizeAndPurgeStatistics(ctx, localDaysAgo(nowDate, settings.statisticsRetentionDays, ctx.timeZone), settings.chunkSize));
+  await step('old_statistics', () => summarizeAndPurgeStatistics(ctx, localDaysAgo(nowDate, settings.statisticsRetentionDays, ctx.timeZone), settings.chunkSize, settings.statisticsPaths));
   await step('temp_files', async () => {
     const dirs = settings.tempDirs.map((d) => path.resolve(ctx.config.baseDir, d));
     const cutoffMs = nowMs - settings.tempHours * 3_600_000;

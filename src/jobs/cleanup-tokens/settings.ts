@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkNumber, type Config } from '../../config/config.js';
+import { isSimpleJsonPath } from '../../db/json.js';
 import { UsageError } from '../../util/errors.js';
 import { parseRetentionRules, type RetentionRule } from './retention-rules.js';
 
@@ -12,6 +13,15 @@ export interface CleanupTokensOptions {
   chunkSize?: number;
 }
 
+/** Where the summary's figures live in statistics_data: the seed's flat members by default. */
+export const DEFAULT_STATISTICS_PATHS = {
+  api_calls_today: '$.api_calls_today',
+  average_response_time: '$.average_response_time',
+  page_views_today: '$.page_views_today',
+  total_users: '$.total_users',
+};
+export type StatisticsPaths = typeof DEFAULT_STATISTICS_PATHS;
+
 export const DEFAULT_TEMP_DIRS = ['storage/app/temp', 'storage/app/exports', 'storage/logs/old'];
 
 /** Everything the run needs, checked: a negative or non-numeric threshold is a UsageError (exit 2). */
@@ -23,6 +33,18 @@ export interface CleanupSettings {
   chunkSize: number;
   tempDirs: string[];
   rules: RetentionRule[];
+  statisticsPaths: StatisticsPaths;
+}
+
+function statisticsPaths(config: Config): StatisticsPaths {
+  const raw = config.section('cleanup.statisticsJsonPaths');
+  const out = { ...DEFAULT_STATISTICS_PATHS };
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in out)) throw new UsageError(`config cleanup.statisticsJsonPaths.${key} is not a known figure (${Object.keys(out).join(', ')})`);
+    if (!isSimpleJsonPath(value)) throw new UsageError(`config cleanup.statisticsJsonPaths.${key} must be a JSON path like "$.member" or "$.group.member", got ${JSON.stringify(value)}`);
+    out[key as keyof StatisticsPaths] = value;
+  }
+  return out;
 }
 
 const MAX_DAYS = 36500;
@@ -51,5 +73,6 @@ export function resolveSettings(config: Config, options: CleanupTokensOptions): 
     chunkSize: threshold(config, options.chunkSize, '--chunk-size', ['cleanup.chunkSize'], 1000, { min: 1, max: 1_000_000 }),
     tempDirs,
     rules: parseRetentionRules(config.get('retention.rules')),
+    statisticsPaths: statisticsPaths(config),
   };
 }

@@ -1,4 +1,4 @@
-import { insertIgnoreVerb } from '../../db/dialect.js';
+import { insertIgnoreVerb, yearMonthOf } from '../../db/dialect.js';
 import { jsonNumber, jsonObject, roundedAverage } from '../../db/json.js';
 import { countMatching, purgeInChunks } from '../../db/purge.js';
 import type { Db } from '../../db/types.js';
@@ -6,7 +6,7 @@ import type { JobContext } from '../../runner/job.js';
 import { throwIfAborted } from '../../util/errors.js';
 import { addDays, formatLocalDateTime } from '../../util/time.js';
 import { compileRule, type RetentionRule } from './retention-rules.js';
-import type { CleanupSettings } from './settings.js';
+import { DEFAULT_STATISTICS_PATHS, type CleanupSettings, type StatisticsPaths } from './settings.js';
 
 /** What one step did (or, in a dry run, would do). */
 export interface StepOutcome {
@@ -126,15 +126,17 @@ interface MonthReport {
  * (rows added after it was written), that website's rows of that month are kept and a warning
  * says so: nothing is deleted that no summary covers.
  */
-export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: string, chunkSize: number): Promise<StepOutcome> {
+export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: string, chunkSize: number, paths: StatisticsPaths = DEFAULT_STATISTICS_PATHS): Promise<StepOutcome> {
   const db = ctx.db;
   const t = ctx.tables;
   const stats = t.table('website_statistics');
   const monthly = t.table('website_statistics_monthly');
   const sc = (c: string) => db.quote(t.column('website_statistics', c));
   const mc = (c: string) => db.quote(t.column('website_statistics_monthly', c));
-  const [websiteId, created, data] = [sc('website_id'), sc('created_at'), sc('statistics_data')];
+  const [id, websiteId, created, data] = [sc('id'), sc('website_id'), sc('created_at'), sc('statistics_data')];
   const monthCutoff = `${cutoff.slice(0, 7)}-01 00:00:00`;
+  /** One month's rows: its time range, bounded by its key range. Parameters: start, end, lowest id, highest id. */
+  const inMonth = `${created} >= ? AND ${created} < ? AND ${id} >= ? AND ${id} <= ?`;
   const outcome: StepOutcome = { count: 0, sampleIds: [], notes: [], details: { cutoff, deleteBefore: monthCutoff } };
 
   const waiting = await countMatching(db, stats, `${created} >= ? AND ${created} < ?`, [monthCutoff, cutoff]);
@@ -143,18 +145,18 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
 
   const summary = jsonObject(db.dialect, [
     ['record_count', 'COUNT(*)'],
-    ['avg_api_calls', roundedAverage(db.dialect, jsonNumber(db.dialect, data, '$.api_calls_today', 'integer'))],
-    ['avg_response_time', roundedAverage(db.dialect, jsonNumber(db.dialect, data, '$.average_response_time', 'decimal'))],
-    ['total_page_views', `SUM(${jsonNumber(db.dialect, data, '$.page_views_today', 'integer')})`],
-    ['max_total_users', `MAX(${jsonNumber(db.dialect, data, '$.total_users', 'integer')})`],
+    ['avg_api_calls', roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.api_calls_today, 'integer'))],
+    ['avg_response_time', roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.average_response_time, 'decimal'))],
+    ['total_page_views', `SUM(${jsonNumber(db.dialect, data, paths.page_views_today, 'integer')})`],
+    ['max_total_users', `MAX(${jsonNumber(db.dialect, data, paths.total_users, 'integer')})`],
   ]);
   const insertSql =
     `${insertIgnoreVerb(db.dialect)} INTO ${db.quote(monthly)} (${mc('website_id')}, ${mc('year')}, ${mc('month')}, ${mc('summary_data')}) ` +
-    `SELECT ${websiteId}, ?, ?, ${summary} FROM ${db.quote(stats)} WHERE ${created} >= ? AND ${created} < ? GROUP BY ${websiteId}`;
+    `SELECT ${websiteId}, ?, ?, ${summary} FROM ${db.quote(stats)} WHERE ${created} >= ? AND ${created} < ? AND ${id} >= ? AND ${id} <= ? GROUP BY ${websiteId}`;
 
   /** Websites of the month whose rows no summary covers (so they stay), and how many summaries are new. */
-  const checkCoverage = async (on: Db, year: number, month: number, start: string, end: string, report: MonthReport) => {
-    const counts = await on.query<{ w: unknown; n: number }>(`SELECT ${websiteId} AS w, COUNT(*) AS n FROM ${on.quote(stats)} WHERE ${created} >= ? AND ${created} < ? GROUP BY ${websiteId}`, [start, end]);
+  const checkCoverage = async (on: Db, year: number, month: number, range: unknown[], report: MonthReport) => {
+    const counts = await on.query<{ w: unknown; n: number }>(`SELECT ${websiteId} AS w, COUNT(*) AS n FROM ${on.quote(stats)} WHERE ${inMonth} GROUP BY ${websiteId}`, range);
     const stored = await on.query<{ w: unknown; s: unknown }>(`SELECT ${mc('website_id')} AS w, ${mc('summary_data')} AS s FROM ${on.quote(monthly)} WHERE ${mc('year')} = ? AND ${mc('month')} = ?`, [year, month]);
     const recorded = new Map(stored.map((r) => [String(r.w), recordCount(r.s)]));
     const kept: unknown[] = [];
@@ -176,32 +178,37 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     return { kept, wouldAdd };
   };
 
+  // One pass finds the months to handle and each month's key range. Every later statement of a
+  // month is bounded by that range too (exact: the month's rows all lie inside it), so without an
+  // index on created_at each month costs a key-range scan, not another pass over the table.
+  const spans = await db.query<{ ym: string; lo: unknown; hi: unknown }>(
+    `SELECT ${yearMonthOf(db.dialect, created)} AS ym, MIN(${id}) AS lo, MAX(${id}) AS hi FROM ${db.quote(stats)} WHERE ${created} < ? GROUP BY ${yearMonthOf(db.dialect, created)} ORDER BY ym`,
+    [monthCutoff],
+  );
   const months: MonthReport[] = [];
-  let from: string | null = null;
-  for (;;) {
+  for (const span of spans) {
     throwIfAborted(ctx.signal);
-    const first: { m: string | null } | undefined = await db.queryOne<{ m: string | null }>(
-      `SELECT MIN(${created}) AS m FROM ${db.quote(stats)} WHERE ${created} < ?${from ? ` AND ${created} >= ?` : ''}`,
-      from ? [monthCutoff, from] : [monthCutoff],
-    );
-    if (!first?.m) break;
-    const text = String(first.m);
-    const [year, month] = [Number(text.slice(0, 4)), Number(text.slice(5, 7))];
+    const [year, month] = [Number(String(span.ym).slice(0, 4)), Number(String(span.ym).slice(5, 7))];
+    if (!Number.isInteger(year) || !Number.isInteger(month) || month < 1 || month > 12) {
+      outcome.notes.push(`rows with created_at month ${JSON.stringify(span.ym)} skipped (not a calendar month)`);
+      continue;
+    }
     const start = monthStart(year, month);
     const end = monthStart(...nextMonth(year, month));
-    const report: MonthReport = { month: text.slice(0, 7), rows: 0, summariesAdded: 0, deleted: 0, longestStatementMs: 0, keptWebsites: [] };
+    const range = [start, end, span.lo, span.hi];
+    const report: MonthReport = { month: String(span.ym).slice(0, 7), rows: 0, summariesAdded: 0, deleted: 0, longestStatementMs: 0, keptWebsites: [] };
 
     let covered: unknown[];
     if (ctx.dryRun) {
-      const check = await checkCoverage(db, year, month, start, end, report);
+      const check = await checkCoverage(db, year, month, range, report);
       covered = check.kept;
       report.summariesAdded = check.wouldAdd;
     } else {
       // The summary is committed before any of the month's rows is deleted.
       covered = await db.transaction(async (tx) => {
-        const inserted = await tx.execute(insertSql, [year, month, start, end]);
+        const inserted = await tx.execute(insertSql, [year, month, ...range]);
         report.summariesAdded = inserted.affectedRows;
-        return (await checkCoverage(tx, year, month, start, end, report)).kept;
+        return (await checkCoverage(tx, year, month, range, report)).kept;
       });
     }
     report.keptWebsites = covered;
@@ -211,8 +218,8 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     const keptIds = covered.filter((w) => w !== null && w !== undefined);
     let keptClause = covered.length > keptIds.length ? ` AND ${websiteId} IS NOT NULL` : '';
     if (keptIds.length) keptClause += ` AND (${websiteId} IS NULL OR ${websiteId} NOT IN (${keptIds.map(() => '?').join(', ')}))`;
-    const where = `${created} >= ? AND ${created} < ?${keptClause}`;
-    const params = [start, end, ...keptIds];
+    const where = `${inMonth}${keptClause}`;
+    const params = [...range, ...keptIds];
     if (outcome.sampleIds.length < SAMPLE_SIZE) {
       outcome.sampleIds.push(...(await sampleIds(db, stats, t.column('website_statistics', 'id'), where, params)).slice(0, SAMPLE_SIZE - outcome.sampleIds.length));
     }
@@ -226,7 +233,6 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     }
     outcome.count += report.deleted;
     months.push(report);
-    from = end;
   }
   (outcome.details as Record<string, unknown>).months = months;
   (outcome.details as Record<string, unknown>).summariesAdded = months.reduce((s, m) => s + m.summariesAdded, 0);
