@@ -32,7 +32,10 @@ Examples:
   for (const cmd of program.commands) {
     cmd.exitOverride();
     // Every job takes --force (run even while paused); a job whose command already has one (to override its own setting) keeps it.
-    if (findJob(cmd.name()) && !cmd.options.some((o) => o.long === '--force')) cmd.option('--force', 'run even while the job is paused (webjobs pause)');
+    if (!findJob(cmd.name())) continue;
+    const own = cmd.options.find((o) => o.long === '--force');
+    if (own) own.description += '; also runs while the job is paused (webjobs pause)';
+    else cmd.option('--force', 'run even while the job is paused (webjobs pause)');
   }
   return program;
 }

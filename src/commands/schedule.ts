@@ -25,9 +25,8 @@ export function register(program: Command): void {
       ];
       const { main } = await import('../cli/main.js');
       const scheduler = new ForegroundScheduler({ schedule, logger: env.logger, openDb: env.openDb, globalArgs, catchUp: opts.catchUp, main });
-      let code = 0;
       const onSignal = (sig: NodeJS.Signals) => {
-        void scheduler.stop(`${sig} received`).then((c) => (code = c));
+        void scheduler.stop(`${sig} received`);
       };
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
@@ -38,7 +37,7 @@ export function register(program: Command): void {
         process.off('SIGTERM', onSignal);
         process.off('SIGINT', onSignal);
       }
-      return code;
+      return scheduler.exitStatus;
     }),
   );
 }

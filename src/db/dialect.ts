@@ -126,3 +126,14 @@ export function countIf(condition: string): string {
 export function withoutIndex(dialect: Dialect, expr: string): string {
   return dialect === 'sqlite' ? `+${expr}` : expr;
 }
+
+/** Creates an index unless one of that name exists (MySQL has no CREATE INDEX IF NOT EXISTS). Names must be checked already. */
+export async function createIndexIfMissing(db: Db, table: string, name: string, columns: readonly string[]): Promise<void> {
+  const cols = columns.map((c) => db.quote(c)).join(', ');
+  if (db.dialect === 'sqlite') {
+    await db.execute(`CREATE INDEX IF NOT EXISTS ${db.quote(name)} ON ${db.quote(table)} (${cols})`);
+    return;
+  }
+  const found = await db.queryOne('SELECT 1 AS one FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1', [table, name]);
+  if (!found) await db.execute(`CREATE INDEX ${db.quote(name)} ON ${db.quote(table)} (${cols})`);
+}

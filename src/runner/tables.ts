@@ -1,3 +1,4 @@
+import { createIndexIfMissing } from '../db/dialect.js';
 import type { Db } from '../db/types.js';
 
 /** DDL of the tables webjobs owns; created on first use, on either engine. */
@@ -76,5 +77,7 @@ export async function ensureRunnerTables(db: Db): Promise<void> {
   if (db.dialect === 'sqlite') {
     await db.execute('CREATE INDEX IF NOT EXISTS idx_webjobs_runs_job ON webjobs_runs (job, started_at)');
   }
+  // status, history and catch-up read "the newest run of a job": newest first by started_ms, without a sort.
+  await createIndexIfMissing(db, 'webjobs_runs', 'idx_webjobs_runs_job_ms', ['job', 'started_ms']);
   ensured.add(db);
 }

@@ -204,6 +204,11 @@ export class ForegroundScheduler {
     return this.exitCode;
   }
 
+  /** 0, or 1 when a job had to be cancelled at shutdown or the catch-up check failed. */
+  get exitStatus(): number {
+    return this.exitCode;
+  }
+
   runningJobs(): string[] {
     return [...this.running.keys()];
   }

@@ -64,7 +64,7 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
   });
 
   const metrics = () => parsePrometheusText(fs.readFileSync(path.join(metricsDir, 'webjobs.prom'), 'utf8'));
-  const value = (name: string, job: string) => metrics().samples.find((s) => s.name === name && s.labels.job === job)?.value;
+  const value = (name: string, job: string) => (fs.existsSync(path.join(metricsDir, 'webjobs.prom')) ? metrics().samples.find((s) => s.name === name && s.labels.job === job)?.value : undefined);
 
   it('a success pings URL/start then URL, with the same rid and the log tail as the body; metrics written', { timeout: 60_000 }, async () => {
     hits = [];
@@ -131,6 +131,21 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
     expect(s.status).toBe('succeeded');
     expect(s.warnings).toEqual([expect.stringMatching(/^monitor start ping failed: http:\/\/127\.0\.0\.1:\d+\/…: fetch failed/), expect.stringMatching(/^monitor finish report failed: /)]);
     expect(r.stderr).toMatch(/WARN {2}monitor start ping failed/);
+  });
+
+  it('when the database cannot be reached, the metrics still record the failed run (from the run itself)', { timeout: 60_000 }, async () => {
+    const before = value('webjobs_last_success_timestamp_seconds', 'sleepy');
+    const closed = await freePort();
+    const cfg = config({ pings: {} });
+    const data = JSON.parse(fs.readFileSync(cfg, 'utf8'));
+    fs.writeFileSync(cfg, JSON.stringify({ ...data, database: { url: `mysql://u:p@127.0.0.1:${closed}/x` }, retry: { tries: 1 } }));
+    const r = await runFixture(['sleepy', '--ms', '10', '--json', '--config', cfg], { cwd: work });
+    expect(r.code).toBe(1);
+    const s = JSON.parse(r.stdout);
+    expect(s.warnings).toEqual([expect.stringMatching(/metrics written from this run only \(history unreadable: /)]);
+    expect(value('webjobs_last_exit_code', 'sleepy')).toBe(1);
+    expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
+    expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBe(before);
   });
 
   it('a malformed ping URL is bad configuration: exit 2 before the run', async () => {
