@@ -142,7 +142,7 @@ interface RawPacket {
  * Appends one text-protocol row, straight from the packet bytes, as a SQL tuple "(v1,v2,…)".
  * No per-value objects are made: this is the hot loop of the whole backup.
  */
-export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket): void {
+export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket, separate: boolean): void {
   const src = packet.buffer;
   let off = packet.offset;
   const end = packet.end;
@@ -150,6 +150,10 @@ export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket): void 
   out.ensure(2 * (end - off) + 8 * kinds.length + 8);
   const o = out.buf;
   let p = out.pos;
+  if (separate) {
+    o[p++] = 0x2c; // ",\n" between the rows of one statement
+    o[p++] = 0x0a;
+  }
   o[p++] = 0x28;
   for (let i = 0; i < kinds.length; i++) {
     if (i) o[p++] = 0x2c;
@@ -366,9 +370,8 @@ async function scanTable(conn: CallbackConnection, t: TableInfo, maxBytes: numbe
       kinds = Uint8Array.from(fields.map(kindOf));
     },
     (packet) => {
-      if (inStatement) out.bytes(ROW_SEP);
-      const start = out.pos;
-      appendRow(out, kinds, packet);
+      const start = out.pos + (inStatement ? 2 : 0);
+      appendRow(out, kinds, packet, inStatement > 0);
       rows++;
       inStatement++;
       if (!ordered) hasher.addRow(out.buf.subarray(start, out.pos));
