@@ -308,7 +308,10 @@ interface RowHasher {
   digest(): string;
 }
 
-function rowHasher(ordered: boolean): RowHasher {
+const NO_HASH: RowHasher = { addBody: () => undefined, addRow: () => undefined, digest: () => '' };
+
+function rowHasher(ordered: boolean, enabled = true): RowHasher {
+  if (!enabled) return NO_HASH;
   if (ordered) {
     const h: Hash = createHash('sha1');
     return {
@@ -337,6 +340,8 @@ const STMT_END = Buffer.from(';\n');
 interface ScanHooks {
   /** Called with each complete INSERT statement (head, rows, ";\n") once it reaches the size bound. */
   flush?: (statement: Buffer, rowsDone: number) => Promise<void> | undefined;
+  /** Hash the rows (default true). */
+  checksum?: boolean;
 }
 
 /**
@@ -348,7 +353,7 @@ async function scanTable(conn: CallbackConnection, t: TableInfo, maxBytes: numbe
   const out = new Out(maxBytes + 64 * 1024);
   out.bytes(head);
   const ordered = t.key.length > 0;
-  const hasher = rowHasher(ordered);
+  const hasher = rowHasher(ordered, hooks.checksum ?? true);
   let kinds = new Uint8Array(0);
   let rows = 0;
   let inStatement = 0;
@@ -470,6 +475,7 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${ddl};\n`);
       req.onProgress?.({ table, rowsDone: 0, rowsEstimate: info.estimate });
       const scanned = await scanTable(snap.cb, info, maxBytes, {
+        checksum: req.checksums ?? true,
         flush: (statement, rowsDone) => {
           throwIfAborted(req.signal);
           req.onProgress?.({ table, rowsDone, rowsEstimate: info.estimate });
