@@ -3,6 +3,7 @@ import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
+import { Out } from './out.js';
 import { sqliteLiteral } from './sqlite-literal.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
@@ -124,31 +125,43 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${def.sql};\n`);
       const columnList = [...(shape.rowidAlias ? [shape.rowidAlias] : []), ...shape.columns.map(q)].join(',');
       const head = `INSERT INTO ${q(table)}(${columnList}) VALUES`;
-      let batch: string[] = [];
-      let batchChars = 0;
+      // Tuples go straight into a byte buffer, one statement at a time: no per-row strings to collect.
+      const headBytes = Buffer.from(`${head}\n`);
+      const out = new Out(maxBytes + 64 * 1024);
+      out.bytes(headBytes);
+      let inStatement = 0;
       let rows = 0;
       // The hash covers every tuple (type and bytes of every value) in key order, whatever the batch boundaries.
       const hash = createHash('sha256');
       const hashing = req.checksums ?? true;
       const flush = async () => {
-        const body = batch.join(',\n');
         if (hashing) {
-          hash.update(body);
+          hash.update(out.buf.subarray(headBytes.length, out.pos));
           hash.update(',\n');
         }
-        batch = [];
-        batchChars = 0;
-        await sink.write(`${head}\n${body};\n`);
+        out.ascii(';\n');
+        const statement = out.take();
+        out.bytes(headBytes);
+        inStatement = 0;
+        await sink.write(statement);
         req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
         throwIfAborted(req.signal);
       };
-      for (const tuple of tuples(raw, table, shape)) {
-        batch.push(tuple);
-        batchChars += tuple.length + 2;
+      for (const row of raw.prepare(selectSql(table, shape)).raw(true).iterate() as IterableIterator<unknown[]>) {
+        if (inStatement) out.ascii(',\n');
+        out.byte(0x28);
+        for (let i = 0; i < row.length; i++) {
+          if (i) out.byte(0x2c);
+          const v = row[i];
+          if (typeof v === 'string') out.ascii(v); // SQLite's own literal: ASCII only
+          else out.utf8(literal(v));
+        }
+        out.byte(0x29);
         rows++;
-        if (batchChars >= maxBytes) await flush();
+        inStatement++;
+        if (out.pos >= maxBytes) await flush();
       }
-      if (batch.length) await flush();
+      if (inStatement) await flush();
       req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
       result.tables.push({ name: table, rows, checksum: hashing ? hash.digest('hex') : '' });
       if (hasSequence) {
