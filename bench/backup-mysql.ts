@@ -24,18 +24,20 @@ const LEVELS = (process.env.LEVELS ?? '6,9').split(',').map(Number);
 
 interface Measure {
   seconds: number;
+  /** CPU seconds (user + system) of the command and its children: less sensitive to other load than wall time. */
+  cpu: number;
   rssMb: number;
   bytes: number;
 }
 
 /** Runs a shell command under GNU time; returns wall seconds and peak RSS. */
 function timed(cmd: string, env: NodeJS.ProcessEnv, outFile: string): Measure {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
   const last = r.stderr.trim().split('\n').at(-1) ?? '';
-  const [secs, kb] = last.split(' ').map(Number);
+  const [secs, kb, user, sys] = last.split(' ').map(Number);
   const bytes = fs.existsSync(outFile) && fs.statSync(outFile).isFile() ? fs.statSync(outFile).size : dirBytes(outFile);
-  return { seconds: secs ?? NaN, rssMb: (kb ?? NaN) / 1024, bytes };
+  return { seconds: secs ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, bytes };
 }
 
 function dirBytes(dir: string): number {
@@ -110,22 +112,22 @@ async function main(): Promise<void> {
         fs.rmSync(path.join(work, `mysqldump-${level}-${rep}.sql.gz`), { force: true });
         const w = results[level]?.webjobs.at(-1) as Measure;
         const d = results[level]?.mysqldump.at(-1) as Measure;
-        console.log(`level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | mysqldump|gzip ${d.seconds.toFixed(2)} s ${d.rssMb.toFixed(0)} MB RSS ${mb(d.bytes)}`);
+        console.log(`level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s (CPU ${w.cpu.toFixed(2)} s) ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | mysqldump|gzip ${d.seconds.toFixed(2)} s (CPU ${d.cpu.toFixed(2)} s) ${d.rssMb.toFixed(0)} MB RSS ${mb(d.bytes)}`);
       }
     }
     const myOut = path.join(work, 'mydumper');
     const my = timed(`mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T api_requests -c -t 2 -o ${myOut}`, env, myOut);
 
     console.log(`\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`);
-    console.log('| level | webjobs | mysqldump \\| gzip | ratio | webjobs peak RSS | mysqldump\\|gzip peak RSS | webjobs file | mysqldump file |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| level | webjobs | mysqldump \\| gzip | ratio | CPU s webjobs / mysqldump\\|gzip | webjobs peak RSS | mysqldump\\|gzip peak RSS | webjobs file | mysqldump file |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const level of LEVELS) {
       const r = results[level] as { webjobs: Measure[]; mysqldump: Measure[] };
       const w = median(r.webjobs.map((m) => m.seconds));
       const d = median(r.mysqldump.map((m) => m.seconds));
       const wr = Math.max(...r.webjobs.map((m) => m.rssMb));
       const dr = Math.max(...r.mysqldump.map((m) => m.rssMb));
-      console.log(`| ${level} | ${w.toFixed(2)} s | ${d.toFixed(2)} s | ${(w / d).toFixed(2)}× | ${wr.toFixed(0)} MB | ${dr.toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.mysqldump[0]?.bytes ?? 0)} |`);
+      console.log(`| ${level} | ${w.toFixed(2)} s | ${d.toFixed(2)} s | ${(w / d).toFixed(2)}× | ${median(r.webjobs.map((m) => m.cpu)).toFixed(2)} / ${median(r.mysqldump.map((m) => m.cpu)).toFixed(2)} | ${wr.toFixed(0)} MB | ${dr.toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.mysqldump[0]?.bytes ?? 0)} |`);
     }
     console.log(`mydumper (-c, 2 threads, default gzip level): ${my.seconds.toFixed(2)} s, ${my.rssMb.toFixed(0)} MB RSS, ${mb(my.bytes)}`);
   } finally {

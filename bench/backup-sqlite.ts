@@ -22,20 +22,22 @@ const LEVELS = (process.env.LEVELS ?? '6,9').split(',').map(Number);
 
 interface Measure {
   seconds: number;
+  /** CPU seconds (user + system) of the command and its children: less sensitive to other load than wall time. */
+  cpu: number;
   rssMb: number;
   bytes: number;
 }
 
 function timed(cmd: string, out: string): Measure {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const [secs, kb] = (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
+  const [secs, kb, user, sys] = (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
   let bytes = 0;
   if (fs.existsSync(out)) {
     const st = fs.statSync(out);
     bytes = st.isFile() ? st.size : fs.readdirSync(out).reduce((s, f) => s + fs.statSync(path.join(out, f)).size, 0);
   }
-  return { seconds: secs ?? NaN, rssMb: (kb ?? NaN) / 1024, bytes };
+  return { seconds: secs ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, bytes };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -81,20 +83,20 @@ async function main(): Promise<void> {
         }
         const w = results[level]?.webjobs.at(-1) as Measure;
         const s = results[level]?.sqlite3.at(-1) as Measure;
-        console.log(`level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | sqlite3 .dump|gzip ${s.seconds.toFixed(2)} s ${s.rssMb.toFixed(0)} MB RSS ${mb(s.bytes)}`);
+        console.log(`level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s (CPU ${w.cpu.toFixed(2)} s) ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | sqlite3 .dump|gzip ${s.seconds.toFixed(2)} s (CPU ${s.cpu.toFixed(2)} s) ${s.rssMb.toFixed(0)} MB RSS ${mb(s.bytes)}`);
         fs.rmSync(path.join(work, `webjobs-${level}-${rep}`), { recursive: true, force: true });
         fs.rmSync(path.join(work, `sqlite3-${level}-${rep}.sql.gz`), { force: true });
       }
     }
     console.log(`\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`);
-    console.log('| level | webjobs | sqlite3 .dump \\| gzip | ratio | webjobs peak RSS | sqlite3\\|gzip peak RSS | webjobs file | sqlite3 file |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    console.log('| level | webjobs | sqlite3 .dump \\| gzip | ratio | CPU s webjobs / sqlite3\\|gzip | webjobs peak RSS | sqlite3\\|gzip peak RSS | webjobs file | sqlite3 file |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     for (const level of LEVELS) {
       const r = results[level] as { webjobs: Measure[]; sqlite3: Measure[] };
       const w = median(r.webjobs.map((m) => m.seconds));
       const s = median(r.sqlite3.map((m) => m.seconds));
       console.log(
-        `| ${level} | ${w.toFixed(2)} s | ${s.toFixed(2)} s | ${(w / s).toFixed(2)}× | ${Math.max(...r.webjobs.map((m) => m.rssMb)).toFixed(0)} MB | ${Math.max(...r.sqlite3.map((m) => m.rssMb)).toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.sqlite3[0]?.bytes ?? 0)} |`,
+        `| ${level} | ${w.toFixed(2)} s | ${s.toFixed(2)} s | ${(w / s).toFixed(2)}× | ${median(r.webjobs.map((m) => m.cpu)).toFixed(2)} / ${median(r.sqlite3.map((m) => m.cpu)).toFixed(2)} | ${Math.max(...r.webjobs.map((m) => m.rssMb)).toFixed(0)} MB | ${Math.max(...r.sqlite3.map((m) => m.rssMb)).toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.sqlite3[0]?.bytes ?? 0)} |`,
       );
     }
   } finally {

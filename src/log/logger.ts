@@ -1,7 +1,20 @@
 import chalk from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { formatLocalDateTime } from '../util/time.js';
 import { maskUrl } from '../db/url.js';
+
+// ora is loaded only on a terminal, in the background as soon as an interactive logger exists:
+// cron runs (no terminal) never pay for it.
+let oraModule: typeof import('ora') | null = null;
+let oraLoading: Promise<void> | null = null;
+function loadOra(): void {
+  oraLoading ??= import('ora').then(
+    (m) => {
+      oraModule = m;
+    },
+    () => undefined,
+  );
+}
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -109,7 +122,8 @@ class StreamLogger implements Logger {
   }
 
   step(message: string): void {
-    if (this.opts.interactive && ORDER[this.opts.level] <= ORDER.info) {
+    if (this.opts.interactive && oraModule && ORDER[this.opts.level] <= ORDER.info) {
+      const ora = oraModule.default;
       this.remember(`${formatLocalDateTime(this.opts.now(), this.opts.timeZone)} STEP  ${this.mask(message)}`);
       if (!this.shared.spinner) this.shared.spinner = ora({ stream: this.opts.stream, text: this.mask(message) }).start();
       else this.shared.spinner.text = this.mask(message);
@@ -147,6 +161,7 @@ class StreamLogger implements Logger {
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stderr;
   const interactive = options.interactive ?? (Boolean(process.stdout.isTTY) && Boolean((stream as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR);
+  if (interactive) loadOra();
   return new StreamLogger(
     {
       stream,

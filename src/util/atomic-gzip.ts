@@ -42,7 +42,7 @@ export class AtomicGzipFile implements SqlSink {
     this.tempPath = path.join(dir, `.${finalName}.${process.pid}.${Date.now().toString(36)}.tmp`);
     this.fd = fs.openSync(this.tempPath, 'wx', 0o600);
     this.options = { level, memLevel: 9, chunkSize: 512 * 1024 };
-    this.maxInFlight = options.maxInFlight ?? Math.max(2, Math.min(8, os.availableParallelism() + 1));
+    this.maxInFlight = options.maxInFlight ?? Math.max(4, Math.min(10, 2 * os.availableParallelism() + 2));
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 

@@ -51,7 +51,7 @@ function buildFixture(file: string): void {
   // Text that is not valid UTF-8 must come back as the same bytes, still typed text.
   raw.exec("INSERT INTO untyped VALUES (CAST(X'C328FF' AS TEXT), 1), ('plain', 2.5), (X'00', NULL), (NULL, 'NULL'), (-1, 1e-5)");
   raw.exec("DELETE FROM untyped WHERE rowid = 2"); // a rowid gap the restore must keep
-  raw.exec(`INSERT INTO "order" VALUES ('a', 'b', 1), ('c', NULL, 2)`);
+  raw.exec(`INSERT INTO "order" VALUES ('a', 'b', 1), ('c', NULL, 2), ('it''s', 'x''''y ~ \\ \` ", []', 3)`); // printable ASCII with quotes: SQLite's quote() path
   raw.exec('INSERT INTO gen (id, price, qty) VALUES (1, 2.5, 4), (2, 99.5, 3), (3, 0.1, 3)');
   raw.close();
 }

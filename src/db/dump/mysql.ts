@@ -5,6 +5,7 @@ import type { Connection as PromiseConnection } from 'mysql2/promise';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
 import { connectionConfig, MysqlDb } from '../mysql.js';
+import { Out } from './out.js';
 import type { Db } from '../types.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
@@ -47,39 +48,7 @@ function kindOf(f: ColumnDefinition): number {
 
 const HEX_DIGITS = Buffer.from('0123456789abcdef');
 
-/** A growable byte buffer for one statement at a time. */
-export class Out {
-  buf: Buffer;
-  pos = 0;
-  constructor(private readonly capacity: number) {
-    this.buf = Buffer.allocUnsafe(capacity);
-  }
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n + 1024));
-    this.buf.copy(next, 0, 0, this.pos);
-    this.buf = next;
-  }
-  ascii(s: string): void {
-    this.ensure(s.length);
-    this.pos += this.buf.write(s, this.pos, 'latin1');
-  }
-  bytes(b: Buffer): void {
-    this.ensure(b.length);
-    this.pos += b.copy(this.buf, this.pos);
-  }
-  byte(c: number): void {
-    this.ensure(1);
-    this.buf[this.pos++] = c;
-  }
-  /** Hands over the bytes written so far and starts a fresh buffer (the old one now belongs to the sink). */
-  take(): Buffer {
-    const out = this.buf.subarray(0, this.pos);
-    this.buf = Buffer.allocUnsafe(this.capacity);
-    this.pos = 0;
-    return out;
-  }
-}
+export { Out };
 
 interface TableInfo {
   name: string;
@@ -142,7 +111,7 @@ interface RawPacket {
  * Appends one text-protocol row, straight from the packet bytes, as a SQL tuple "(v1,v2,…)".
  * No per-value objects are made: this is the hot loop of the whole backup.
  */
-export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket): void {
+export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket, separate: boolean): void {
   const src = packet.buffer;
   let off = packet.offset;
   const end = packet.end;
@@ -150,6 +119,10 @@ export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket): void 
   out.ensure(2 * (end - off) + 8 * kinds.length + 8);
   const o = out.buf;
   let p = out.pos;
+  if (separate) {
+    o[p++] = 0x2c; // ",\n" between the rows of one statement
+    o[p++] = 0x0a;
+  }
   o[p++] = 0x28;
   for (let i = 0; i < kinds.length; i++) {
     if (i) o[p++] = 0x2c;
@@ -304,7 +277,10 @@ interface RowHasher {
   digest(): string;
 }
 
-function rowHasher(ordered: boolean): RowHasher {
+const NO_HASH: RowHasher = { addBody: () => undefined, addRow: () => undefined, digest: () => '' };
+
+function rowHasher(ordered: boolean, enabled = true): RowHasher {
+  if (!enabled) return NO_HASH;
   if (ordered) {
     const h: Hash = createHash('sha1');
     return {
@@ -333,6 +309,8 @@ const STMT_END = Buffer.from(';\n');
 interface ScanHooks {
   /** Called with each complete INSERT statement (head, rows, ";\n") once it reaches the size bound. */
   flush?: (statement: Buffer, rowsDone: number) => Promise<void> | undefined;
+  /** Hash the rows (default true). */
+  checksum?: boolean;
 }
 
 /**
@@ -344,7 +322,7 @@ async function scanTable(conn: CallbackConnection, t: TableInfo, maxBytes: numbe
   const out = new Out(maxBytes + 64 * 1024);
   out.bytes(head);
   const ordered = t.key.length > 0;
-  const hasher = rowHasher(ordered);
+  const hasher = rowHasher(ordered, hooks.checksum ?? true);
   let kinds = new Uint8Array(0);
   let rows = 0;
   let inStatement = 0;
@@ -366,9 +344,8 @@ async function scanTable(conn: CallbackConnection, t: TableInfo, maxBytes: numbe
       kinds = Uint8Array.from(fields.map(kindOf));
     },
     (packet) => {
-      if (inStatement) out.bytes(ROW_SEP);
-      const start = out.pos;
-      appendRow(out, kinds, packet);
+      const start = out.pos + (inStatement ? 2 : 0);
+      appendRow(out, kinds, packet, inStatement > 0);
       rows++;
       inStatement++;
       if (!ordered) hasher.addRow(out.buf.subarray(start, out.pos));
@@ -467,6 +444,7 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${ddl};\n`);
       req.onProgress?.({ table, rowsDone: 0, rowsEstimate: info.estimate });
       const scanned = await scanTable(snap.cb, info, maxBytes, {
+        checksum: req.checksums ?? true,
         flush: (statement, rowsDone) => {
           throwIfAborted(req.signal);
           req.onProgress?.({ table, rowsDone, rowsEstimate: info.estimate });

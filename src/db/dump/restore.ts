@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import readline from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { throwIfAborted, UsageError } from '../../util/errors.js';
-import { MysqlDb } from '../mysql.js';
-import { SqliteDb } from '../sqlite.js';
+import type { MysqlDb } from '../mysql.js';
+import type { SqliteDb } from '../sqlite.js';
 import type { Db } from '../types.js';
 import { FOOTER_PREFIX, parseHeader, type BackupHeader } from './format.js';
 import { StatementSplitter } from './split.js';
@@ -98,20 +98,21 @@ interface Executor {
 }
 
 async function executor(db: Db): Promise<Executor> {
-  if (db instanceof SqliteDb) {
+  if (db.dialect === 'sqlite') {
+    const sqlite = db as SqliteDb;
     return {
       run: async (stmt) => {
-        db.raw.exec(stmt);
+        sqlite.raw.exec(stmt);
       },
       abort: async () => {
-        if (db.raw.inTransaction) db.raw.exec('ROLLBACK');
+        if (sqlite.raw.inTransaction) sqlite.raw.exec('ROLLBACK');
       },
       close: async () => undefined,
     };
   }
-  if (db instanceof MysqlDb) {
+  if (db.dialect === 'mysql') {
     // One connection for the whole file: the dump's SET statements are session state.
-    const conn = await db.pool.getConnection();
+    const conn = await (db as MysqlDb).pool.getConnection();
     let failed = false;
     return {
       run: async (stmt) => {

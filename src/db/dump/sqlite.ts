@@ -1,7 +1,9 @@
 import Database from 'better-sqlite3';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
+import { Out } from './out.js';
 import { sqliteLiteral } from './sqlite-literal.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
@@ -50,15 +52,52 @@ function tableShape(raw: Database.Database, table: string): TableShape {
   return { columns: stored.map((c) => c.name), rowidAlias: alias, orderBy: alias ?? '1' };
 }
 
+/**
+ * One value per column. SQLite formats what it formats exactly, as a finished literal string:
+ * integers, blobs (X'..'), NULL, and text made only of printable ASCII (quote(), with no NUL:
+ * length() stops at a NUL, so its count would differ). Reals come as numbers (written in their
+ * shortest round-trip form), and any other text as its raw bytes, so it is reproduced byte for
+ * byte. No typeof() column and no per-value Buffer for the common case.
+ */
 function selectSql(table: string, shape: TableShape): string {
   const parts: string[] = [];
-  if (shape.rowidAlias) parts.push(`${shape.rowidAlias}, 'integer'`);
+  if (shape.rowidAlias) parts.push(`CAST(${shape.rowidAlias} AS TEXT)`);
   for (const c of shape.columns) {
     const col = q(c);
-    // Text is read as its raw bytes so the dump reproduces it byte for byte, whatever it holds.
-    parts.push(`CASE WHEN typeof(${col}) = 'text' THEN CAST(${col} AS BLOB) ELSE ${col} END`, `typeof(${col})`);
+    parts.push(
+      `CASE typeof(${col}) WHEN 'real' THEN ${col} WHEN 'text' THEN ` +
+        `CASE WHEN length(${col}) = length(CAST(${col} AS BLOB)) AND ${col} NOT GLOB '*[^ -~]*' THEN quote(${col}) ELSE CAST(${col} AS BLOB) END ` +
+        `ELSE quote(${col}) END`,
+    );
   }
   return `SELECT ${parts.join(', ')} FROM ${q(table)} ORDER BY ${shape.orderBy}`;
+}
+
+/** The literal of one value as selectSql delivers it. */
+function literal(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return sqliteLiteral(v, 'real');
+  if (v === null || v === undefined) return 'NULL';
+  if (typeof v === 'bigint') return v.toString();
+  return textLiteral(v as Buffer);
+}
+
+/** Text: quoted when its bytes are valid UTF-8 without NUL or CR (the sqlite3 shell drops a CR before a newline), else CAST(X'..' AS TEXT). */
+function textLiteral(bytes: Buffer): string {
+  if (isUtf8(bytes) && bytes.indexOf(0) < 0 && bytes.indexOf(13) < 0) {
+    const text = bytes.toString('utf8');
+    return text.includes("'") ? `'${text.replace(/'/g, "''")}'` : `'${text}'`;
+  }
+  return `CAST(X'${bytes.toString('hex')}' AS TEXT)`;
+}
+
+/** Each row as a SQL tuple, in key order. */
+function* tuples(raw: Database.Database, table: string, shape: TableShape): Generator<string> {
+  for (const row of raw.prepare(selectSql(table, shape)).raw(true).iterate() as IterableIterator<unknown[]>) {
+    let t = '(';
+    for (let i = 0; i < row.length; i++) t += (i ? ',' : '') + literal(row[i]);
+    yield t + ')';
+  }
 }
 
 /** Writes one consistent snapshot of the named tables (and, for full backups, views and triggers) as SQLite SQL. */
@@ -86,27 +125,45 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${def.sql};\n`);
       const columnList = [...(shape.rowidAlias ? [shape.rowidAlias] : []), ...shape.columns.map(q)].join(',');
       const head = `INSERT INTO ${q(table)}(${columnList}) VALUES`;
-      let stmt = '';
+      // Tuples go straight into a byte buffer, one statement at a time: no per-row strings to collect.
+      const headBytes = Buffer.from(`${head}\n`);
+      const out = new Out(maxBytes + 64 * 1024);
+      out.bytes(headBytes);
+      let inStatement = 0;
       let rows = 0;
+      // The hash covers every tuple (type and bytes of every value) in key order, whatever the batch boundaries.
       const hash = createHash('sha256');
-      const stmtRows = raw.prepare(selectSql(table, shape)).raw(true);
-      for (const row of stmtRows.iterate() as IterableIterator<unknown[]>) {
-        const values: string[] = [];
-        for (let i = 0; i < row.length; i += 2) values.push(sqliteLiteral(row[i], String(row[i + 1])));
-        hashRow(hash, values);
-        const tuple = `(${values.join(',')})`;
-        stmt = stmt ? `${stmt},\n${tuple}` : `${head}\n${tuple}`;
-        rows++;
-        if (stmt.length >= maxBytes || rows % 1000 === 0) {
-          await sink.write(stmt + ';\n');
-          stmt = '';
-          req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
-          throwIfAborted(req.signal);
+      const hashing = req.checksums ?? true;
+      const flush = async () => {
+        if (hashing) {
+          hash.update(out.buf.subarray(headBytes.length, out.pos));
+          hash.update(',\n');
         }
+        out.ascii(';\n');
+        const statement = out.take();
+        out.bytes(headBytes);
+        inStatement = 0;
+        await sink.write(statement);
+        req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
+        throwIfAborted(req.signal);
+      };
+      for (const row of raw.prepare(selectSql(table, shape)).raw(true).iterate() as IterableIterator<unknown[]>) {
+        if (inStatement) out.ascii(',\n');
+        out.byte(0x28);
+        for (let i = 0; i < row.length; i++) {
+          if (i) out.byte(0x2c);
+          const v = row[i];
+          if (typeof v === 'string') out.ascii(v); // SQLite's own literal: ASCII only
+          else out.utf8(literal(v));
+        }
+        out.byte(0x29);
+        rows++;
+        inStatement++;
+        if (out.pos >= maxBytes) await flush();
       }
-      if (stmt) await sink.write(stmt + ';\n');
+      if (inStatement) await flush();
       req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
-      result.tables.push({ name: table, rows, checksum: hash.digest('hex') });
+      result.tables.push({ name: table, rows, checksum: hashing ? hash.digest('hex') : '' });
       if (hasSequence) {
         const seq = raw.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(table) as { seq: bigint } | undefined;
         if (seq) sequences.push({ name: table, seq: seq.seq });
@@ -137,13 +194,7 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
   }
 }
 
-/** Each value's exact literal (type and bytes) feeds the hash, so any difference shows. */
-function hashRow(hash: ReturnType<typeof createHash>, literals: string[]): void {
-  hash.update(literals.join('\u0001'));
-  hash.update('\u0002');
-}
-
-/** Row count and a SHA-256 over every stored value (type and bytes), in key order. */
+/** Row count and a SHA-256 over every stored value's exact literal (type and bytes), in key order, as the dump computes it. */
 export function checksumSqliteTables(file: string, tables: readonly string[]): TableChecksum[] {
   const raw = openSnapshot(file);
   try {
@@ -151,12 +202,18 @@ export function checksumSqliteTables(file: string, tables: readonly string[]): T
       const shape = tableShape(raw, table);
       const hash = createHash('sha256');
       let rows = 0;
-      for (const row of raw.prepare(selectSql(table, shape)).raw(true).iterate() as IterableIterator<unknown[]>) {
-        const values: string[] = [];
-        for (let i = 0; i < row.length; i += 2) values.push(sqliteLiteral(row[i], String(row[i + 1])));
-        hashRow(hash, values);
+      let batch: string[] = [];
+      const flush = () => {
+        hash.update(batch.join(',\n'));
+        hash.update(',\n');
+        batch = [];
+      };
+      for (const tuple of tuples(raw, table, shape)) {
+        batch.push(tuple);
         rows++;
+        if (batch.length >= 1000) flush();
       }
+      if (batch.length) flush();
       return { table, rows, checksum: hash.digest('hex') };
     });
   } finally {

@@ -24,6 +24,8 @@ export interface DumpRequest {
   footerLine: () => string;
   signal?: AbortSignal;
   onProgress?: (p: DumpProgress) => void;
+  /** Compute per-table checksums while dumping (for --verify); default true. Off, DumpedTable.checksum is ''. */
+  checksums?: boolean;
   /** Upper bound for one multi-row INSERT, in bytes of SQL (MariaDB: keep under max_allowed_packet). */
   maxStatementBytes?: number;
 }

@@ -149,6 +149,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
       footerLine: () => `webjobs backup completed ${formatLocalDateTime(ctx.clock.now(), ctx.timeZone)}`,
       signal: ctx.signal,
       onProgress: (p) => ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
+      checksums: Boolean(options.verify),
       maxStatementBytes: ctx.config.number('backup.maxStatementBytes', 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
     });
     throwIfAborted(ctx.signal);
