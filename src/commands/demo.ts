@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { createReferenceSchema } from '../db/schema.js';
 import { generateDemoData } from '../demo/generate.js';
+import { createDemoWebsiteFile } from '../demo/website-files.js';
+import { websiteDbPath } from '../jobs/aggregate-stats/website-stats.js';
 import { backupDbJob } from '../jobs/backup-db/index.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions, intOption } from '../cli/common-options.js';
@@ -30,6 +32,11 @@ export function register(program: Command): void {
           env.logger.finish();
           const total = Object.values(counts).reduce((a, b) => a + b, 0);
           env.logger.info(`demo data written: ${total} rows in ${Object.keys(counts).length} tables (${counts.api_requests} api_requests, ${counts.users} users)`);
+          const sites = await db.query<{ id: number }>(`SELECT ${db.quote('id')} AS id FROM ${db.quote('websites')} WHERE ${db.quote('status')} = 'active' ORDER BY ${db.quote('id')}`);
+          for (const site of sites) {
+            const file = websiteDbPath(env.config, Number(site.id));
+            if (createDemoWebsiteFile(file, { websiteId: Number(site.id), users: Math.max(20, Math.round(opts.rows / 100)), now: env.clock.now(), timeZone: env.config.timezone })) env.logger.info(`website ${site.id}'s own database written: ${file}`);
+          }
         }
       } finally {
         await db.close();

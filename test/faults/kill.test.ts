@@ -84,7 +84,7 @@ describe.each(ENGINES)('SIGKILL of the purging jobs on $engine', ({ create }) =>
     fs.rmSync(work, { recursive: true, force: true });
   });
   const env = () => ({ DATABASE_URL: t.url, WEBJOBS_NOW: NOW });
-  const aggregateArgs = ['aggregate-stats', '--from', '2026-10-10', '--to', '2026-11-24', '--retention-days', '5', '--chunk', '100', '--sleep', '20', '--no-websites'];
+  const aggregateArgs = ['aggregate-stats', '--from', '2026-10-10', '--to', '2026-11-24', '--retention-days', '5', '--chunk', '50', '--sleep', '100', '--no-websites'];
 
   /** The promise: a day's detail rows are only ever deleted once its complete summary is committed. */
   async function expectNoDetailLostWithoutSummary() {
@@ -96,13 +96,13 @@ describe.each(ENGINES)('SIGKILL of the purging jobs on $engine', ({ create }) =>
   }
 
   it.each([
-    ['between the roll-up and the purge', 0],
-    ['in the middle of the chunked purge', 400],
-  ])('aggregate-stats killed %s: no detail row deleted whose summary is missing; the next run takes over and finishes', async (_when, delay) => {
-    const killed = await killWhen(startCli(aggregateArgs, { cwd: work, env: env() }), /rolled up \d+ request rows/, delay as number);
+    ['between the roll-up and the purge', /rolled up \d+ request rows/, 0],
+    ['in the middle of the chunked purge', /deleting api_requests rows of/, 300],
+  ])('aggregate-stats killed %s: no detail row deleted whose summary is missing; the next run takes over and finishes', async (_when, pattern, delay) => {
+    const killed = await killWhen(startCli(aggregateArgs, { cwd: work, env: env() }), pattern as RegExp, delay as number);
     expect(killed.signal).toBe('SIGKILL');
     await expectNoDetailLostWithoutSummary();
-    const next = await runCli([...aggregateArgs.filter((a) => a !== '--sleep' && a !== '20'), '--json'], { cwd: work, env: env() });
+    const next = await runCli([...aggregateArgs.filter((a) => a !== '--sleep' && a !== '100'), '--json'], { cwd: work, env: env() });
     expect(next.code).toBe(0);
     expect(next.stderr).toMatch(/took over the aggregate-stats lock/);
     await expectNoDetailLostWithoutSummary();
