@@ -114,8 +114,9 @@ export async function generateDemoData(db: Db, opts: DemoOptions): Promise<Recor
     for (let site = 1; site <= 2; site++) {
       for (let d = 1; d <= 400; d += 3) {
         const day = formatLocalDate(new Date(nowMs - d * DAY), tz);
-        const data = { users: { total_users: 100 + site * 10 + Math.floor(d / 10) }, performance: { api_calls: r.int(100, 5000), avg_response_time: r.int(20, 200) }, engagement: { page_views: r.int(100, 9000) } };
-        yield [site, day, JSON.stringify(data), data.performance.api_calls, data.performance.avg_response_time, data.engagement.page_views, r.int(10, 900), at(d * DAY), at(d * DAY)];
+        // Flat keys, as seed 000's job writes them (and aggregate-stats merges them).
+        const data = { total_users: 100 + site * 10 + Math.floor(d / 10), api_calls_today: r.int(100, 5000), average_response_time: r.int(20, 200), page_views_today: r.int(100, 9000) };
+        yield [site, day, JSON.stringify(data), data.api_calls_today, data.average_response_time, data.page_views_today, r.int(10, 900), at(d * DAY), at(d * DAY)];
       }
     }
   })());
