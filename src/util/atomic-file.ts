@@ -13,6 +13,28 @@ export function pidOfTempName(name: string): number | null {
 }
 
 /**
+ * Temporary files (named by `pattern`, holding the writer's pid) whose process died mid-write
+ * (a SIGKILL, a crash): safe to remove. Returns the names removed.
+ */
+export function removeOrphanedTemps(dir: string, pattern: RegExp, isAlive: (pid: number) => boolean): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!pattern.test(name)) continue;
+    const pid = pidOfTempName(name);
+    if (pid === null || isAlive(pid)) continue;
+    fs.rmSync(path.join(dir, name), { force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
  * A plain file written under a temporary name in the target folder (mode 0600), fsynced, then
  * renamed over its final name. Until `commit` succeeds nothing exists (or the previous
  * version stays) under the final name; `abort` removes the temporary file.
@@ -82,7 +104,8 @@ export function writeFileAtomic(dir: string, name: string, data: string | Uint8A
   }
 }
 
-function syncDir(dir: string): void {
+/** Makes a rename durable: the folder's entry is flushed too. */
+export function syncDir(dir: string): void {
   try {
     const fd = fs.openSync(dir, 'r');
     try {

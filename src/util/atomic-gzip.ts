@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzip as gzipCallback, type ZlibOptions } from 'node:zlib';
 import type { SqlSink } from '../db/dump/types.js';
+import { syncDir } from './atomic-file.js';
 
 const gzipAsync = promisify(gzipCallback) as (data: Buffer, options: ZlibOptions) => Promise<Buffer>;
 
@@ -132,18 +133,5 @@ export class AtomicGzipFile implements SqlSink {
       this.closed = true;
     }
     fs.rmSync(this.tempPath, { force: true });
-  }
-}
-
-function syncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    /* some filesystems refuse fsync on a directory; the rename is still atomic */
   }
 }

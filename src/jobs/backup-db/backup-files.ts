@@ -1,3 +1,4 @@
+import { removeOrphanedTemps } from '../../util/atomic-file.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -66,18 +67,5 @@ export function applyRetention(dir: string, cutoffStamp: string, keep: string): 
 
 /** Temporary files of backups whose process died mid-write (a SIGKILL, a crash): safe to remove. */
 export function removeOrphanedTempFiles(dir: string, isAlive: (pid: number) => boolean): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    const m = /^\.backup_(?:critical|full)_[\d_-]+\.sql\.gz\.(\d+)\.[a-z0-9]+\.tmp$/.exec(name);
-    if (!m || isAlive(Number(m[1]))) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
+  return removeOrphanedTemps(dir, /^\.backup_(?:critical|full)_[\d_-]+\.sql\.gz\.\d+\.[a-z0-9]+\.tmp$/, isAlive);
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { pidOfTempName } from '../../util/atomic-file.js';
+import { removeOrphanedTemps } from '../../util/atomic-file.js';
 import type { ReportPeriod } from './period.js';
 
 export const REPORT_FORMATS = ['csv', 'json'] as const;
@@ -47,19 +47,5 @@ export function applyReportRetention(dir: string, retentionDays: number, nowMs: 
 
 /** Temporary files of reports whose process died mid-write: safe to remove. */
 export function removeOrphanedReportTemps(dir: string, isAlive: (pid: number) => boolean): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const removed: string[] = [];
-  for (const name of names) {
-    if (!REPORT_TEMP.test(name)) continue;
-    const pid = pidOfTempName(name);
-    if (pid === null || isAlive(pid)) continue;
-    fs.rmSync(path.join(dir, name), { force: true });
-    removed.push(name);
-  }
-  return removed;
+  return removeOrphanedTemps(dir, REPORT_TEMP, isAlive);
 }
