@@ -135,5 +135,11 @@ export async function createIndexIfMissing(db: Db, table: string, name: string, 
     return;
   }
   const found = await db.queryOne('SELECT 1 AS one FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1', [table, name]);
-  if (!found) await db.execute(`CREATE INDEX ${db.quote(name)} ON ${db.quote(table)} (${cols})`);
+  if (found) return;
+  try {
+    await db.execute(`CREATE INDEX ${db.quote(name)} ON ${db.quote(table)} (${cols})`);
+  } catch (err) {
+    // Another process created it between the check and now (ER_DUP_KEYNAME): that is the goal.
+    if ((err as { errno?: number }).errno !== 1061) throw err;
+  }
 }

@@ -37,9 +37,11 @@ export async function generateDemoData(db: Db, opts: DemoOptions): Promise<Recor
   const series = Math.max(10, Math.round(opts.rows / 200));
 
   counts.api_requests = await insertRows(db, 'api_requests', ['widget_id', 'platform', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'], (function* () {
+    // A request log is appended as requests arrive: ids grow with time, oldest first.
+    const agesMs = Float64Array.from({ length: opts.rows }, () => r.int(0, 40 * DAY)).sort().reverse();
     for (let i = 0; i < opts.rows; i++) {
       const status = r.chance(0.03) ? r.pick([500, 502, 503]) : r.chance(0.05) ? r.pick([404, 429]) : 200;
-      yield [r.skewed(200), r.pick(PLATFORMS), status, r.int(5, 120) + (r.chance(0.02) ? r.int(500, 3000) : 0), r.chance(0.7) ? 1 : 0, at(r.int(0, 40 * DAY))];
+      yield [r.skewed(200), r.pick(PLATFORMS), status, r.int(5, 120) + (r.chance(0.02) ? r.int(500, 3000) : 0), r.chance(0.7) ? 1 : 0, at(agesMs[i] as number)];
     }
   })());
 

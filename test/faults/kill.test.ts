@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { runCli, startCli, type CliResult } from '../support/cli.js';
 import { demoDatabase } from '../support/fixtures.js';
@@ -73,13 +73,14 @@ describe.each(ENGINES)('SIGKILL of the purging jobs on $engine', ({ create }) =>
     new Map(
       (await t.db.query<{ d: string; n: number }>(`SELECT ${t.engine === 'sqlite' ? 'substr(created_at, 1, 10)' : 'DATE_FORMAT(created_at, "%Y-%m-%d")'} AS d, COUNT(*) AS n FROM api_requests GROUP BY d`)).map((r) => [String(r.d), Number(r.n)]),
     );
-  beforeAll(async () => {
+  // A fresh database for each case: a purge that already ran would leave the next case nothing to cut.
+  beforeEach(async () => {
     t = await create();
     await demoDatabase(t.db, 20_000);
     requestsPerDay = await perDay();
     work = tempDir();
   }, 300_000);
-  afterAll(async () => {
+  afterEach(async () => {
     await t?.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   });
