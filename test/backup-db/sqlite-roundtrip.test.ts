@@ -50,6 +50,8 @@ function buildFixture(file: string): void {
   typed.run(6n, 3n, 123456789.12345679, 'ends with backslash \\', null, 1.0000000000000002);
   // Text that is not valid UTF-8 must come back as the same bytes, still typed text.
   raw.exec("INSERT INTO untyped VALUES (CAST(X'C328FF' AS TEXT), 1), ('plain', 2.5), (X'00', NULL), (NULL, 'NULL'), (-1, 1e-5)");
+  // Reals SQLite's quote() gets wrong on its own (-0.0) or writes specially (±Inf, 17 digits), and ASCII text with a lone CR.
+  raw.exec("INSERT INTO untyped VALUES (-0.0, 9e999), (-9e999, 0.30000000000000004), ('cr\r only ascii', char(9, 10, 1))");
   raw.exec("DELETE FROM untyped WHERE rowid = 2"); // a rowid gap the restore must keep
   raw.exec(`INSERT INTO "order" VALUES ('a', 'b', 1), ('c', NULL, 2), ('it''s', 'x''''y ~ \\ \` ", []', 3)`); // printable ASCII with quotes: SQLite's quote() path
   raw.exec('INSERT INTO gen (id, price, qty) VALUES (1, 2.5, 4), (2, 99.5, 3), (3, 0.1, 3)');
@@ -119,7 +121,9 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
       // Triggers came after the data: restoring did not fire them (audit is as it was: empty of restore noise).
       expect(raw.prepare('SELECT COUNT(*) AS n FROM audit').get()).toEqual({ n: 5 });
       expect(raw.prepare("SELECT typeof(x) AS t, hex(x) AS h FROM untyped WHERE rowid = 1").get()).toEqual({ t: 'text', h: 'C328FF' });
-      expect(raw.prepare('SELECT rowid FROM untyped ORDER BY rowid').all()).toEqual([{ rowid: 1 }, { rowid: 3 }, { rowid: 4 }, { rowid: 5 }]);
+      expect(raw.prepare('SELECT rowid FROM untyped ORDER BY rowid').all()).toEqual([{ rowid: 1 }, { rowid: 3 }, { rowid: 4 }, { rowid: 5 }, { rowid: 6 }, { rowid: 7 }, { rowid: 8 }]);
+      expect(raw.prepare('SELECT x, y FROM untyped WHERE rowid = 6').raw().get()).toEqual([-0, Infinity]);
+      expect(raw.prepare('SELECT hex(x) FROM untyped WHERE rowid = 8').pluck().get()).toBe('6372' + '0D' + '206F6E6C79206173636969');
       raw.prepare('INSERT INTO counters (label) VALUES (?)').run('next');
       expect(raw.prepare("SELECT id FROM counters WHERE label = 'next'").get()).toEqual({ id: 6 });
       expect(raw.prepare('SELECT total, label FROM gen WHERE id = 2').get()).toEqual({ total: 298.5, label: 'item 2' });

@@ -4,7 +4,6 @@ import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
 import { Out } from './out.js';
-import { sqliteLiteral } from './sqlite-literal.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
@@ -53,33 +52,25 @@ function tableShape(raw: Database.Database, table: string): TableShape {
 }
 
 /**
- * One value per column. SQLite formats what it formats exactly, as a finished literal string:
- * integers, blobs (X'..'), NULL, and text made only of printable ASCII (quote(), with no NUL:
- * length() stops at a NUL, so its count would differ). Reals come as numbers (written in their
- * shortest round-trip form), and any other text as its raw bytes, so it is reproduced byte for
- * byte. No typeof() column and no per-value Buffer for the common case.
+ * The query behind every dumped row: one string per row, built by SQLite itself, so JS only
+ * copies it. When every text value of the row is printable ASCII (no NUL: length() stops at a NUL,
+ * so its count differs from the byte count; no CR: the sqlite3 shell drops a CR before a newline
+ * while reading; GLOB also refuses invalid UTF-8), the string is the finished tuple `(lit,…)`: quote()
+ * formats integers, blobs (X'..'), NULL and such text exactly, and reals exactly too (15
+ * significant digits when they round-trip, else 20; ±Inf as ±9.0e+999), except that it loses the
+ * sign of -0.0, which atan2 detects. Any other row comes tagged: char(1), then its values joined by
+ * commas, each text as `T` + the hex of its bytes (none of these parts holds a comma), for
+ * tupleOf to finish in JS.
  */
 function selectSql(table: string, shape: TableShape): string {
-  const parts: string[] = [];
-  if (shape.rowidAlias) parts.push(`CAST(${shape.rowidAlias} AS TEXT)`);
-  for (const c of shape.columns) {
-    const col = q(c);
-    parts.push(
-      `CASE typeof(${col}) WHEN 'real' THEN ${col} WHEN 'text' THEN ` +
-        `CASE WHEN length(${col}) = length(CAST(${col} AS BLOB)) AND ${col} NOT GLOB '*[^ -~]*' THEN quote(${col}) ELSE CAST(${col} AS BLOB) END ` +
-        `ELSE quote(${col}) END`,
-    );
-  }
-  return `SELECT ${parts.join(', ')} FROM ${q(table)} ORDER BY ${shape.orderBy}`;
-}
-
-/** The literal of one value as selectSql delivers it. */
-function literal(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number') return sqliteLiteral(v, 'real');
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'bigint') return v.toString();
-  return textLiteral(v as Buffer);
+  const cols = [...(shape.rowidAlias ? [shape.rowidAlias] : []), ...shape.columns.map(q)];
+  const plain = cols.map((c) => `(typeof(${c}) <> 'text' OR (length(${c}) = length(CAST(${c} AS BLOB)) AND ${c} NOT GLOB '*[^ -~]*'))`).join(' AND ');
+  const lit = (c: string) => `CASE WHEN ${c} = 0 AND typeof(${c}) = 'real' AND atan2(${c}, -1) < 0 THEN '-0.0' ELSE quote(${c}) END`;
+  const tagged = (c: string) => `CASE WHEN typeof(${c}) = 'text' THEN 'T' || hex(${c}) ELSE ${lit(c)} END`;
+  return (
+    `SELECT CASE WHEN ${plain} THEN '(' || ${cols.map(lit).join(" || ',' || ")} || ')' ` +
+    `ELSE char(1) || ${cols.map(tagged).join(" || ',' || ")} END FROM ${q(table)} ORDER BY ${shape.orderBy}`
+  );
 }
 
 /** Text: quoted when its bytes are valid UTF-8 without NUL or CR (the sqlite3 shell drops a CR before a newline), else CAST(X'..' AS TEXT). */
@@ -91,13 +82,20 @@ function textLiteral(bytes: Buffer): string {
   return `CAST(X'${bytes.toString('hex')}' AS TEXT)`;
 }
 
+/** One row of selectSql as its tuple text. */
+function tupleOf(row: string): string {
+  if (row.charCodeAt(0) !== 1) return row;
+  const parts = row.slice(1).split(',');
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as string;
+    if (p.charCodeAt(0) === 0x54) parts[i] = textLiteral(Buffer.from(p.slice(1), 'hex')); // 'T'
+  }
+  return `(${parts.join(',')})`;
+}
+
 /** Each row as a SQL tuple, in key order. */
 function* tuples(raw: Database.Database, table: string, shape: TableShape): Generator<string> {
-  for (const row of raw.prepare(selectSql(table, shape)).raw(true).iterate() as IterableIterator<unknown[]>) {
-    let t = '(';
-    for (let i = 0; i < row.length; i++) t += (i ? ',' : '') + literal(row[i]);
-    yield t + ')';
-  }
+  for (const row of raw.prepare(selectSql(table, shape)).pluck(true).iterate() as IterableIterator<string>) yield tupleOf(row);
 }
 
 /** Writes one consistent snapshot of the named tables (and, for full backups, views and triggers) as SQLite SQL. */
@@ -147,16 +145,10 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
         req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
         throwIfAborted(req.signal);
       };
-      for (const row of raw.prepare(selectSql(table, shape)).raw(true).iterate() as IterableIterator<unknown[]>) {
+      for (const row of raw.prepare(selectSql(table, shape)).pluck(true).iterate() as IterableIterator<string>) {
         if (inStatement) out.ascii(',\n');
-        out.byte(0x28);
-        for (let i = 0; i < row.length; i++) {
-          if (i) out.byte(0x2c);
-          const v = row[i];
-          if (typeof v === 'string') out.ascii(v); // SQLite's own literal: ASCII only
-          else out.utf8(literal(v));
-        }
-        out.byte(0x29);
+        if (row.charCodeAt(0) !== 1) out.ascii(row); // SQLite's own tuple text: ASCII only
+        else out.utf8(tupleOf(row));
         rows++;
         inStatement++;
         if (out.pos >= maxBytes) await flush();
