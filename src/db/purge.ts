@@ -35,7 +35,7 @@ export interface PurgeSpec {
   maxChunkSize?: number;
   /**
    * Keep each DELETE near this duration: the next chunk is scaled by target / duration,
-   * at most halved or grown by half per step, between 1 and `maxChunkSize` rows.
+   * at most halved or grown by a quarter per step, between 1 and `maxChunkSize` rows.
    * Unset: fixed chunks of `chunkSize`.
    */
   targetStatementMs?: number;
@@ -231,11 +231,11 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
 
 /**
  * The next chunk's size for a statement target: scaled by target / duration (the DELETE's time
- * is close to proportional to its rows), but at most halved or grown by half in one step so one
+ * is close to proportional to its rows), but at most halved or grown by a quarter in one step so one
  * noisy statement on a busy server does not swing it, between 1 and `max` rows.
  */
 export function nextChunkSize(size: number, tookMs: number, targetMs: number, max: number): number {
-  const factor = Math.min(1.5, Math.max(0.5, targetMs / Math.max(tookMs, 0.001)));
+  const factor = Math.min(1.25, Math.max(0.5, targetMs / Math.max(tookMs, 0.001)));
   return Math.max(1, Math.min(max, Math.floor(size * factor)));
 }
 

@@ -6,7 +6,7 @@ import { UsageError } from '../util/errors.js';
 
 /** The options every purging job shares (`--chunk`, `--sleep`, `--max-runtime`, `--max-lag`). */
 export interface PurgeOptions {
-  /** Most rows per chunk (default: start at 5000, grow up to 50,000 while statements stay fast). */
+  /** Most rows per chunk (default: start at 5000, grow up to 25,000 while statements stay fast). */
   chunk?: number;
   /** Pause between chunks in ms (default 0). */
   sleepMs?: number;
@@ -22,7 +22,7 @@ export const DEFAULT_CHUNK = 5000;
  * stays under the statement target (fewer round trips and commits on a fast server); an
  * explicit `--chunk N` is a hard maximum.
  */
-export const DEFAULT_MAX_CHUNK = 50_000;
+export const DEFAULT_MAX_CHUNK = 25_000;
 
 export function checkPurgeOptions(o: PurgeOptions): void {
   if (o.chunk !== undefined && (!Number.isInteger(o.chunk) || o.chunk < 1 || o.chunk > 1_000_000)) throw new UsageError('--chunk must be between 1 and 1000000');
