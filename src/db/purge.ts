@@ -23,11 +23,20 @@ export interface PurgeSpec {
   /** The rows to delete: an SQL condition over quoted names, values as `?`. */
   where: string;
   params?: readonly unknown[];
-  /** Most rows per chunk (the chunk shrinks below it when `targetStatementMs` asks). */
+  /**
+   * Rows per chunk: the first chunk's size, and the most rows a chunk deletes unless
+   * `maxChunkSize` allows more (the chunk shrinks below it when `targetStatementMs` asks).
+   */
   chunkSize: number;
   /**
-   * Keep each DELETE near this duration: a slower one halves the next chunk, a fast one
-   * (under half of it) grows it back by half, never above `chunkSize`. Unset: fixed chunks.
+   * With `targetStatementMs`: the chunk may grow up to this many rows while statements stay
+   * fast (default: `chunkSize`, i.e. never above it).
+   */
+  maxChunkSize?: number;
+  /**
+   * Keep each DELETE near this duration: the next chunk is scaled by target / duration,
+   * at most halved or grown by a quarter per step, between 1 and `maxChunkSize` rows.
+   * Unset: fixed chunks of `chunkSize`.
    */
   targetStatementMs?: number;
   /**
@@ -50,6 +59,8 @@ export interface PurgeSpec {
   maxLagSeconds?: number;
   /** The largest lag of the replicas in seconds (null: unknown, treated as lagging). */
   replicaLag?: () => Promise<number | null>;
+  /** MariaDB: read the next chunk's bound on a second connection while a chunk deletes (default true). */
+  pipeline?: boolean;
   /** Called when the purge waits for replicas. */
   onLagWait?: (lagSeconds: number | null) => void;
 }
@@ -121,6 +132,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const hint = keyOrderHint(db, key, spec.keyColumn);
   const params = spec.params ?? [];
   const chunk = Math.max(1, Math.floor(spec.chunkSize));
+  const maxChunk = Math.max(chunk, Math.floor(spec.maxChunkSize ?? chunk));
   const now = spec.now ?? (() => performance.now());
   const sleep = spec.sleep ?? defaultSleep;
   const started = now();
@@ -154,18 +166,20 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const left = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE (${spec.where})${after}`, [...params, ...(lastKey === undefined ? [] : [lastKey])]);
     result.remaining = Number(left?.n ?? 0);
   };
-  const selectUpper = (from: unknown, rows: number): Promise<unknown> => {
+  // The chunk's upper bound: the `rows`-th matching key after `from`, read by one OFFSET probe
+  // along the key's own index (no derived table, no sort, one row back). When fewer rows are
+  // left, the highest of them (a scan of less than one chunk) ends the walk; null: none left.
+  const selectUpper = async (from: unknown, rows: number): Promise<unknown> => {
     const after = from === undefined ? '' : ` AND ${k} > ?`;
-    return timed(() =>
-      db.queryOne<{ upper: unknown }>(
-        `SELECT MAX(${k}) AS upper FROM (SELECT ${k} FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT ${rows}) AS chunk`,
-        [...params, ...(from === undefined ? [] : [from]), ceiling],
-      ),
-    ).then((r) => r?.upper);
+    const args = [...params, ...(from === undefined ? [] : [from]), ceiling];
+    const nth = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT ${k} AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT 1 OFFSET ${rows - 1}`, args));
+    if (nth) return nth.upper;
+    const last = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`, args));
+    return last?.upper;
   };
   // MariaDB: the next chunk's bound is read on another connection while this chunk deletes
   // (a plain consistent read of the rows after this chunk: no lock, no overlap).
-  const pipeline = db.dialect === 'mysql';
+  const pipeline = db.dialect === 'mysql' && spec.pipeline !== false;
   let pending: Promise<unknown> | null = null;
   const settle = async () => {
     if (pending) await pending.catch(() => undefined);
@@ -201,10 +215,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
       }
       const res = await deleting;
       const took = performance.now() - d0;
-      if (spec.targetStatementMs !== undefined) {
-        if (took > spec.targetStatementMs) size = Math.max(1, Math.floor(size / 2));
-        else if (took < spec.targetStatementMs / 2) size = Math.min(chunk, Math.ceil(size * 1.5));
-      }
+      if (spec.targetStatementMs !== undefined) size = nextChunkSize(size, took, spec.targetStatementMs, maxChunk);
       result.deleted += res.affectedRows;
       result.chunks++;
       lastKey = upper;
@@ -216,6 +227,16 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     await settle();
   }
   return result;
+}
+
+/**
+ * The next chunk's size for a statement target: scaled by target / duration (the DELETE's time
+ * is close to proportional to its rows), but at most halved or grown by a quarter in one step so one
+ * noisy statement on a busy server does not swing it, between 1 and `max` rows.
+ */
+export function nextChunkSize(size: number, tookMs: number, targetMs: number, max: number): number {
+  const factor = Math.min(1.25, Math.max(0.5, targetMs / Math.max(tookMs, 0.001)));
+  return Math.max(1, Math.min(max, Math.floor(size * factor)));
 }
 
 /** Waits (1 s steps) while the replicas lag more than allowed; gives up when the budget is spent. */
