@@ -7,7 +7,7 @@
  *
  *   npx tsx bench/backup-mysql.ts            (ROWS=200000 REPS=1 for a quick look)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,41 +17,12 @@ import { openDatabase } from '../src/db/connect.js';
 import { createReferenceSchema } from '../src/db/schema.js';
 import { startMariaDb } from '../test/support/mariadb-server.js';
 
+import { median, mb, timed, type Measure } from './timing.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const REPS = Number(process.env.REPS ?? 2);
 const LEVELS = (process.env.LEVELS ?? '6,9').split(',').map(Number);
-
-interface Measure {
-  seconds: number;
-  /** CPU seconds (user + system) of the command and its children: less sensitive to other load than wall time. */
-  cpu: number;
-  rssMb: number;
-  bytes: number;
-}
-
-/** Runs a shell command under GNU time; returns wall seconds and peak RSS. */
-function timed(cmd: string, env: NodeJS.ProcessEnv, outFile: string): Measure {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const last = r.stderr.trim().split('\n').at(-1) ?? '';
-  const [secs, kb, user, sys] = last.split(' ').map(Number);
-  const bytes = fs.existsSync(outFile) && fs.statSync(outFile).isFile() ? fs.statSync(outFile).size : dirBytes(outFile);
-  return { seconds: secs ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, bytes };
-}
-
-function dirBytes(dir: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  let n = 0;
-  for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
-    const p = path.join(dir, f);
-    if (fs.statSync(p).isFile()) n += fs.statSync(p).size;
-  }
-  return n;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });

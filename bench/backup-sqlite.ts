@@ -6,7 +6,7 @@
  *
  *   npx tsx bench/backup-sqlite.ts            (ROWS=200000 REPS=1 for a quick look)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,33 +15,12 @@ import Database from 'better-sqlite3';
 import { openDatabase } from '../src/db/connect.js';
 import { createReferenceSchema } from '../src/db/schema.js';
 
+import { median, mb, timed, type Measure } from './timing.js';
+
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const REPS = Number(process.env.REPS ?? 2);
 const LEVELS = (process.env.LEVELS ?? '6,9').split(',').map(Number);
-
-interface Measure {
-  seconds: number;
-  /** CPU seconds (user + system) of the command and its children: less sensitive to other load than wall time. */
-  cpu: number;
-  rssMb: number;
-  bytes: number;
-}
-
-function timed(cmd: string, out: string): Measure {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], { env: { ...process.env, TZ: 'UTC' }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
-  const [secs, kb, user, sys] = (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
-  let bytes = 0;
-  if (fs.existsSync(out)) {
-    const st = fs.statSync(out);
-    bytes = st.isFile() ? st.size : fs.readdirSync(out).reduce((s, f) => s + fs.statSync(path.join(out, f)).size, 0);
-  }
-  return { seconds: secs ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, bytes };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const mb = (b: number) => `${(b / 1024 / 1024).toFixed(1)} MB`;
 
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -76,9 +55,9 @@ async function main(): Promise<void> {
           const out = path.join(work, `${side}-${level}-${rep}`);
           if (side === 'webjobs') {
             fs.mkdirSync(out);
-            results[level]?.webjobs.push(timed(`node ${path.join(ROOT, 'bin', 'webjobs.js')} backup-db --db sqlite:${file} --type critical --level ${level} --out ${out} --config ${config}`, out));
+            results[level]?.webjobs.push(timed(`node ${path.join(ROOT, 'bin', 'webjobs.js')} backup-db --db sqlite:${file} --type critical --level ${level} --out ${out} --config ${config}`, { TZ: 'UTC' }, out));
           } else {
-            results[level]?.sqlite3.push(timed(`sqlite3 ${file} ".dump api_requests" | gzip -N -${level} > ${out}.sql.gz`, `${out}.sql.gz`));
+            results[level]?.sqlite3.push(timed(`sqlite3 ${file} ".dump api_requests" | gzip -N -${level} > ${out}.sql.gz`, { TZ: 'UTC' }, `${out}.sql.gz`));
           }
         }
         const w = results[level]?.webjobs.at(-1) as Measure;
