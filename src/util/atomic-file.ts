@@ -12,6 +12,16 @@ export function pidOfTempName(name: string): number | null {
   return m ? Number(m[1]) : null;
 }
 
+/** The names in `dir`; a folder that does not exist holds none (any other error is thrown). */
+export function namesIn(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 /**
  * Temporary files (named by `pattern`, holding the writer's pid) whose process died mid-write
  * (a SIGKILL, a crash): safe to remove. Returns the names removed.

@@ -1,4 +1,4 @@
-import { removeOrphanedTemps } from '../../util/atomic-file.js';
+import { namesIn, removeOrphanedTemps } from '../../util/atomic-file.js';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -32,13 +32,7 @@ export function parseBackupName(name: string): { type: BackupType; stamp: string
 
 /** webjobs backups in `dir`, newest first (a missing folder holds none). */
 export function listBackups(dir: string): BackupFile[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = namesIn(dir);
   const out: BackupFile[] = [];
   for (const name of names) {
     const parsed = parseBackupName(name);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { removeOrphanedTemps } from '../../util/atomic-file.js';
+import { namesIn, removeOrphanedTemps } from '../../util/atomic-file.js';
 import type { ReportPeriod } from './period.js';
 
 export const REPORT_FORMATS = ['csv', 'json'] as const;
@@ -24,13 +24,7 @@ export function isReportFileName(name: string): boolean {
  * deleted.
  */
 export function applyReportRetention(dir: string, retentionDays: number, nowMs: number, keep: string | null): string[] {
-  let names: string[];
-  try {
-    names = fs.readdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
+  const names = namesIn(dir);
   const cutoff = nowMs - retentionDays * 86_400_000;
   const deleted: string[] = [];
   for (const name of names.sort()) {
