@@ -27,6 +27,8 @@ function buildFixture(file: string): void {
     CREATE INDEX idx_gen_total ON gen(total);
     CREATE UNIQUE INDEX "idx odd" ON "order"("select");
     CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT);
+    CREATE TABLE late_key (name TEXT, id INTEGER PRIMARY KEY, note);
+    CREATE TABLE many (id INTEGER PRIMARY KEY, v);
     CREATE TRIGGER counters_audit AFTER INSERT ON counters BEGIN
       INSERT INTO audit (what) VALUES ('counter ' || NEW.label || ';');
       UPDATE audit SET what = CASE WHEN what IS NULL THEN 'x' ELSE what END WHERE id = -1;
@@ -53,6 +55,19 @@ function buildFixture(file: string): void {
   // Reals SQLite's quote() gets wrong on its own (-0.0) or writes specially (±Inf, 17 digits), and ASCII text with a lone CR.
   raw.exec("INSERT INTO untyped VALUES (-0.0, 9e999), (-9e999, 0.30000000000000004), ('cr\r only ascii', char(9, 10, 1))");
   raw.exec("DELETE FROM untyped WHERE rowid = 2"); // a rowid gap the restore must keep
+  // The rowid column not first; text that quote() gets right (UTF-8, tabs) beside each thing it gets wrong or the reader must re-read.
+  const late = raw.prepare('INSERT INTO late_key (name, id, note) VALUES (?, ?, ?)');
+  late.safeIntegers(true);
+  late.run('déjà vu ✓\ttab', -9223372036854775808n, 'first possible rowid');
+  late.run('genuine \uFFFD replacement character', 2n, 'x');
+  late.run('crlf\r\nline', 3n, -0.0);
+  late.run('nul\u0000inside', 4n, 0.0);
+  late.run('plain', 9223372036854775807n, 0n);
+  raw.exec("INSERT INTO late_key (name, id, note) VALUES (CAST(X'FF' AS TEXT), 5, 'after bytes that are not UTF-8')");
+  // Enough rows for several chunks, each trap in a different one, among plain rows.
+  raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
+    INSERT INTO many (id, v) SELECT i, CASE i WHEN 1500 THEN 'cr' || char(13) || 'x' WHEN 2500 THEN 'nul' || char(0) || 'x'
+      WHEN 3500 THEN -0.0 WHEN 4500 THEN CAST(X'61FF' AS TEXT) ELSE 'row ' || i || ' ' || hex(zeroblob(500)) END FROM n`);
   raw.exec(`INSERT INTO "order" VALUES ('a', 'b', 1), ('c', NULL, 2), ('it''s', 'x''''y ~ \\ \` ", []', 3)`); // printable ASCII with quotes: SQLite's quote() path
   raw.exec('INSERT INTO gen (id, price, qty) VALUES (1, 2.5, 4), (2, 99.5, 3), (3, 0.1, 3)');
   raw.close();
@@ -72,7 +87,7 @@ function sequenceOf(file: string): unknown[] {
   return rows;
 }
 
-const ALL_TABLES = ['audit', 'counters', 'gen', 'kv', 'order', 'typed', 'untyped'];
+const ALL_TABLES = ['audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'order', 'typed', 'untyped'];
 
 describe('backup-db on SQLite: every value and object round-trips', () => {
   let dir: string;
@@ -124,6 +139,16 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
       expect(raw.prepare('SELECT rowid FROM untyped ORDER BY rowid').all()).toEqual([{ rowid: 1 }, { rowid: 3 }, { rowid: 4 }, { rowid: 5 }, { rowid: 6 }, { rowid: 7 }, { rowid: 8 }]);
       expect(raw.prepare('SELECT x, y FROM untyped WHERE rowid = 6').raw().get()).toEqual([-0, Infinity]);
       expect(raw.prepare('SELECT hex(x) FROM untyped WHERE rowid = 8').pluck().get()).toBe('6372' + '0D' + '206F6E6C79206173636969');
+      const lateRows = raw.prepare('SELECT id, hex(name) AS name, typeof(note) AS t, note FROM late_key ORDER BY id').all();
+      const sourceRows = new Database(source, { readonly: true }).prepare('SELECT id, hex(name) AS name, typeof(note) AS t, note FROM late_key ORDER BY id').all();
+      expect(lateRows).toEqual(sourceRows);
+      expect(lateRows.map((r) => (r as { name: string }).name)).toContain('FF');
+      expect(Object.is((raw.prepare('SELECT note FROM late_key WHERE id = 3').pluck().get() as number), -0)).toBe(true);
+      const manyOf = (db: Database.Database) => db.prepare('SELECT id, typeof(v) AS t, hex(CAST(v AS BLOB)) AS h, atan2(v, -1) < 0 AS negative FROM many ORDER BY id').all();
+      const manyRows = manyOf(raw);
+      expect(manyRows).toHaveLength(6000);
+      expect(manyRows).toEqual(manyOf(new Database(source, { readonly: true })));
+      expect(manyRows.filter((r) => (r as { negative: number }).negative === 1).map((r) => (r as { id: number }).id)).toEqual([3500]);
       raw.prepare('INSERT INTO counters (label) VALUES (?)').run('next');
       expect(raw.prepare("SELECT id FROM counters WHERE label = 'next'").get()).toEqual({ id: 6 });
       expect(raw.prepare('SELECT total, label FROM gen WHERE id = 2').get()).toEqual({ total: 298.5, label: 'item 2' });

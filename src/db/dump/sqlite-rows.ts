@@ -1,0 +1,198 @@
+import Database from 'better-sqlite3';
+import { isUtf8 } from 'node:buffer';
+import { quoteIdentifier } from '../identifiers.js';
+
+/**
+ * How a SQLite table's rows become SQL tuples: the queries, and the reading of one key range
+ * in chunks. Used by the dump on the main thread and by its reader threads.
+ */
+
+const q = (name: string) => quoteIdentifier('sqlite', name);
+
+/** SQLite functions take at most 127 arguments by default: wider rows are built from several printf()s. */
+const PRINTF_ARGS = 100;
+
+interface ColumnInfo {
+  name: string;
+  type: string;
+  pk: number;
+  hidden: number;
+}
+
+export interface TableShape {
+  /** What each tuple holds, in order: stored columns (generated ones are never inserted), led by the rowid when there is one. */
+  select: string[];
+  /** The expression naming the rowid (always select[0]), or null for WITHOUT ROWID tables and tables whose rowid has no free name. */
+  rowid: string | null;
+  orderBy: string;
+}
+
+export function tableShape(raw: Database.Database, table: string): TableShape {
+  const cols = raw.prepare('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)').all(table) as ColumnInfo[];
+  const stored = cols.filter((c) => Number(c.hidden) === 0).map((c) => c.name);
+  const listed = raw.prepare('SELECT wr FROM pragma_table_list WHERE name = ? AND schema = ?').get(table, 'main') as { wr: bigint | number } | undefined;
+  const pkCols = cols.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk));
+  if (Number(listed?.wr ?? 0) === 1) return { select: stored.map(q), rowid: null, orderBy: pkCols.map((c) => q(c.name)).join(', ') };
+  const onlyPk = pkCols.length === 1 ? pkCols[0] : undefined;
+  if (onlyPk !== undefined && onlyPk.type.toUpperCase() === 'INTEGER') {
+    // The rowid is this column: it goes first, where the reader finds it to re-read a row.
+    const key = q(onlyPk.name);
+    return { select: [key, ...stored.filter((c) => c !== onlyPk.name).map(q)], rowid: key, orderBy: key };
+  }
+  // Keep rowids as they are, so a restored table is the same row for row (and checksums agree).
+  const taken = new Set(cols.map((c) => c.name.toLowerCase()));
+  const alias = ['rowid', '_rowid_', 'oid'].find((a) => !taken.has(a));
+  if (alias) return { select: [alias, ...stored.map(q)], rowid: alias, orderBy: alias };
+  return { select: stored.map(q), rowid: null, orderBy: '1' };
+}
+
+/**
+ * A value as SQLite's quote() writes it, which is exact for integers, blobs (X'..'), NULL and
+ * reals (15 significant digits when they round-trip, else 20; ±Inf as ±9.0e+999), except that it
+ * loses the sign of -0.0 (atan2 detects it).
+ */
+const literal = (c: string) => `CASE WHEN ${c} = 0 AND atan2(${c}, -1) < 0 THEN '-0.0' ELSE quote(${c}) END`;
+
+/** A row for tupleOf to finish in JS: char(1), then its values joined by commas, each text as `T` + the hex of its bytes (no part holds a comma). */
+const taggedRow = (select: string[]) =>
+  `char(1) || ${select.map((c) => `CASE WHEN typeof(${c}) = 'text' THEN 'T' || hex(${c}) ELSE ${literal(c)} END`).join(" || ',' || ")}`;
+
+/** The tuple `(lit,…)` of a row, built by SQLite with quote() and printf(). */
+function tupleSql(select: string[]): string {
+  const groups: string[] = [];
+  for (let i = 0; i < select.length; i += PRINTF_ARGS) {
+    const part = select.slice(i, i + PRINTF_ARGS);
+    groups.push(`printf('${part.map(() => '%s').join(',')}', ${part.map((c) => `quote(${c})`).join(', ')})`);
+  }
+  return groups.length === 1 ? `printf('(%s)', ${groups[0]})` : `'(' || ${groups.join(" || ',' || ")} || ')'`;
+}
+
+/**
+ * True for a row quote() would get wrong in a way its tuple does not show: a -0.0 (written as
+ * 0.0) or text holding a NUL (quote() stops there). Two comparisons per value, no function call
+ * for the common integer or text value.
+ */
+function hiddenTrapSql(select: string[]): string {
+  return select.map((c) => `(${c} = 0 AND atan2(${c}, -1) < 0) OR (${c} >= '' COLLATE BINARY AND ${c} < x'' AND instr(${c}, char(0)) > 0)`).join(' OR ');
+}
+
+/**
+ * A chunk of a rowid table in one query: its rows' tuples joined by ',\n' as bytes (SQLite does
+ * the formatting and joining; JS gets one buffer, never a string per row), with the chunk's
+ * first and last rowid and its row count. quote() is exact for text too unless the text holds a
+ * NUL, a CR (the sqlite3 shell drops a CR before a newline while reading) or bytes that are not
+ * UTF-8; a row with a NUL or -0.0 is replaced by char(1). So a chunk holding no byte 1, no CR
+ * and only UTF-8 is finished as it is, and any other is read again row by row (rowsSql).
+ */
+function chunkSql(table: string, shape: TableShape): string {
+  const { select, rowid } = shape;
+  return (
+    `SELECT CAST(group_concat(webjobs_tuple, ',\n') AS BLOB), min(webjobs_rowid), max(webjobs_rowid), count(*) FROM (` +
+    `SELECT ${rowid} AS webjobs_rowid, CASE WHEN ${hiddenTrapSql(select)} THEN char(1) ELSE ${tupleSql(select)} END AS webjobs_tuple ` +
+    `FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid} LIMIT ?)`
+  );
+}
+
+/** The rows of a rowid range one by one: each a tuple, or tagged when it hides a trap. */
+function rowsSql(table: string, shape: TableShape): string {
+  const { select, rowid } = shape;
+  return `SELECT CASE WHEN ${hiddenTrapSql(select)} THEN ${taggedRow(select)} ELSE ${tupleSql(select)} END FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid}`;
+}
+
+/**
+ * The query for tables without a usable rowid (WITHOUT ROWID, or every rowid name taken by a
+ * column): each value checked in SQL. A row whose text is all printable ASCII (no NUL: length()
+ * stops at a NUL, so its count differs from the byte count; GLOB also refuses invalid UTF-8 and CR)
+ * is a finished tuple; any other comes tagged.
+ */
+function checkedSelectSql(table: string, shape: TableShape): string {
+  const { select } = shape;
+  const plain = select.map((c) => `(typeof(${c}) <> 'text' OR (length(${c}) = length(CAST(${c} AS BLOB)) AND ${c} NOT GLOB '*[^ -~]*'))`).join(' AND ');
+  return `SELECT CASE WHEN ${plain} THEN '(' || ${select.map(literal).join(" || ',' || ")} || ')' ELSE ${taggedRow(select)} END FROM ${q(table)} ORDER BY ${shape.orderBy}`;
+}
+
+/** Text: quoted when its bytes are valid UTF-8 without NUL or CR (the sqlite3 shell drops a CR before a newline), else CAST(X'..' AS TEXT). */
+function textLiteral(bytes: Buffer): string {
+  if (isUtf8(bytes) && bytes.indexOf(0) < 0 && bytes.indexOf(13) < 0) {
+    const text = bytes.toString('utf8');
+    return text.includes("'") ? `'${text.replace(/'/g, "''")}'` : `'${text}'`;
+  }
+  return `CAST(X'${bytes.toString('hex')}' AS TEXT)`;
+}
+
+/** One row of either query as its tuple text. */
+function tupleOf(row: string): string {
+  if (row.charCodeAt(0) !== 1) return row;
+  const parts = row.slice(1).split(',');
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i] as string;
+    if (p.charCodeAt(0) === 0x54) parts[i] = textLiteral(Buffer.from(p.slice(1), 'hex')); // 'T'
+  }
+  return `(${parts.join(',')})`;
+}
+
+/** A tuple from quote() that may not be exact: it holds a CR, or U+FFFD (maybe decoded from bytes that are not UTF-8). */
+const suspectTuple = /[\r\uFFFD]/;
+
+/** The rowid a tuple or tagged row starts with (its first value, after one character). */
+function leadingRowid(row: string): bigint {
+  const end = row.search(/[,)]/);
+  return BigInt(row.slice(1, end < 0 ? undefined : end));
+}
+
+/** A run of rows as finished tuples joined by ',\n', in UTF-8. */
+export interface TupleChunk {
+  bytes: Buffer;
+  rows: number;
+}
+
+/** Bytes of tuples per chunk: few chunks for JS to handle, memory still flat. */
+const CHUNK_BYTES = 512 * 1024;
+const MAX_CHUNK_ROWS = 50_000;
+
+export const MIN_ROWID = -(2n ** 63n);
+export const MAX_ROWID = 2n ** 63n - 1n;
+
+/**
+ * The rows of the table as finished SQL tuples, in rowid (or key) order, a chunk at a time:
+ * those whose rowid is from `lo` to `hi` (a table without a usable rowid is read whole).
+ */
+export function* tupleChunks(raw: Database.Database, table: string, shape: TableShape, lo = MIN_ROWID, hi = MAX_ROWID): Generator<TupleChunk> {
+  if (shape.rowid === null) {
+    let tuples: string[] = [];
+    let length = 0;
+    for (const row of raw.prepare(checkedSelectSql(table, shape)).pluck(true).iterate() as IterableIterator<string>) {
+      const tuple = tupleOf(row);
+      tuples.push(tuple);
+      length += tuple.length;
+      if (length >= CHUNK_BYTES || tuples.length >= MAX_CHUNK_ROWS) {
+        yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
+        tuples = [];
+        length = 0;
+      }
+    }
+    if (tuples.length) yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
+    return;
+  }
+  const chunk = raw.prepare(chunkSql(table, shape)).raw(true);
+  const rowByRow = raw.prepare(rowsSql(table, shape)).pluck(true);
+  const reread = raw.prepare(`SELECT ${taggedRow(shape.select)} FROM ${q(table)} WHERE ${shape.rowid} = ?`).pluck(true);
+  let from = lo;
+  let rowsPerChunk = 1000;
+  while (from <= hi) {
+    const [bytes, first, last, count] = chunk.get(from, hi, rowsPerChunk) as [Buffer | null, bigint, bigint, bigint];
+    const rows = Number(count);
+    if (rows === 0 || bytes === null) return;
+    from = last + 1n;
+    rowsPerChunk = Math.max(1, Math.min(MAX_CHUNK_ROWS, Math.floor((CHUNK_BYTES * rows) / Math.max(1, bytes.length))));
+    if (isUtf8(bytes) && bytes.indexOf(13) < 0 && bytes.indexOf(1) < 0) {
+      yield { bytes, rows };
+      continue;
+    }
+    const tuples = (rowByRow.all(first, last) as string[]).map((row) => {
+      if (row.charCodeAt(0) === 1 || !suspectTuple.test(row)) return tupleOf(row);
+      return tupleOf(reread.get(leadingRowid(row)) as string);
+    });
+    yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
+  }
+}
