@@ -29,6 +29,9 @@ function buildFixture(file: string): void {
     CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT);
     CREATE TABLE late_key (name TEXT, id INTEGER PRIMARY KEY, note);
     CREATE TABLE many (id INTEGER PRIMARY KEY, v);
+    CREATE TABLE nul_text (id INTEGER PRIMARY KEY, t TEXT, o);
+    CREATE TABLE nul_other (id INTEGER PRIMARY KEY, o);
+    CREATE TABLE affinity (id INTEGER PRIMARY KEY, i INTEGER, t VARCHAR(20), r REAL, n NUMERIC, b BLOB);
     CREATE TRIGGER counters_audit AFTER INSERT ON counters BEGIN
       INSERT INTO audit (what) VALUES ('counter ' || NEW.label || ';');
       UPDATE audit SET what = CASE WHEN what IS NULL THEN 'x' ELSE what END WHERE id = -1;
@@ -64,6 +67,14 @@ function buildFixture(file: string): void {
   late.run('nul\u0000inside', 4n, 0.0);
   late.run('plain', 9223372036854775807n, 0n);
   raw.exec("INSERT INTO late_key (name, id, note) VALUES (CAST(X'FF' AS TEXT), 5, 'after bytes that are not UTF-8')");
+  // Values unusual for their column's declared type: the dump's typed fast path must hand them on.
+  raw.exec(`INSERT INTO affinity VALUES
+    (1, 3.5, X'00', -0.0, '12abc', 'x'), (2, 1e20, 'it''s', 1.5, 0.0, -0.0), (3, 'abc', NULL, NULL, -0.0, NULL),
+    (4, NULL, 'four', 2, X'01', 7), (5, -9223372036854775808, 'plain', 1e308, 5, 'a'),
+    (6, 9223372036854775807, '', -1e-300, 9.5, X''), (7, 0, 'ünïcödé', 0.0, -1, 1.0)`);
+  // Text holding a NUL, alone in its table's chunk: nothing else sends it down the row-by-row path.
+  raw.exec("INSERT INTO nul_text VALUES (1, 'a' || char(0) || 'b', 'x'), (2, 'ok', 'y')");
+  raw.exec("INSERT INTO nul_other VALUES (1, 'c' || char(0) || 'd'), (2, 'z')");
   // Enough rows for several chunks, each trap in a different one, among plain rows.
   raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
     INSERT INTO many (id, v) SELECT i, CASE i WHEN 1500 THEN 'cr' || char(13) || 'x' WHEN 2500 THEN 'nul' || char(0) || 'x'
@@ -87,7 +98,20 @@ function sequenceOf(file: string): unknown[] {
   return rows;
 }
 
-const ALL_TABLES = ['audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'order', 'typed', 'untyped'];
+const ALL_TABLES = ['affinity', 'audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'order', 'typed', 'untyped'];
+
+/** Every stored value of a table, exactly: its type, text as the hex of its bytes, integers as BigInt, -0.0 apart from 0.0, blobs as bytes. */
+function valuesOf(file: string, table: string): unknown[][] {
+  const raw = new Database(file, { readonly: true });
+  raw.defaultSafeIntegers(true);
+  const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
+  const cols = (raw.prepare('SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0').pluck().all(table) as string[]).map(q);
+  const withoutRowid = raw.prepare("SELECT wr FROM pragma_table_list WHERE name = ? AND schema = 'main'").pluck().get(table) === 1n;
+  const select = cols.map((c) => `typeof(${c}), CASE WHEN typeof(${c}) = 'text' THEN hex(${c}) ELSE ${c} END`).join(', ');
+  const rows = raw.prepare(`SELECT ${withoutRowid ? '' : 'rowid, '}${select} FROM ${q(table)} ORDER BY ${withoutRowid ? '1' : 'rowid'}`).raw().all() as unknown[][];
+  raw.close();
+  return rows;
+}
 
 describe('backup-db on SQLite: every value and object round-trips', () => {
   let dir: string;
@@ -130,6 +154,7 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
         await db.close();
       }
       expect(checksumSqliteTables(target, ALL_TABLES)).toEqual(checksumSqliteTables(source, ALL_TABLES));
+      for (const table of ALL_TABLES) expect(valuesOf(target, table), table).toEqual(valuesOf(source, table));
       expect(schemaOf(target)).toEqual(schemaOf(source));
       expect(sequenceOf(target)).toEqual(sequenceOf(source));
       const raw = new Database(target);

@@ -19,31 +19,48 @@ interface ColumnInfo {
   hidden: number;
 }
 
+/** What a column's declared type lets the fast path assume about its values (see typedTupleSql). */
+export type ColumnKind = 'rowid' | 'integer' | 'text' | 'other';
+
 export interface TableShape {
   /** What each tuple holds, in order: stored columns (generated ones are never inserted), led by the rowid when there is one. */
   select: string[];
+  /** The kind of each entry of `select`. */
+  kinds: ColumnKind[];
   /** The expression naming the rowid (always select[0]), or null for WITHOUT ROWID tables and tables whose rowid has no free name. */
   rowid: string | null;
   orderBy: string;
 }
 
+/** SQLite's affinity rules: a declared type holding INT converts integral numbers to integers, one holding CHAR, CLOB or TEXT numbers to text. */
+function kindOf(declared: string): ColumnKind {
+  const type = declared.toUpperCase();
+  if (type.includes('INT')) return 'integer';
+  if (type.includes('CHAR') || type.includes('CLOB') || type.includes('TEXT')) return 'text';
+  return 'other';
+}
+
 export function tableShape(raw: Database.Database, table: string): TableShape {
   const cols = raw.prepare('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)').all(table) as ColumnInfo[];
-  const stored = cols.filter((c) => Number(c.hidden) === 0).map((c) => c.name);
+  const stored = cols.filter((c) => Number(c.hidden) === 0);
+  const shape = (lead: { expr: string; kind: ColumnKind } | null, rest: ColumnInfo[], rowid: string | null, orderBy: string): TableShape => {
+    const entries = [...(lead ? [lead] : []), ...rest.map((c) => ({ expr: q(c.name), kind: kindOf(c.type) }))];
+    return { select: entries.map((e) => e.expr), kinds: entries.map((e) => e.kind), rowid, orderBy };
+  };
   const listed = raw.prepare('SELECT wr FROM pragma_table_list WHERE name = ? AND schema = ?').get(table, 'main') as { wr: bigint | number } | undefined;
   const pkCols = cols.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk));
-  if (Number(listed?.wr ?? 0) === 1) return { select: stored.map(q), rowid: null, orderBy: pkCols.map((c) => q(c.name)).join(', ') };
+  if (Number(listed?.wr ?? 0) === 1) return shape(null, stored, null, pkCols.map((c) => q(c.name)).join(', '));
   const onlyPk = pkCols.length === 1 ? pkCols[0] : undefined;
   if (onlyPk !== undefined && onlyPk.type.toUpperCase() === 'INTEGER') {
     // The rowid is this column: it goes first, where the reader finds it to re-read a row.
     const key = q(onlyPk.name);
-    return { select: [key, ...stored.filter((c) => c !== onlyPk.name).map(q)], rowid: key, orderBy: key };
+    return shape({ expr: key, kind: 'rowid' }, stored.filter((c) => c !== onlyPk), key, key);
   }
   // Keep rowids as they are, so a restored table is the same row for row (and checksums agree).
   const taken = new Set(cols.map((c) => c.name.toLowerCase()));
   const alias = ['rowid', '_rowid_', 'oid'].find((a) => !taken.has(a));
-  if (alias) return { select: [alias, ...stored.map(q)], rowid: alias, orderBy: alias };
-  return { select: stored.map(q), rowid: null, orderBy: '1' };
+  if (alias) return shape({ expr: alias, kind: 'rowid' }, stored, alias, alias);
+  return shape(null, stored, null, '1');
 }
 
 /**
@@ -57,14 +74,45 @@ const literal = (c: string) => `CASE WHEN ${c} = 0 AND atan2(${c}, -1) < 0 THEN 
 const taggedRow = (select: string[]) =>
   `char(1) || ${select.map((c) => `CASE WHEN typeof(${c}) = 'text' THEN 'T' || hex(${c}) ELSE ${literal(c)} END`).join(" || ',' || ")}`;
 
-/** The tuple `(lit,…)` of a row, built by SQLite with quote() and printf(). */
-function tupleSql(select: string[]): string {
+/** A tuple `(…)` built by printf(): each value as a format and its argument, at most PRINTF_ARGS per printf. */
+function printfTuple(values: Array<{ format: string; arg: string }>): string {
   const groups: string[] = [];
-  for (let i = 0; i < select.length; i += PRINTF_ARGS) {
-    const part = select.slice(i, i + PRINTF_ARGS);
-    groups.push(`printf('${part.map(() => '%s').join(',')}', ${part.map((c) => `quote(${c})`).join(', ')})`);
+  for (let i = 0; i < values.length; i += PRINTF_ARGS) {
+    const part = values.slice(i, i + PRINTF_ARGS);
+    groups.push(`printf('${part.map((v) => v.format).join(',')}', ${part.map((v) => v.arg).join(', ')})`);
   }
   return groups.length === 1 ? `printf('(%s)', ${groups[0]})` : `'(' || ${groups.join(" || ',' || ")} || ')'`;
+}
+
+/** The tuple `(lit,…)` of any row, each value through quote(). */
+function tupleSql(select: string[]): string {
+  return printfTuple(select.map((c) => ({ format: '%s', arg: `quote(${c})` })));
+}
+
+/**
+ * The same tuple, cheaper, for the row whose values are what their columns' types make usual:
+ * then an integer column's value goes to printf's %d and a text column's to %Q (what quote()
+ * itself uses) with no quote() call, and the rest through literal(). The check is comparisons
+ * (numbers sort before text, text before blobs) and one instr() per text value for a NUL;
+ * a NULL in an integer column, a blob in a text column and the like take the general tuple.
+ */
+function typedTupleSql(select: string[], kinds: ColumnKind[]): { check: string; tuple: string } {
+  const checks: string[] = [];
+  const values = select.map((c, i) => {
+    const kind = kinds[i];
+    if (kind === 'rowid') return { format: '%d', arg: c };
+    if (kind === 'integer') {
+      checks.push(`${c} < '' COLLATE BINARY AND ${c} = CAST(${c} AS INTEGER)`);
+      return { format: '%d', arg: c };
+    }
+    if (kind === 'text') {
+      checks.push(`(${c} IS NULL OR (${c} >= '' COLLATE BINARY AND ${c} < x'' AND instr(${c}, char(0)) = 0))`);
+      return { format: '%Q', arg: c };
+    }
+    checks.push(`(${c} IS NULL OR ${c} < '' COLLATE BINARY OR ${c} >= x'' OR instr(${c}, char(0)) = 0)`);
+    return { format: '%s', arg: literal(c) };
+  });
+  return { check: checks.length ? checks.join(' AND ') : '1', tuple: printfTuple(values) };
 }
 
 /**
@@ -79,16 +127,18 @@ function hiddenTrapSql(select: string[]): string {
 /**
  * A chunk of a rowid table in one query: its rows' tuples joined by ',\n' as bytes (SQLite does
  * the formatting and joining; JS gets one buffer, never a string per row), with the chunk's
- * first and last rowid and its row count. quote() is exact for text too unless the text holds a
- * NUL, a CR (the sqlite3 shell drops a CR before a newline while reading) or bytes that are not
- * UTF-8; a row with a NUL or -0.0 is replaced by char(1). So a chunk holding no byte 1, no CR
+ * first and last rowid and its row count. Each row takes the typed tuple when its values pass
+ * the check, else the general one; both write text as quote() does, which is exact unless the
+ * text holds a NUL, a CR (the sqlite3 shell drops a CR before a newline while reading) or bytes
+ * that are not UTF-8. A row with a NUL or -0.0 that the typed tuple cannot take is replaced by char(1). So a chunk holding no byte 1, no CR
  * and only UTF-8 is finished as it is, and any other is read again row by row (rowsSql).
  */
 function chunkSql(table: string, shape: TableShape): string {
-  const { select, rowid } = shape;
+  const { select, kinds, rowid } = shape;
+  const typed = typedTupleSql(select, kinds);
   return (
     `SELECT CAST(group_concat(webjobs_tuple, ',\n') AS BLOB), min(webjobs_rowid), max(webjobs_rowid), count(*) FROM (` +
-    `SELECT ${rowid} AS webjobs_rowid, CASE WHEN ${hiddenTrapSql(select)} THEN char(1) ELSE ${tupleSql(select)} END AS webjobs_tuple ` +
+    `SELECT ${rowid} AS webjobs_rowid, CASE WHEN ${typed.check} THEN ${typed.tuple} WHEN ${hiddenTrapSql(select)} THEN char(1) ELSE ${tupleSql(select)} END AS webjobs_tuple ` +
     `FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid} LIMIT ?)`
   );
 }
