@@ -1,14 +1,15 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from '../commands/index.js';
-import { findJob } from '../jobs/index.js';
+import { JOB_NAMES } from '../jobs/names.js';
 import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
-export function buildProgram(): Command {
+/** The CLI with the subcommand `named` on the command line (or, when none or unknown, every subcommand). */
+export async function buildProgram(named?: string): Promise<Command> {
   const program = new Command('webjobs')
     .description('Cron-driven maintenance jobs for a web application on MySQL/MariaDB or SQLite')
     .version(version, '-V, --version')
@@ -28,11 +29,11 @@ Examples:
   $ webjobs backup-db --json --db mysql://app:secret@127.0.0.1:3306/app
 `,
   );
-  registerCommands(program);
+  await registerCommands(program, named);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     // Every job takes --force (run even while paused); a job whose command already has one (to override its own setting) keeps it.
-    if (!findJob(cmd.name())) continue;
+    if (!JOB_NAMES.includes(cmd.name())) continue;
     const own = cmd.options.find((o) => o.long === '--force');
     if (own) own.description += '; also runs while the job is paused (webjobs pause)';
     else cmd.option('--force', 'run even while the job is paused (webjobs pause)');
@@ -43,7 +44,8 @@ Examples:
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   resetExitCode();
-  const program = buildProgram();
+  const named = argv[2]?.startsWith('-') ? undefined : argv[2];
+  const program = await buildProgram(named);
   try {
     await program.parseAsync(argv);
   } catch (err) {

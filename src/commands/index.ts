@@ -1,27 +1,41 @@
 import type { Command } from 'commander';
-import { register as aggregateStats } from './aggregate-stats.js';
-import { register as backupDb } from './backup-db.js';
-import { register as backups } from './backups.js';
-import { register as circuit } from './circuit.js';
-import { register as cleanupCache } from './cleanup-cache.js';
-import { register as cleanupTokens } from './cleanup-tokens.js';
-import { register as cron } from './cron.js';
-import { register as demo } from './demo.js';
-import { register as doctor } from './doctor.js';
-import { register as exportReport } from './export-report.js';
-import { register as history } from './history.js';
-import { register as init } from './init.js';
-import { register as pause } from './pause.js';
-import { register as restoreDb } from './restore-db.js';
-import { register as schedule } from './schedule.js';
-import { register as settings } from './settings.js';
-import { register as status } from './status.js';
-import { register as unlock } from './unlock.js';
-import { register as warmCache } from './warm-cache.js';
+
+/** A subcommand: its name, and the module that registers it (loaded only when needed). */
+export interface CommandEntry {
+  name: string;
+  load: () => Promise<{ register: (program: Command) => void }>;
+}
 
 /** Every subcommand, in the order `--help` lists them: the jobs first, then the tools that operate them. */
-export const COMMANDS: Array<(program: Command) => void> = [aggregateStats, cleanupCache, warmCache, backupDb, exportReport, cleanupTokens, restoreDb, backups, status, history, schedule, cron, pause, unlock, circuit, settings, doctor, init, demo];
+export const COMMANDS: CommandEntry[] = [
+  { name: 'aggregate-stats', load: () => import('./aggregate-stats.js') },
+  { name: 'cleanup-cache', load: () => import('./cleanup-cache.js') },
+  { name: 'warm-cache', load: () => import('./warm-cache.js') },
+  { name: 'backup-db', load: () => import('./backup-db.js') },
+  { name: 'export-report', load: () => import('./export-report.js') },
+  { name: 'cleanup-tokens', load: () => import('./cleanup-tokens.js') },
+  { name: 'restore-db', load: () => import('./restore-db.js') },
+  { name: 'backups', load: () => import('./backups.js') },
+  { name: 'status', load: () => import('./status.js') },
+  { name: 'history', load: () => import('./history.js') },
+  { name: 'schedule', load: () => import('./schedule.js') },
+  { name: 'cron', load: () => import('./cron.js') },
+  { name: 'pause', load: () => import('./pause.js') },
+  { name: 'unlock', load: () => import('./unlock.js') },
+  { name: 'circuit', load: () => import('./circuit.js') },
+  { name: 'settings', load: () => import('./settings.js') },
+  { name: 'doctor', load: () => import('./doctor.js') },
+  { name: 'init', load: () => import('./init.js') },
+  { name: 'demo', load: () => import('./demo.js') },
+];
 
-export function registerCommands(program: Command): void {
-  for (const register of COMMANDS) register(program);
+/**
+ * Registers the subcommand named on the command line, loading its modules alone (a cron run of
+ * one job does not load the other eighteen and their jobs), or every subcommand when none is
+ * named or the name is unknown (help, errors).
+ */
+export async function registerCommands(program: Command, named?: string): Promise<void> {
+  const only = COMMANDS.find((c) => c.name === named);
+  const modules = await Promise.all((only ? [only] : COMMANDS).map((c) => c.load()));
+  for (const m of modules) m.register(program);
 }

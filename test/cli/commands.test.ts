@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/commands/index.js';
+import { JOBS } from '../../src/jobs/index.js';
+import { JOB_NAMES } from '../../src/jobs/names.js';
+import { runCli } from '../support/cli.js';
+
+describe('the CLI registers what the command line names', () => {
+  it('lists the jobs by name in the same order as the jobs themselves', () => {
+    expect(JOB_NAMES).toEqual(JOBS.map((j) => j.name));
+  });
+
+  it('--help lists every command, the jobs first', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    const listed = [...r.stdout.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]).filter((name) => COMMANDS.some((c) => c.name === name));
+    expect(listed).toEqual(COMMANDS.map((c) => c.name));
+    expect(listed.slice(0, JOB_NAMES.length)).toEqual(JOB_NAMES);
+  });
+
+  it.each(JOB_NAMES)('%s --help shows its own options and --force', async (name) => {
+    const r = await runCli([name, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`Usage: webjobs ${name}`);
+    expect(r.stdout).toMatch(/--dry-run/);
+    expect(r.stdout).toMatch(/--force\b.*paused/s);
+  });
+
+  it('an unknown command is one line and exit 2', async () => {
+    const r = await runCli(['backup-dbx']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/unknown command 'backup-dbx'/);
+  });
+
+  it('-V prints the version', async () => {
+    const r = await runCli(['-V']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+});
