@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
 import { Out } from './out.js';
-import { tableShape, tupleChunks } from './sqlite-rows.js';
+import { tableShape, tupleChunks, type TableShape } from './sqlite-rows.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
@@ -39,7 +39,7 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       const def = master.find((m) => m.type === 'table' && m.name === table);
       if (!def) continue;
       const shape = tableShape(raw, table);
-      const estimate = Number((raw.prepare(`SELECT COUNT(*) AS n FROM ${q(table)}`).get() as { n: bigint }).n);
+      const estimate = rowEstimate(raw, table, shape);
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${def.sql};\n`);
       const columnList = shape.select.join(',');
       const head = `INSERT INTO ${q(table)}(${columnList}) VALUES`;
@@ -103,6 +103,18 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
     raw.exec('COMMIT');
     raw.close();
   }
+}
+
+/**
+ * Rows to expect, for progress: a rowid table's rowid span (two index probes; COUNT(*) would read
+ * the whole table once more before the first row is written: 0.1 s per million rows).
+ */
+function rowEstimate(raw: Database.Database, table: string, shape: TableShape): number {
+  const sql = shape.rowid
+    ? `SELECT (SELECT max(${shape.rowid}) FROM ${q(table)}) - (SELECT min(${shape.rowid}) FROM ${q(table)}) + 1`
+    : `SELECT COUNT(*) FROM ${q(table)}`;
+  const n = raw.prepare(sql).pluck(true).get() as bigint | number | null;
+  return Math.max(0, Number(n ?? 0));
 }
 
 /** Row count and a SHA-256 over every stored value's exact literal (type and bytes), in key order, as the dump computes it. */
