@@ -2,11 +2,12 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
-import { Out } from './out.js';
 import { tableShape, tupleChunks, type TableShape } from './sqlite-rows.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
+const TUPLE_SEPARATOR = Buffer.from(',\n');
+const STATEMENT_END = Buffer.from(';\n');
 const str = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** Opens a second, read-only connection: the dump reads one snapshot while the app keeps writing. */
@@ -41,38 +42,27 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       const shape = tableShape(raw, table);
       const estimate = rowEstimate(raw, table, shape);
       await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${def.sql};\n`);
-      const columnList = shape.select.join(',');
-      const head = `INSERT INTO ${q(table)}(${columnList}) VALUES`;
-      // Tuples go straight into a byte buffer, one statement at a time: no per-row strings to collect.
-      const headBytes = Buffer.from(`${head}\n`);
-      const out = new Out(maxBytes + 64 * 1024);
-      out.bytes(headBytes);
+      // Chunks go to the sink as SQLite returned them: one INSERT runs over as many as fit in maxBytes.
+      const head = Buffer.from(`INSERT INTO ${q(table)}(${shape.select.join(',')}) VALUES\n`);
       let inStatement = 0;
       let rows = 0;
-      // The hash covers every tuple (type and bytes of every value) in key order, whatever the batch boundaries.
+      // The hash covers every tuple (type and bytes of every value) in key order, whatever the chunk and statement boundaries.
       const hash = createHash('sha256');
       const hashing = req.checksums ?? true;
-      const flush = async () => {
-        if (hashing) {
-          hash.update(out.buf.subarray(headBytes.length, out.pos));
-          hash.update(',\n');
-        }
-        out.ascii(';\n');
-        const statement = out.take();
-        out.bytes(headBytes);
-        inStatement = 0;
-        await sink.write(statement);
-        req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
-        throwIfAborted(req.signal);
-      };
       for (const chunk of tupleChunks(raw, table, shape)) {
-        if (inStatement) out.ascii(',\n');
-        out.bytes(chunk.bytes);
+        await sink.write(inStatement ? TUPLE_SEPARATOR : head);
+        await sink.write(chunk.bytes);
+        if (hashing) hash.update(chunk.bytes).update(TUPLE_SEPARATOR);
+        inStatement += chunk.bytes.length;
         rows += chunk.rows;
-        inStatement += chunk.rows;
-        if (out.pos >= maxBytes) await flush();
+        if (inStatement >= maxBytes) {
+          await sink.write(STATEMENT_END);
+          inStatement = 0;
+          req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
+          throwIfAborted(req.signal);
+        }
       }
-      if (inStatement) await flush();
+      if (inStatement) await sink.write(STATEMENT_END);
       req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
       result.tables.push({ name: table, rows, checksum: hashing ? hash.digest('hex') : '' });
       if (hasSequence) {
