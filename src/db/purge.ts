@@ -1,4 +1,6 @@
 import { throwIfAborted } from '../util/errors.js';
+import { hasDeleteReturning } from './dialect.js';
+import { MysqlDb, READ_COMMITTED } from './mysql.js';
 import type { Db } from './types.js';
 
 /** What the purge reports after each committed chunk. */
@@ -63,6 +65,15 @@ export interface PurgeSpec {
   pipeline?: boolean;
   /** Called when the purge waits for replicas. */
   onLagWait?: (lagSeconds: number | null) => void;
+  /**
+   * How a chunk finds its end. `returning` (MariaDB ≥ 10.0.5): one `DELETE … ORDER BY key
+   * LIMIT n RETURNING key` per chunk, the last key returned starting the next. `probe`: an
+   * OFFSET probe reads the chunk's upper bound, then a DELETE by key range (MySQL, SQLite).
+   * Default `auto`: `returning` where the server has it.
+   */
+  method?: 'auto' | 'probe' | 'returning';
+  /** MariaDB: run the DELETEs in a READ COMMITTED session (no gap locks). Default false. */
+  readCommitted?: boolean;
 }
 
 export interface PurgeResult {
@@ -76,6 +87,8 @@ export interface PurgeResult {
   remaining: number;
   /** Time spent waiting for replicas to catch up. */
   lagWaitMs: number;
+  /** How chunks were bounded (see PurgeSpec.method). */
+  method: 'probe' | 'returning';
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
@@ -137,7 +150,12 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const sleep = spec.sleep ?? defaultSleep;
   const started = now();
   const spent = () => spec.maxRuntimeMs !== undefined && now() - started >= spec.maxRuntimeMs;
-  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0 };
+  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0, method: 'probe' };
+
+  const method = spec.method ?? 'auto';
+  if (method === 'returning' && db.dialect !== 'mysql') throw new Error('purge method "returning" needs MariaDB');
+  const returning = method === 'returning' || (method === 'auto' && (await hasDeleteReturning(db)));
+  if (returning) result.method = 'returning';
 
   const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -177,6 +195,53 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const last = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`, args));
     return last?.upper;
   };
+  const session = spec.readCommitted && db instanceof MysqlDb ? (fn: (on: Db) => Promise<void>) => db.withSession(READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
+
+  // Between chunks: cancellation, the budget, the replicas. False: stop (after counting what is left).
+  const mayContinue = async (): Promise<boolean> => {
+    throwIfAborted(spec.signal);
+    if (result.chunks > 0 && spent()) return false;
+    if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) return false;
+    return true;
+  };
+  const chunkDone = async (affected: number, took: number, upper: unknown): Promise<void> => {
+    if (spec.targetStatementMs !== undefined) size = nextChunkSize(size, took, spec.targetStatementMs, maxChunk);
+    result.deleted += affected;
+    result.chunks++;
+    lastKey = upper;
+    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
+  };
+  const pause = async () => {
+    if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
+  };
+
+  if (returning) {
+    // One pass per chunk: the DELETE walks the key from the last chunk's end, deletes the first
+    // `size` matching rows in key order and returns their keys; the last one is where the next
+    // chunk starts (taken from the server's order, never compared in JavaScript: collations).
+    // `(where) IS TRUE` is the same filter but hides the condition's columns from the range
+    // optimizer, so the plan is always the primary key range (a DELETE takes no index hint; with
+    // few matching rows MariaDB would otherwise sort every matching row of an index per chunk).
+    await session(async (on) => {
+      for (;;) {
+        if (!(await mayContinue())) {
+          await stop();
+          break;
+        }
+        const args = [...params, ...(lastKey === undefined ? [] : [lastKey]), ceiling];
+        const d0 = performance.now();
+        const rows = await timed(() => on.query<{ k: unknown }>(returningDeleteSql(t, k, spec.where, lastKey !== undefined, size), args));
+        const took = performance.now() - d0;
+        const requested = size;
+        if (rows.length === 0) break;
+        await chunkDone(rows.length, took, rows[rows.length - 1]!.k);
+        if (rows.length < requested) break; // fewer than asked: nothing matching is left up to the ceiling
+        await pause();
+      }
+    });
+    return result;
+  }
+
   // MariaDB: the next chunk's bound is read on another connection while this chunk deletes
   // (a plain consistent read of the rows after this chunk: no lock, no overlap).
   const pipeline = db.dialect === 'mysql' && spec.pipeline !== false;
@@ -185,48 +250,47 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     if (pending) await pending.catch(() => undefined);
     pending = null;
   };
-  try {
-    for (;;) {
-      throwIfAborted(spec.signal);
-      if (result.chunks > 0 && spent()) {
-        await settle();
-        await stop();
-        break;
-      }
-      if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) {
-        await settle();
-        await stop();
-        break;
-      }
+  await session(async (on) => {
+    try {
+      for (;;) {
+        if (!(await mayContinue())) {
+          await settle();
+          await stop();
+          break;
+        }
+        const upper: unknown = pending ? await pending : await selectUpper(lastKey, size);
+        pending = null;
+        if (upper === null || upper === undefined) break;
 
-      const upper: unknown = pending ? await pending : await selectUpper(lastKey, size);
-      pending = null;
-      if (upper === null || upper === undefined) break;
-
-      const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
-      const afterParams = lastKey === undefined ? [] : [lastKey];
-      const d0 = performance.now();
-      // One autocommit statement: the chunk is its own transaction, committed when it returns,
-      // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
-      const deleting = timed(() => db.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]));
-      if (pipeline && upper !== ceiling) {
-        pending = selectUpper(upper, size);
-        pending.catch(() => undefined); // handled where it is awaited
+        const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
+        const afterParams = lastKey === undefined ? [] : [lastKey];
+        const d0 = performance.now();
+        // One autocommit statement: the chunk is its own transaction, committed when it returns,
+        // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
+        const deleting = timed(() => on.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]));
+        if (pipeline && upper !== ceiling) {
+          pending = selectUpper(upper, size);
+          pending.catch(() => undefined); // handled where it is awaited
+        }
+        const res = await deleting;
+        await chunkDone(res.affectedRows, performance.now() - d0, upper);
+        if (upper === ceiling) break;
+        await pause();
       }
-      const res = await deleting;
-      const took = performance.now() - d0;
-      if (spec.targetStatementMs !== undefined) size = nextChunkSize(size, took, spec.targetStatementMs, maxChunk);
-      result.deleted += res.affectedRows;
-      result.chunks++;
-      lastKey = upper;
-      spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
-      if (upper === ceiling) break;
-      if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
+    } finally {
+      await settle();
     }
-  } finally {
-    await settle();
-  }
+  });
   return result;
+}
+
+/**
+ * One chunk of the `returning` method (names quoted): the first `rows` rows matching `where`
+ * after the lower bound (when `after`) up to the ceiling, in key order, deleted, their keys
+ * returned as `k`. Parameters: the where's, the lower bound (when `after`), the ceiling.
+ */
+export function returningDeleteSql(table: string, key: string, where: string, after: boolean, rows: number): string {
+  return `DELETE FROM ${table} WHERE (${where}) IS TRUE${after ? ` AND ${key} > ?` : ''} AND ${key} <= ? ORDER BY ${key} LIMIT ${Math.max(1, Math.floor(rows))} RETURNING ${key} AS k`;
 }
 
 /**

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReferenceSchema } from '../../src/db/schema.js';
-import { countMatching, purgeInChunks, purgeKeyFor } from '../../src/db/purge.js';
+import { countMatching, purgeInChunks, purgeKeyFor, returningDeleteSql } from '../../src/db/purge.js';
 import { insertRows } from '../../src/demo/insert.js';
 import { CancelledError } from '../../src/util/errors.js';
-import { ENGINES, type TestDatabase } from '../support/databases.js';
+import { hasDeleteReturning, mariaDbAtLeast } from '../../src/db/dialect.js';
+import { ENGINES, mariadbDatabase, type TestDatabase } from '../support/databases.js';
 
 /** The shared purge mechanism (cleanup-cache, aggregate-stats retention, cleanup-tokens). */
 describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
@@ -74,5 +75,109 @@ describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
   it('walks SQLite tables by rowid (with NOT INDEXED), MariaDB by the primary key', async () => {
     const k = await purgeKeyFor(t.db, 'cache', 'key');
     expect(k).toEqual(t.db.dialect === 'sqlite' ? { column: 'rowid', rowid: true } : { column: 'key', rowid: false });
+  });
+});
+
+/** Text keys whose collation order differs from JavaScript's ('B' sorts between 'a' and 'c' in the table). */
+const CASE_KEYS = ['a', 'B', 'c', 'D', 'e', 'F', 'g', 'H', 'i', 'J', 'k', 'L', 'm', 'N', 'o', 'P', 'q', 'R', 's', 'T'];
+
+describe.each(ENGINES)('purgeInChunks over a text key on $engine', ({ create }) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await create();
+    await createReferenceSchema(t.db);
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await t.db.execute('DELETE FROM cache');
+    // Every key but every fourth expired; the highest key in the table's order ('T') expired too.
+    await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
+      for (const [i, k] of CASE_KEYS.entries()) yield [k, `v${i}`, i % 4 === 1 && k !== 'T' ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+    })());
+  });
+  const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
+  const expired = () => countMatching(t.db, 'cache', spec.where, spec.params);
+  const kept = async () => (await t.db.query<{ key: string }>('SELECT `key` FROM cache ORDER BY `key`')).map((r) => r.key);
+
+  it.each([1, 2, 3, 15, 50])('chunks of %i delete exactly the matching rows, the highest key included, whatever the case of the keys', async (chunkSize) => {
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize });
+    expect(res.method).toBe(t.db.dialect === 'mysql' ? 'returning' : 'probe');
+    expect(res.deleted).toBe(15);
+    expect(res.chunks).toBe(Math.ceil(15 / chunkSize));
+    expect(await expired()).toBe(0);
+    expect(await kept()).toEqual(['B', 'F', 'J', 'N', 'R']);
+  });
+
+  it('stops on the budget between chunks with the right count left, and the next run finishes', async () => {
+    let clock = 0;
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 4, maxRuntimeMs: 25, now: () => clock, onChunk: () => (clock += 10) });
+    expect(res.stoppedEarly).toBe('max-runtime');
+    expect(res.chunks).toBe(3);
+    expect(res.deleted).toBe(12);
+    expect(res.remaining).toBe(3);
+    expect(await expired()).toBe(3);
+    const rest = await purgeInChunks(t.db, { ...spec, chunkSize: 4 });
+    expect(rest.deleted).toBe(3);
+    expect(await kept()).toEqual(['B', 'F', 'J', 'N', 'R']);
+  });
+});
+
+describe('purgeInChunks methods on MariaDB', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await mariadbDatabase();
+    await createReferenceSchema(t.db);
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await t.db.execute('DELETE FROM cache');
+    await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
+      for (let i = 0; i < 500; i++) yield [`widget:${(i * 7919) % 500}`, 'x', i % 3 === 0 ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+    })());
+  });
+  const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
+
+  it('knows which servers run DELETE … RETURNING', async () => {
+    expect(await hasDeleteReturning(t.db)).toBe(true);
+    expect(mariaDbAtLeast('10.11.19-MariaDB-0+deb12u1', [10, 0, 5])).toBe(true);
+    expect(mariaDbAtLeast('10.0.4-MariaDB', [10, 0, 5])).toBe(false);
+    expect(mariaDbAtLeast('5.5.5-10.0.5-MariaDB', [10, 0, 5])).toBe(false);
+    expect(mariaDbAtLeast('8.0.36', [10, 0, 5])).toBe(false);
+  });
+
+  it.each(['probe', 'returning'] as const)('%s: same rows deleted, in a READ COMMITTED session that the pool does not keep', async (method) => {
+    const isolations = new Set<string>();
+    const res = await purgeInChunks(t.db, {
+      ...spec,
+      method,
+      readCommitted: true,
+      chunkSize: 60,
+      onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => isolations.add(r!.i)),
+    });
+    expect(res.method).toBe(method);
+    expect(res.deleted).toBe(333);
+    expect(await countMatching(t.db, 'cache', spec.where, spec.params)).toBe(0);
+    expect(await countMatching(t.db, 'cache', '1 = 1')).toBe(167);
+    // Every pool connection is back at the server's default.
+    const after = await Promise.all(Array.from({ length: 6 }, () => t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i')));
+    expect(new Set(after.map((r) => r!.i))).toEqual(new Set(['REPEATABLE-READ']));
+  });
+
+  it('the DELETE … RETURNING walks the primary key even when few rows match (no sort of an index per chunk)', async () => {
+    // A fresh table (no delete-marked index entries to blur the optimizer's estimates): 3 of 5000 rows expired.
+    await t.db.execute('DROP TABLE IF EXISTS cache_plan');
+    await t.db.execute('CREATE TABLE cache_plan LIKE cache');
+    await t.db.execute("INSERT INTO cache_plan SELECT CONCAT('widget:', seq), 'x', IF(seq IN (7, 70, 8), '2020-01-01 00:00:00', '2099-01-01 00:00:00') FROM seq_0_to_4999");
+    await t.db.query('ANALYZE TABLE cache_plan');
+    for (const after of [false, true]) {
+      const sql = returningDeleteSql('`cache_plan`', '`key`', '`expires_at` < ?', after, 100);
+      const plan = await t.db.query<{ key: string | null; Extra: string }>(`EXPLAIN ${sql}`, ['2021-01-01 00:00:00', ...(after ? ['widget:1'] : []), 'widget:99']);
+      expect(plan[0]?.key).toBe('PRIMARY');
+      expect(plan[0]?.Extra ?? '').not.toMatch(/filesort/);
+    }
+    // The same filter without IS TRUE: MariaDB sorts the matching rows of the expiry index.
+    const bare = await t.db.query<{ key: string | null; Extra: string }>("EXPLAIN DELETE FROM cache_plan WHERE `expires_at` < '2021-01-01' AND `key` <= 'widget:99' ORDER BY `key` LIMIT 100");
+    expect(bare[0]?.key).not.toBe('PRIMARY');
+    expect(bare[0]?.Extra).toMatch(/filesort/);
   });
 });
