@@ -79,7 +79,7 @@ try {
   console.log(`cleanup-cache bench: ${ROWS} rows, ${toDelete} expired, MariaDB ${(await db.queryOne<{ v: string }>('SELECT VERSION() AS v'))?.v}`);
   console.log(`  one unbounded DELETE          ${fmt(single.ms)}   (left ${singleLeft})`);
   console.log(`  pt-archiver --limit 1000 …    ${pt.ok ? fmt(pt.ms) : `failed: ${pt.note}`}   (left ${ptLeft})`);
-  console.log(`  webjobs cleanup-cache         ${fmt(job.ms)}   (deleted ${jobResult.rowsDeleted} in ${jobResult.chunks} chunks (${CHUNK === undefined ? 'default sizing' : `--chunk ${CHUNK}`}, ${jobResult.purgeMethod ?? '?'}), left ${jobLeft}, status ${job.value.status})`);
+  console.log(`  webjobs cleanup-cache         ${fmt(job.ms)}   (deleted ${jobResult.rowsDeleted} in ${jobResult.chunks} chunks (${CHUNK === undefined ? 'default sizing' : `--chunk ${CHUNK}`}), left ${jobLeft}, status ${job.value.status})`);
   console.log(`  ratio vs pt-archiver          ${(job.ms / pt.ms).toFixed(2)}×   (target ≤ 0.5×)`);
   console.log(`  ratio vs one DELETE           ${(job.ms / single.ms).toFixed(2)}×   (target ≤ 1.5×)`);
   console.log(`  longest single statement      ${jobResult.longestStatementMs} ms   (target ≤ 200 ms; chunks adapt to ${100} ms)`);

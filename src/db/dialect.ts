@@ -144,30 +144,3 @@ export async function createIndexIfMissing(db: Db, table: string, name: string, 
   }
 }
 
-const deleteReturning = new WeakMap<Db, Promise<boolean>>();
-
-/**
- * Whether the server runs `DELETE … RETURNING` (MariaDB from 10.0.5; MySQL and SQLite before
- * 3.35 do not — SQLite has it, but its purge walks rowid ranges, which are cheaper there). Asked
- * once per Db.
- */
-export function hasDeleteReturning(db: Db): Promise<boolean> {
-  if (db.dialect !== 'mysql') return Promise.resolve(false);
-  let known = deleteReturning.get(db);
-  if (!known) {
-    known = db.queryOne<{ v: string }>('SELECT VERSION() AS v').then((row) => mariaDbAtLeast(row?.v ?? '', [10, 0, 5]));
-    deleteReturning.set(db, known);
-  }
-  return known;
-}
-
-/** `10.11.6-MariaDB-0+deb12u1` → true for [10, 0, 5]; a MySQL version string → false. */
-export function mariaDbAtLeast(version: string, min: readonly number[]): boolean {
-  if (!/mariadb/i.test(version)) return false;
-  const parts = (/^(\d+)\.(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
-  if (parts.length < 3) return false;
-  for (let i = 0; i < min.length; i++) {
-    if (parts[i]! !== min[i]!) return parts[i]! > min[i]!;
-  }
-  return true;
-}

@@ -39,6 +39,15 @@ export const READ_COMMITTED: SessionSettings = {
   reset: ['SET SESSION tx_isolation = @@GLOBAL.tx_isolation'],
 };
 
+/**
+ * Whether DELETEs may run READ COMMITTED: not where the server writes a statement-format
+ * binary log (InnoDB then refuses them: "impossible to write to binary log", error 1665).
+ */
+export async function readCommittedAllowed(db: MysqlDb): Promise<boolean> {
+  const row = await db.queryOne<{ logBin: number | string; format: string | null }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
+  return !(Number(row?.logBin) === 1 && String(row?.format ?? '').toUpperCase() === 'STATEMENT');
+}
+
 export interface SessionSettings {
   set: readonly string[];
   /** Statements that restore the pool's defaults before the connection goes back. */

@@ -1,6 +1,5 @@
 import { throwIfAborted } from '../util/errors.js';
-import { hasDeleteReturning } from './dialect.js';
-import { MysqlDb, READ_COMMITTED } from './mysql.js';
+import { MysqlDb, READ_COMMITTED, readCommittedAllowed } from './mysql.js';
 import type { Db } from './types.js';
 
 /** What the purge reports after each committed chunk. */
@@ -66,13 +65,11 @@ export interface PurgeSpec {
   /** Called when the purge waits for replicas. */
   onLagWait?: (lagSeconds: number | null) => void;
   /**
-   * How a chunk finds its end. `returning` (MariaDB ≥ 10.0.5): one `DELETE … ORDER BY key
-   * LIMIT n RETURNING key` per chunk, the last key returned starting the next. `probe`: an
-   * OFFSET probe reads the chunk's upper bound, then a DELETE by key range (MySQL, SQLite).
-   * Default `auto`: `returning` where the server has it.
+   * MariaDB/MySQL: run the DELETEs on one connection in a READ COMMITTED session — no gap
+   * locks, and the rows of a chunk's range that do not match are unlocked at once, so the app's
+   * inserts and updates in that range do not wait for the chunk. Default true; skipped where
+   * the server writes a statement-format binary log (which refuses such DELETEs).
    */
-  method?: 'auto' | 'probe' | 'returning';
-  /** MariaDB: run the DELETEs in a READ COMMITTED session (no gap locks). Default false. */
   readCommitted?: boolean;
 }
 
@@ -87,8 +84,8 @@ export interface PurgeResult {
   remaining: number;
   /** Time spent waiting for replicas to catch up. */
   lagWaitMs: number;
-  /** How chunks were bounded (see PurgeSpec.method). */
-  method: 'probe' | 'returning';
+  /** MariaDB/MySQL: the DELETEs ran READ COMMITTED (see PurgeSpec.readCommitted). */
+  readCommitted: boolean;
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
@@ -150,12 +147,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const sleep = spec.sleep ?? defaultSleep;
   const started = now();
   const spent = () => spec.maxRuntimeMs !== undefined && now() - started >= spec.maxRuntimeMs;
-  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0, method: 'probe' };
-
-  const method = spec.method ?? 'auto';
-  if (method === 'returning' && db.dialect !== 'mysql') throw new Error('purge method "returning" needs MariaDB');
-  const returning = method === 'returning' || (method === 'auto' && (await hasDeleteReturning(db)));
-  if (returning) result.method = 'returning';
+  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0, readCommitted: false };
 
   const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -195,7 +187,8 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const last = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`, args));
     return last?.upper;
   };
-  const session = spec.readCommitted && db instanceof MysqlDb ? (fn: (on: Db) => Promise<void>) => db.withSession(READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
+  result.readCommitted = spec.readCommitted !== false && db instanceof MysqlDb && (await readCommittedAllowed(db));
+  const session = result.readCommitted ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
 
   // Between chunks: cancellation, the budget, the replicas. False: stop (after counting what is left).
   const mayContinue = async (): Promise<boolean> => {
@@ -214,33 +207,6 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const pause = async () => {
     if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
   };
-
-  if (returning) {
-    // One pass per chunk: the DELETE walks the key from the last chunk's end, deletes the first
-    // `size` matching rows in key order and returns their keys; the last one is where the next
-    // chunk starts (taken from the server's order, never compared in JavaScript: collations).
-    // `(where) IS TRUE` is the same filter but hides the condition's columns from the range
-    // optimizer, so the plan is always the primary key range (a DELETE takes no index hint; with
-    // few matching rows MariaDB would otherwise sort every matching row of an index per chunk).
-    await session(async (on) => {
-      for (;;) {
-        if (!(await mayContinue())) {
-          await stop();
-          break;
-        }
-        const args = [...params, ...(lastKey === undefined ? [] : [lastKey]), ceiling];
-        const d0 = performance.now();
-        const rows = await timed(() => on.query<{ k: unknown }>(returningDeleteSql(t, k, spec.where, lastKey !== undefined, size), args));
-        const took = performance.now() - d0;
-        const requested = size;
-        if (rows.length === 0) break;
-        await chunkDone(rows.length, took, rows[rows.length - 1]!.k);
-        if (rows.length < requested) break; // fewer than asked: nothing matching is left up to the ceiling
-        await pause();
-      }
-    });
-    return result;
-  }
 
   // MariaDB: the next chunk's bound is read on another connection while this chunk deletes
   // (a plain consistent read of the rows after this chunk: no lock, no overlap).
@@ -282,15 +248,6 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     }
   });
   return result;
-}
-
-/**
- * One chunk of the `returning` method (names quoted): the first `rows` rows matching `where`
- * after the lower bound (when `after`) up to the ceiling, in key order, deleted, their keys
- * returned as `k`. Parameters: the where's, the lower bound (when `after`), the ceiling.
- */
-export function returningDeleteSql(table: string, key: string, where: string, after: boolean, rows: number): string {
-  return `DELETE FROM ${table} WHERE (${where}) IS TRUE${after ? ` AND ${key} > ?` : ''} AND ${key} <= ? ORDER BY ${key} LIMIT ${Math.max(1, Math.floor(rows))} RETURNING ${key} AS k`;
 }
 
 /**

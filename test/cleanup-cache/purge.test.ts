@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReferenceSchema } from '../../src/db/schema.js';
-import { countMatching, purgeInChunks, purgeKeyFor, returningDeleteSql } from '../../src/db/purge.js';
+import mysql from 'mysql2/promise';
+import { countMatching, purgeInChunks, purgeKeyFor, type PurgeResult } from '../../src/db/purge.js';
 import { insertRows } from '../../src/demo/insert.js';
 import { CancelledError } from '../../src/util/errors.js';
-import { hasDeleteReturning, mariaDbAtLeast } from '../../src/db/dialect.js';
-import { ENGINES, mariadbDatabase, type TestDatabase } from '../support/databases.js';
+import { ENGINES, mariadbDatabase, mariadbServer, type TestDatabase } from '../support/databases.js';
 
 /** The shared purge mechanism (cleanup-cache, aggregate-stats retention, cleanup-tokens). */
 describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
@@ -101,7 +101,7 @@ describe.each(ENGINES)('purgeInChunks over a text key on $engine', ({ create }) 
 
   it.each([1, 2, 3, 15, 50])('chunks of %i delete exactly the matching rows, the highest key included, whatever the case of the keys', async (chunkSize) => {
     const res = await purgeInChunks(t.db, { ...spec, chunkSize });
-    expect(res.method).toBe(t.db.dialect === 'mysql' ? 'returning' : 'probe');
+    expect(res.readCommitted).toBe(t.db.dialect === 'mysql');
     expect(res.deleted).toBe(15);
     expect(res.chunks).toBe(Math.ceil(15 / chunkSize));
     expect(await expired()).toBe(0);
@@ -122,7 +122,7 @@ describe.each(ENGINES)('purgeInChunks over a text key on $engine', ({ create }) 
   });
 });
 
-describe('purgeInChunks methods on MariaDB', () => {
+describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
   let t: TestDatabase;
   beforeAll(async () => {
     t = await mariadbDatabase();
@@ -132,52 +132,42 @@ describe('purgeInChunks methods on MariaDB', () => {
   beforeEach(async () => {
     await t.db.execute('DELETE FROM cache');
     await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
-      for (let i = 0; i < 500; i++) yield [`widget:${(i * 7919) % 500}`, 'x', i % 3 === 0 ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+      for (let i = 0; i < 500; i++) yield [`widget:${i}`, 'x', i % 3 === 0 ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
     })());
   });
   const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
+  const withTimeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
 
-  it('knows which servers run DELETE … RETURNING', async () => {
-    expect(await hasDeleteReturning(t.db)).toBe(true);
-    expect(mariaDbAtLeast('10.11.19-MariaDB-0+deb12u1', [10, 0, 5])).toBe(true);
-    expect(mariaDbAtLeast('10.0.4-MariaDB', [10, 0, 5])).toBe(false);
-    expect(mariaDbAtLeast('5.5.5-10.0.5-MariaDB', [10, 0, 5])).toBe(false);
-    expect(mariaDbAtLeast('8.0.36', [10, 0, 5])).toBe(false);
-  });
-
-  it.each(['probe', 'returning'] as const)('%s: same rows deleted, in a READ COMMITTED session that the pool does not keep', async (method) => {
-    const isolations = new Set<string>();
-    const res = await purgeInChunks(t.db, {
-      ...spec,
-      method,
-      readCommitted: true,
-      chunkSize: 60,
-      onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => isolations.add(r!.i)),
-    });
-    expect(res.method).toBe(method);
+  it('no gap locks: while a chunk waits for a row the app holds, the app still inserts into the range the chunk has passed', async () => {
+    const server = mariadbServer();
+    const other = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: t.location });
+    let purge: Promise<PurgeResult> | undefined;
+    try {
+      await t.db.transaction(async (app) => {
+        // An expired row near the end of the (single) chunk: its DELETE waits here until the app commits.
+        await app.query("SELECT `key` FROM cache WHERE `key` = 'widget:98' FOR UPDATE");
+        purge = purgeInChunks(t.db, { ...spec, chunkSize: 1000 });
+        await new Promise((r) => setTimeout(r, 500));
+        // A new live row whose key sorts inside the part of the range already scanned.
+        await withTimeout(other.query("INSERT INTO cache (`key`, value, expires_at) VALUES ('widget:1000x', 'new', '2099-01-01 00:00:00')"), 5000);
+      });
+    } finally {
+      other.destroy();
+    }
+    const res = await purge!;
+    expect(res.readCommitted).toBe(true);
     expect(res.deleted).toBe(333);
     expect(await countMatching(t.db, 'cache', spec.where, spec.params)).toBe(0);
-    expect(await countMatching(t.db, 'cache', '1 = 1')).toBe(167);
-    // Every pool connection is back at the server's default.
-    const after = await Promise.all(Array.from({ length: 6 }, () => t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i')));
-    expect(new Set(after.map((r) => r!.i))).toEqual(new Set(['REPEATABLE-READ']));
+    expect(await t.db.query("SELECT value FROM cache WHERE `key` = 'widget:1000x'")).toEqual([{ value: 'new' }]);
   });
 
-  it('the DELETE … RETURNING walks the primary key even when few rows match (no sort of an index per chunk)', async () => {
-    // A fresh table (no delete-marked index entries to blur the optimizer's estimates): 3 of 5000 rows expired.
-    await t.db.execute('DROP TABLE IF EXISTS cache_plan');
-    await t.db.execute('CREATE TABLE cache_plan LIKE cache');
-    await t.db.execute("INSERT INTO cache_plan SELECT CONCAT('widget:', seq), 'x', IF(seq IN (7, 70, 8), '2020-01-01 00:00:00', '2099-01-01 00:00:00') FROM seq_0_to_4999");
-    await t.db.query('ANALYZE TABLE cache_plan');
-    for (const after of [false, true]) {
-      const sql = returningDeleteSql('`cache_plan`', '`key`', '`expires_at` < ?', after, 100);
-      const plan = await t.db.query<{ key: string | null; Extra: string }>(`EXPLAIN ${sql}`, ['2021-01-01 00:00:00', ...(after ? ['widget:1'] : []), 'widget:99']);
-      expect(plan[0]?.key).toBe('PRIMARY');
-      expect(plan[0]?.Extra ?? '').not.toMatch(/filesort/);
-    }
-    // The same filter without IS TRUE: MariaDB sorts the matching rows of the expiry index.
-    const bare = await t.db.query<{ key: string | null; Extra: string }>("EXPLAIN DELETE FROM cache_plan WHERE `expires_at` < '2021-01-01' AND `key` <= 'widget:99' ORDER BY `key` LIMIT 100");
-    expect(bare[0]?.key).not.toBe('PRIMARY');
-    expect(bare[0]?.Extra).toMatch(/filesort/);
+  it('the session goes back to the pool at the server default; readCommitted: false keeps it', async () => {
+    const seen = new Set<string>();
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 60, onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => seen.add(r!.i)) });
+    expect(res.deleted).toBe(333);
+    const after = await Promise.all(Array.from({ length: 6 }, () => t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i')));
+    expect(new Set(after.map((r) => r!.i))).toEqual(new Set(['REPEATABLE-READ']));
+    const off = await purgeInChunks(t.db, { ...spec, chunkSize: 60, readCommitted: false });
+    expect(off.readCommitted).toBe(false);
   });
 });

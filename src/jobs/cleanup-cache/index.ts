@@ -23,8 +23,6 @@ export interface CleanupCacheResult {
   rowsDeleted: number;
   chunks: number;
   longestStatementMs: number;
-  /** How chunks were bounded: `returning` (MariaDB's DELETE … RETURNING) or `probe` (null in a dry run). */
-  purgeMethod: 'returning' | 'probe' | null;
   sizeBeforeBytes: number | null;
   sizeAfterBytes: number | null;
   /** Bytes the engine reports freed (null where it does not report a table's size). */
@@ -86,7 +84,6 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
     rowsDeleted: 0,
     chunks: 0,
     longestStatementMs: 0,
-    purgeMethod: null,
     sizeBeforeBytes: await tableSizeBytes(ctx.db, layout.table),
     sizeAfterBytes: null,
     spaceReclaimedBytes: null,
@@ -108,7 +105,6 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
   result.rowsDeleted = res.deleted;
   result.chunks = res.chunks;
   result.longestStatementMs = Math.round(res.longestStatementMs);
-  result.purgeMethod = res.method;
   result.stoppedEarly = res.stoppedEarly;
   result.remaining = res.remaining;
   ctx.logger.info(`deleted ${res.deleted} expired rows in ${res.chunks} chunk(s) in ${formatDuration(performance.now() - t0)}; longest statement ${result.longestStatementMs} ms`);
