@@ -97,6 +97,11 @@ export class MysqlDb implements Db {
     return db;
   }
 
+  /** Bound to one connection inside `transaction()` (or `withSession`). */
+  get inTransaction(): boolean {
+    return this.conn !== undefined;
+  }
+
   private get on(): Queryable {
     return this.conn ?? this.pool;
   }

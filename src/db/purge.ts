@@ -187,7 +187,8 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const last = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`, args));
     return last?.upper;
   };
-  result.readCommitted = spec.readCommitted !== false && db instanceof MysqlDb && (await readCommittedAllowed(db));
+  // Inside the caller's transaction the isolation level is the caller's: the DELETEs run there as they are.
+  result.readCommitted = spec.readCommitted !== false && db instanceof MysqlDb && !db.inTransaction && (await readCommittedAllowed(db));
   const session = result.readCommitted ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
 
   // Between chunks: cancellation, the budget, the replicas. False: stop (after counting what is left).
@@ -197,7 +198,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) return false;
     return true;
   };
-  const chunkDone = async (affected: number, took: number, upper: unknown): Promise<void> => {
+  const chunkDone = (affected: number, took: number, upper: unknown): void => {
     if (spec.targetStatementMs !== undefined) size = nextChunkSize(size, took, spec.targetStatementMs, maxChunk);
     result.deleted += affected;
     result.chunks++;
@@ -239,7 +240,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
           pending.catch(() => undefined); // handled where it is awaited
         }
         const res = await deleting;
-        await chunkDone(res.affectedRows, performance.now() - d0, upper);
+        chunkDone(res.affectedRows, performance.now() - d0, upper);
         if (upper === ceiling) break;
         await pause();
       }

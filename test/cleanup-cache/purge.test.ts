@@ -161,6 +161,13 @@ describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
     expect(await t.db.query("SELECT value FROM cache WHERE `key` = 'widget:1000x'")).toEqual([{ value: 'new' }]);
   });
 
+  it("inside the caller's transaction the DELETEs keep the caller's isolation level", async () => {
+    const res = await t.db.transaction((tx) => purgeInChunks(tx, { ...spec, chunkSize: 100 }));
+    expect(res.readCommitted).toBe(false);
+    expect(res.deleted).toBe(333);
+    expect(await countMatching(t.db, 'cache', spec.where, spec.params)).toBe(0);
+  });
+
   it('the session goes back to the pool at the server default; readCommitted: false keeps it', async () => {
     const seen = new Set<string>();
     const res = await purgeInChunks(t.db, { ...spec, chunkSize: 60, onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => seen.add(r!.i)) });
