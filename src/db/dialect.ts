@@ -143,4 +143,3 @@ export async function createIndexIfMissing(db: Db, table: string, name: string, 
     if ((err as { errno?: number }).errno !== 1061) throw err;
   }
 }
-
