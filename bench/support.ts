@@ -74,3 +74,39 @@ export async function quiesce(admin: mysql.Connection, timeoutMs = 120_000): Pro
     await admin.query('SET GLOBAL innodb_max_dirty_pages_pct = 90');
   }
 }
+
+/** InnoDB's count of delete-marked records its purge has removed (the metric is switched on by `backlogWatch`). */
+async function purgedRecords(admin: mysql.Connection): Promise<number> {
+  const [rows] = await admin.query("SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'purge_del_mark_records'");
+  return Number((rows as Array<{ v: string | number }>)[0]?.v ?? 0);
+}
+
+/**
+ * What a delete leaves InnoDB to do after it returns: `start()` before a contender, then
+ * `settle(rows)` right after it — how many of its deleted rows InnoDB had already purged
+ * (work done inside the timed run) and how long the rest took to purge afterwards (work
+ * outside it). Informational: the ratios stay the plain wall times.
+ */
+export async function backlogWatch(admin: mysql.Connection) {
+  await admin.query("SET GLOBAL innodb_monitor_enable = 'purge_del_mark_records'");
+  let base = 0;
+  return {
+    start: async () => {
+      base = await purgedRecords(admin);
+    },
+    settle: async (rows: number, timeoutMs = 120_000): Promise<{ purgedInRun: number; drainMs: number }> => {
+      const t0 = performance.now();
+      const purgedInRun = (await purgedRecords(admin)) - base;
+      let last = purgedInRun;
+      let since = t0;
+      for (;;) {
+        const n = (await purgedRecords(admin)) - base;
+        const at = performance.now();
+        if (n >= rows || at - t0 > timeoutMs) return { purgedInRun, drainMs: at - t0 };
+        if (n !== last) [last, since] = [n, at];
+        else if (at - since > 3000) return { purgedInRun, drainMs: since - t0 }; // nothing more is coming
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}

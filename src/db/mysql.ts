@@ -33,6 +33,27 @@ export function connectionConfig(target: MysqlTarget, options: MysqlOptions = {}
 
 type Queryable = Pool | PoolConnection;
 
+/** Session settings for `withSession`: READ COMMITTED (no gap locks, non-matching rows unlocked at once), and their undoing. */
+export const READ_COMMITTED: SessionSettings = {
+  set: ['SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED'],
+  reset: ['SET SESSION tx_isolation = @@GLOBAL.tx_isolation'],
+};
+
+/**
+ * Whether DELETEs may run READ COMMITTED: not where the server writes a statement-format
+ * binary log (InnoDB then refuses them: "impossible to write to binary log", error 1665).
+ */
+export async function readCommittedAllowed(db: MysqlDb): Promise<boolean> {
+  const row = await db.queryOne<{ logBin: number | string; format: string | null }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
+  return !(Number(row?.logBin) === 1 && String(row?.format ?? '').toUpperCase() === 'STATEMENT');
+}
+
+export interface SessionSettings {
+  set: readonly string[];
+  /** Statements that restore the pool's defaults before the connection goes back. */
+  reset: readonly string[];
+}
+
 /** The callback-style connection under a promise one (mysql2's types call it a promise Connection; it is not). */
 export function callbackConnection(conn: PoolConnection): CallbackConnection {
   return conn.connection as unknown as CallbackConnection;
@@ -74,6 +95,11 @@ export class MysqlDb implements Db {
       throw err;
     }
     return db;
+  }
+
+  /** Bound to one connection inside `transaction()` (or `withSession`). */
+  get inTransaction(): boolean {
+    return this.conn !== undefined;
   }
 
   private get on(): Queryable {
@@ -140,6 +166,27 @@ export class MysqlDb implements Db {
       return await fn(conn);
     } finally {
       if (!this.conn) conn.release();
+    }
+  }
+
+  /**
+   * Runs `fn` on one dedicated connection with session settings applied, undone before the
+   * connection goes back to the pool (a connection that fails to reset is closed instead).
+   * Inside a transaction the settings cannot change mid-way: `fn` runs on it as it is.
+   */
+  async withSession<T>(settings: SessionSettings, fn: (db: MysqlDb) => Promise<T>): Promise<T> {
+    if (this.conn) return fn(this);
+    const conn = await this.pool.getConnection();
+    let clean = false;
+    try {
+      for (const sql of settings.set) await conn.query(sql);
+      const result = await fn(new MysqlDb(this.target, this.pool, this.description, conn));
+      for (const sql of settings.reset) await conn.query(sql);
+      clean = true;
+      return result;
+    } finally {
+      if (clean) conn.release();
+      else conn.destroy();
     }
   }
 

@@ -1,4 +1,5 @@
 import { throwIfAborted } from '../util/errors.js';
+import { MysqlDb, READ_COMMITTED, readCommittedAllowed } from './mysql.js';
 import type { Db } from './types.js';
 
 /** What the purge reports after each committed chunk. */
@@ -63,6 +64,13 @@ export interface PurgeSpec {
   pipeline?: boolean;
   /** Called when the purge waits for replicas. */
   onLagWait?: (lagSeconds: number | null) => void;
+  /**
+   * MariaDB/MySQL: run the DELETEs on one connection in a READ COMMITTED session — no gap
+   * locks, and the rows of a chunk's range that do not match are unlocked at once, so the app's
+   * inserts and updates in that range do not wait for the chunk. Default true; skipped where
+   * the server writes a statement-format binary log (which refuses such DELETEs).
+   */
+  readCommitted?: boolean;
 }
 
 export interface PurgeResult {
@@ -76,6 +84,8 @@ export interface PurgeResult {
   remaining: number;
   /** Time spent waiting for replicas to catch up. */
   lagWaitMs: number;
+  /** MariaDB/MySQL: the DELETEs ran READ COMMITTED (see PurgeSpec.readCommitted). */
+  readCommitted: boolean;
 }
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
@@ -137,7 +147,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const sleep = spec.sleep ?? defaultSleep;
   const started = now();
   const spent = () => spec.maxRuntimeMs !== undefined && now() - started >= spec.maxRuntimeMs;
-  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0 };
+  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0, readCommitted: false };
 
   const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -177,6 +187,28 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const last = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`, args));
     return last?.upper;
   };
+  // Inside the caller's transaction the isolation level is the caller's: the DELETEs run there as they are.
+  result.readCommitted = spec.readCommitted !== false && db instanceof MysqlDb && !db.inTransaction && (await readCommittedAllowed(db));
+  const session = result.readCommitted ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
+
+  // Between chunks: cancellation, the budget, the replicas. False: stop (after counting what is left).
+  const mayContinue = async (): Promise<boolean> => {
+    throwIfAborted(spec.signal);
+    if (result.chunks > 0 && spent()) return false;
+    if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) return false;
+    return true;
+  };
+  const chunkDone = (affected: number, took: number, upper: unknown): void => {
+    if (spec.targetStatementMs !== undefined) size = nextChunkSize(size, took, spec.targetStatementMs, maxChunk);
+    result.deleted += affected;
+    result.chunks++;
+    lastKey = upper;
+    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
+  };
+  const pause = async () => {
+    if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
+  };
+
   // MariaDB: the next chunk's bound is read on another connection while this chunk deletes
   // (a plain consistent read of the rows after this chunk: no lock, no overlap).
   const pipeline = db.dialect === 'mysql' && spec.pipeline !== false;
@@ -185,47 +217,37 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     if (pending) await pending.catch(() => undefined);
     pending = null;
   };
-  try {
-    for (;;) {
-      throwIfAborted(spec.signal);
-      if (result.chunks > 0 && spent()) {
-        await settle();
-        await stop();
-        break;
-      }
-      if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) {
-        await settle();
-        await stop();
-        break;
-      }
+  await session(async (on) => {
+    try {
+      for (;;) {
+        if (!(await mayContinue())) {
+          await settle();
+          await stop();
+          break;
+        }
+        const upper: unknown = pending ? await pending : await selectUpper(lastKey, size);
+        pending = null;
+        if (upper === null || upper === undefined) break;
 
-      const upper: unknown = pending ? await pending : await selectUpper(lastKey, size);
-      pending = null;
-      if (upper === null || upper === undefined) break;
-
-      const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
-      const afterParams = lastKey === undefined ? [] : [lastKey];
-      const d0 = performance.now();
-      // One autocommit statement: the chunk is its own transaction, committed when it returns,
-      // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
-      const deleting = timed(() => db.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]));
-      if (pipeline && upper !== ceiling) {
-        pending = selectUpper(upper, size);
-        pending.catch(() => undefined); // handled where it is awaited
+        const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
+        const afterParams = lastKey === undefined ? [] : [lastKey];
+        const d0 = performance.now();
+        // One autocommit statement: the chunk is its own transaction, committed when it returns,
+        // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
+        const deleting = timed(() => on.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]));
+        if (pipeline && upper !== ceiling) {
+          pending = selectUpper(upper, size);
+          pending.catch(() => undefined); // handled where it is awaited
+        }
+        const res = await deleting;
+        chunkDone(res.affectedRows, performance.now() - d0, upper);
+        if (upper === ceiling) break;
+        await pause();
       }
-      const res = await deleting;
-      const took = performance.now() - d0;
-      if (spec.targetStatementMs !== undefined) size = nextChunkSize(size, took, spec.targetStatementMs, maxChunk);
-      result.deleted += res.affectedRows;
-      result.chunks++;
-      lastKey = upper;
-      spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
-      if (upper === ceiling) break;
-      if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
+    } finally {
+      await settle();
     }
-  } finally {
-    await settle();
-  }
+  });
   return result;
 }
 

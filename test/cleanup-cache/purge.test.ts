@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReferenceSchema } from '../../src/db/schema.js';
-import { countMatching, purgeInChunks, purgeKeyFor } from '../../src/db/purge.js';
+import mysql from 'mysql2/promise';
+import { countMatching, purgeInChunks, purgeKeyFor, type PurgeResult } from '../../src/db/purge.js';
 import { insertRows } from '../../src/demo/insert.js';
 import { CancelledError } from '../../src/util/errors.js';
-import { ENGINES, type TestDatabase } from '../support/databases.js';
+import { ENGINES, mariadbDatabase, mariadbServer, type TestDatabase } from '../support/databases.js';
 
 /** The shared purge mechanism (cleanup-cache, aggregate-stats retention, cleanup-tokens). */
 describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
@@ -74,5 +75,106 @@ describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
   it('walks SQLite tables by rowid (with NOT INDEXED), MariaDB by the primary key', async () => {
     const k = await purgeKeyFor(t.db, 'cache', 'key');
     expect(k).toEqual(t.db.dialect === 'sqlite' ? { column: 'rowid', rowid: true } : { column: 'key', rowid: false });
+  });
+});
+
+/** Text keys whose collation order differs from JavaScript's ('B' sorts between 'a' and 'c' in the table). */
+const CASE_KEYS = ['a', 'B', 'c', 'D', 'e', 'F', 'g', 'H', 'i', 'J', 'k', 'L', 'm', 'N', 'o', 'P', 'q', 'R', 's', 'T'];
+
+describe.each(ENGINES)('purgeInChunks over a text key on $engine', ({ create }) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await create();
+    await createReferenceSchema(t.db);
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await t.db.execute('DELETE FROM cache');
+    // Every key but every fourth expired; the highest key in the table's order ('T') expired too.
+    await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
+      for (const [i, k] of CASE_KEYS.entries()) yield [k, `v${i}`, i % 4 === 1 && k !== 'T' ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+    })());
+  });
+  const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
+  const expired = () => countMatching(t.db, 'cache', spec.where, spec.params);
+  const kept = async () => (await t.db.query<{ key: string }>('SELECT `key` FROM cache ORDER BY `key`')).map((r) => r.key);
+
+  it.each([1, 2, 3, 15, 50])('chunks of %i delete exactly the matching rows, the highest key included, whatever the case of the keys', async (chunkSize) => {
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize });
+    expect(res.readCommitted).toBe(t.db.dialect === 'mysql');
+    expect(res.deleted).toBe(15);
+    expect(res.chunks).toBe(Math.ceil(15 / chunkSize));
+    expect(await expired()).toBe(0);
+    expect(await kept()).toEqual(['B', 'F', 'J', 'N', 'R']);
+  });
+
+  it('stops on the budget between chunks with the right count left, and the next run finishes', async () => {
+    let clock = 0;
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 4, maxRuntimeMs: 25, now: () => clock, onChunk: () => (clock += 10) });
+    expect(res.stoppedEarly).toBe('max-runtime');
+    expect(res.chunks).toBe(3);
+    expect(res.deleted).toBe(12);
+    expect(res.remaining).toBe(3);
+    expect(await expired()).toBe(3);
+    const rest = await purgeInChunks(t.db, { ...spec, chunkSize: 4 });
+    expect(rest.deleted).toBe(3);
+    expect(await kept()).toEqual(['B', 'F', 'J', 'N', 'R']);
+  });
+});
+
+describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await mariadbDatabase();
+    await createReferenceSchema(t.db);
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await t.db.execute('DELETE FROM cache');
+    await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
+      for (let i = 0; i < 500; i++) yield [`widget:${i}`, 'x', i % 3 === 0 ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+    })());
+  });
+  const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
+  const withTimeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
+
+  it('no gap locks: while a chunk waits for a row the app holds, the app still inserts into the range the chunk has passed', async () => {
+    const server = mariadbServer();
+    const other = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: t.location });
+    let purge: Promise<PurgeResult> | undefined;
+    try {
+      await t.db.transaction(async (app) => {
+        // An expired row near the end of the (single) chunk: its DELETE waits here until the app commits.
+        await app.query("SELECT `key` FROM cache WHERE `key` = 'widget:98' FOR UPDATE");
+        purge = purgeInChunks(t.db, { ...spec, chunkSize: 1000 });
+        await new Promise((r) => setTimeout(r, 500));
+        // A new live row whose key sorts inside the part of the range already scanned.
+        await withTimeout(other.query("INSERT INTO cache (`key`, value, expires_at) VALUES ('widget:1000x', 'new', '2099-01-01 00:00:00')"), 5000);
+      });
+    } finally {
+      other.destroy();
+    }
+    const res = await purge!;
+    expect(res.readCommitted).toBe(true);
+    expect(res.deleted).toBe(333);
+    expect(await countMatching(t.db, 'cache', spec.where, spec.params)).toBe(0);
+    expect(await t.db.query("SELECT value FROM cache WHERE `key` = 'widget:1000x'")).toEqual([{ value: 'new' }]);
+  });
+
+  it("inside the caller's transaction the DELETEs keep the caller's isolation level", async () => {
+    const res = await t.db.transaction((tx) => purgeInChunks(tx, { ...spec, chunkSize: 100 }));
+    expect(res.readCommitted).toBe(false);
+    expect(res.deleted).toBe(333);
+    expect(await countMatching(t.db, 'cache', spec.where, spec.params)).toBe(0);
+  });
+
+  it('the session goes back to the pool at the server default; readCommitted: false keeps it', async () => {
+    const seen = new Set<string>();
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 60, onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => seen.add(r!.i)) });
+    expect(res.deleted).toBe(333);
+    const after = await Promise.all(Array.from({ length: 6 }, () => t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i')));
+    expect(new Set(after.map((r) => r!.i))).toEqual(new Set(['REPEATABLE-READ']));
+    const off = await purgeInChunks(t.db, { ...spec, chunkSize: 60, readCommitted: false });
+    expect(off.readCommitted).toBe(false);
   });
 });
