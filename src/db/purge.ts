@@ -1,5 +1,5 @@
 import { throwIfAborted } from '../util/errors.js';
-import { MysqlDb, READ_COMMITTED, readCommittedAllowed } from './mysql.js';
+import type { MysqlDb } from './mysql.js';
 import type { Db } from './types.js';
 
 /** What the purge reports after each committed chunk. */
@@ -188,8 +188,10 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     return last?.upper;
   };
   // Inside the caller's transaction the isolation level is the caller's: the DELETEs run there as they are.
-  result.readCommitted = spec.readCommitted !== false && db instanceof MysqlDb && !db.inTransaction && (await readCommittedAllowed(db));
-  const session = result.readCommitted ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
+  // The MySQL module (and mysql2) is loaded only for a MySQL database: a SQLite run never pays for it.
+  const mysql = db.dialect === 'mysql' && spec.readCommitted !== false && !(db as MysqlDb).inTransaction ? await import('./mysql.js') : null;
+  result.readCommitted = mysql !== null && (await mysql.readCommittedAllowed(db as MysqlDb));
+  const session = mysql && result.readCommitted ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(mysql.READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
 
   // Between chunks: cancellation, the budget, the replicas. False: stop (after counting what is left).
   const mayContinue = async (): Promise<boolean> => {
