@@ -41,8 +41,24 @@ Examples:
   return program;
 }
 
+/**
+ * A reader that goes away (`webjobs … --help | head`) must not crash the CLI, nor stop a job
+ * whose log nobody reads any more: output to a closed pipe is dropped.
+ */
+function ignoreClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listeners('error').includes(dropClosedPipe)) continue;
+    stream.on('error', dropClosedPipe);
+  }
+}
+
+function dropClosedPipe(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'EPIPE') throw err;
+}
+
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
+  ignoreClosedPipes();
   resetExitCode();
   const named = argv[2]?.startsWith('-') ? undefined : argv[2];
   const program = await buildProgram(named);

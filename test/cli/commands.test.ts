@@ -38,3 +38,17 @@ describe('the CLI registers what the command line names', () => {
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
   });
 });
+
+describe('a reader that goes away', () => {
+  it('--help into a pipe closed at once: no EPIPE crash, exit 0', async () => {
+    const { spawn } = await import('node:child_process');
+    const { BIN, ROOT } = await import('../support/cli.js');
+    const child = spawn(process.execPath, [BIN, 'backup-db', '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).toBe(0);
+  });
+});
