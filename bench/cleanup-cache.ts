@@ -11,7 +11,7 @@ import { runJob } from '../src/runner/runner.js';
 import { ManualClock } from '../src/util/clock.js';
 import { formatLocalDateTime } from '../src/util/time.js';
 import { findBinary } from '../test/support/mariadb-server.js';
-import { backlogWatch, benchDatabase, benchEnvironment, fmt, quiesce, timed } from './support.js';
+import { backlogWatch, benchDatabase, benchEnvironment, cacheFixture, fmt, timed } from './support.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 // Default: the job as shipped (no --chunk: starts at 5000 rows, adapts to the 100 ms target).
@@ -24,26 +24,9 @@ try {
   const now = new Date();
   const nowLocal = formatLocalDateTime(now, 'UTC');
   console.log(`generating ${ROWS} cache rows (half expired) …`);
-  await admin.query('CREATE TABLE cache_template LIKE cache');
-  await admin.query(
-    `INSERT INTO cache_template (\`key\`, value, expires_at)
-     SELECT CONCAT('widget:', MD5(seq)), REPEAT(CONCAT('<div>', seq, '</div>'), 12),
-            IF(seq % 2 = 0, ? - INTERVAL (seq % 86400) SECOND, ? + INTERVAL (1 + seq % 86400) SECOND)
-       FROM seq_1_to_${ROWS}`,
-    [nowLocal, nowLocal],
-  );
-  const fresh = async () => {
-    await admin.query('DROP TABLE IF EXISTS cache');
-    await admin.query('CREATE TABLE cache LIKE cache_template');
-    await admin.query('INSERT INTO cache SELECT * FROM cache_template');
-    await admin.query('ANALYZE TABLE cache');
-    await quiesce(admin);
-  };
+  const { fresh, expired } = await cacheFixture(admin, ROWS, nowLocal);
   const backlog = await backlogWatch(admin);
-  const expired = async () => {
-    const [rows] = await admin.query('SELECT COUNT(*) AS n FROM cache WHERE expires_at < ?', [nowLocal]);
-    return Number((rows as Array<{ n: number }>)[0]?.n);
-  };
+
 
   // 1. One unbounded DELETE.
   await fresh();

@@ -14,7 +14,7 @@ import mysql from 'mysql2/promise';
 import { createReferenceSchema } from '../src/db/schema.js';
 import { purgeInChunks, type PurgeSpec } from '../src/db/purge.js';
 import { formatLocalDateTime } from '../src/util/time.js';
-import { backlogWatch, benchDatabase, quiesce, timed } from './support.js';
+import { backlogWatch, benchDatabase, cacheFixture, timed } from './support.js';
 
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const variants = process.argv.slice(2);
@@ -24,22 +24,7 @@ try {
   await createReferenceSchema(db);
   const backlog = await backlogWatch(admin);
   const nowLocal = formatLocalDateTime(new Date(), 'UTC');
-  await admin.query('CREATE TABLE cache_template LIKE cache');
-  await admin.query(
-    `INSERT INTO cache_template (\`key\`, value, expires_at)
-     SELECT CONCAT('widget:', MD5(seq)), REPEAT(CONCAT('<div>', seq, '</div>'), 12),
-            IF(seq % 2 = 0, ? - INTERVAL (seq % 86400) SECOND, ? + INTERVAL (1 + seq % 86400) SECOND)
-       FROM seq_1_to_${ROWS}`,
-    [nowLocal, nowLocal],
-  );
-  const fresh = async () => {
-    await admin.query('DROP TABLE IF EXISTS cache');
-    await admin.query('CREATE TABLE cache LIKE cache_template');
-    await admin.query('INSERT INTO cache SELECT * FROM cache_template');
-    await admin.query('ANALYZE TABLE cache');
-    await quiesce(admin);
-  };
-  const expired = async () => Number(((await admin.query('SELECT COUNT(*) AS n FROM cache WHERE expires_at < ?', [nowLocal]))[0] as Array<{ n: number }>)[0]?.n);
+  const { fresh, expired } = await cacheFixture(admin, ROWS, nowLocal);
   const backlogText = (x: { purgedInRun: number; drainMs: number }) => `purged in run ${x.purgedInRun}, rest ${(x.drainMs / 1000).toFixed(2)} s after`;
   for (const v of variants) {
     await fresh();

@@ -110,3 +110,31 @@ export async function backlogWatch(admin: mysql.Connection) {
     },
   };
 }
+
+/**
+ * The cleanup-cache benches' data: a template of ROWS cache rows, half expired (scattered over a
+ * random MD5 key), a fresh settled copy of it as `cache` on demand, and the count of expired rows.
+ */
+export async function cacheFixture(admin: mysql.Connection, rows: number, nowLocal: string): Promise<{ fresh(): Promise<void>; expired(): Promise<number> }> {
+  await admin.query('CREATE TABLE cache_template LIKE cache');
+  await admin.query(
+    `INSERT INTO cache_template (\`key\`, value, expires_at)
+     SELECT CONCAT('widget:', MD5(seq)), REPEAT(CONCAT('<div>', seq, '</div>'), 12),
+            IF(seq % 2 = 0, ? - INTERVAL (seq % 86400) SECOND, ? + INTERVAL (1 + seq % 86400) SECOND)
+       FROM seq_1_to_${rows}`,
+    [nowLocal, nowLocal],
+  );
+  return {
+    async fresh() {
+      await admin.query('DROP TABLE IF EXISTS cache');
+      await admin.query('CREATE TABLE cache LIKE cache_template');
+      await admin.query('INSERT INTO cache SELECT * FROM cache_template');
+      await admin.query('ANALYZE TABLE cache');
+      await quiesce(admin);
+    },
+    async expired() {
+      const [found] = await admin.query('SELECT COUNT(*) AS n FROM cache WHERE expires_at < ?', [nowLocal]);
+      return Number((found as Array<{ n: number }>)[0]?.n);
+    },
+  };
+}
