@@ -3,8 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import { quoteIdentifier } from '../identifiers.js';
 
 /**
- * How a SQLite table's rows become SQL tuples: the queries, and the reading of one key range
- * in chunks. Used by the dump on the main thread and by its reader threads.
+ * How a SQLite table's rows become SQL tuples: the queries, and the reading of a rowid range in
+ * chunks. Used by the dump and by the checksums --verify compares.
  */
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
@@ -200,8 +200,8 @@ export interface TupleChunk {
 const CHUNK_BYTES = 512 * 1024;
 const MAX_CHUNK_ROWS = 50_000;
 
-export const MIN_ROWID = -(2n ** 63n);
-export const MAX_ROWID = 2n ** 63n - 1n;
+const MIN_ROWID = -(2n ** 63n);
+const MAX_ROWID = 2n ** 63n - 1n;
 
 /**
  * The rows of the table as finished SQL tuples, in rowid (or key) order, a chunk at a time:
