@@ -11,6 +11,9 @@ import { runJob } from '../../src/runner/runner.js';
 import { tempDir } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
 
+/** Columns of the wide tables: past the ~500 where flat SQL over every column hits SQLite's depth limit. */
+const WIDE = 900;
+
 /** Every trap a SQLite backup must survive, in one database. */
 function buildFixture(file: string): void {
   const raw = new Database(file);
@@ -30,6 +33,9 @@ function buildFixture(file: string): void {
     CREATE TABLE late_key (name TEXT, id INTEGER PRIMARY KEY, note);
     CREATE TABLE many (id INTEGER PRIMARY KEY, v);
     CREATE TABLE nul_text (id INTEGER PRIMARY KEY, t TEXT, o);
+    CREATE TABLE only_key (id INTEGER PRIMARY KEY);
+    CREATE TABLE wide (id INTEGER PRIMARY KEY, ${Array.from({ length: WIDE }, (_, i) => `c${i} ${['INTEGER', 'TEXT', 'REAL', ''][i % 4]}`).join(', ')});
+    CREATE TABLE wide_kv (k TEXT PRIMARY KEY, ${Array.from({ length: WIDE }, (_, i) => `c${i} ${['INTEGER', 'TEXT', 'REAL', ''][i % 4]}`).join(', ')}) WITHOUT ROWID;
     CREATE TABLE nul_other (id INTEGER PRIMARY KEY, o);
     CREATE TABLE affinity (id INTEGER PRIMARY KEY, i INTEGER, t VARCHAR(20), r REAL, n NUMERIC, b BLOB);
     CREATE TRIGGER counters_audit AFTER INSERT ON counters BEGIN
@@ -75,6 +81,16 @@ function buildFixture(file: string): void {
   // Text holding a NUL, alone in its table's chunk: nothing else sends it down the row-by-row path.
   raw.exec("INSERT INTO nul_text VALUES (1, 'a' || char(0) || 'b', 'x'), (2, 'ok', 'y')");
   raw.exec("INSERT INTO nul_other VALUES (1, 'c' || char(0) || 'd'), (2, 'z')");
+  // More columns than one printf() takes, and than a flat chain of conditions over them allows
+  // (SQLite's expression depth limit); row 2 holds a NUL, so its chunk is read row by row.
+  const wideRow = (n: number) => Array.from({ length: WIDE }, (_, i) => [n * 1000 + i, n === 2 && i === 5 ? 'nul\u0000' : `t${n}'${i}`, n + i / 8, i % 8 === 3 ? Buffer.from([n, i % 256]) : null][i % 4]);
+  const insertWide = raw.prepare(`INSERT INTO wide VALUES (?${', ?'.repeat(WIDE)})`);
+  const insertWideKv = raw.prepare(`INSERT INTO wide_kv VALUES (?${', ?'.repeat(WIDE)})`);
+  for (let n = 1; n <= 3; n++) {
+    insertWide.run(n, ...wideRow(n));
+    insertWideKv.run(`key ${n}`, ...wideRow(n));
+  }
+  raw.exec('INSERT INTO only_key VALUES (1), (5), (9)');
   // Enough rows for several chunks, each trap in a different one, among plain rows.
   raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
     INSERT INTO many (id, v) SELECT i, CASE i WHEN 1500 THEN 'cr' || char(13) || 'x' WHEN 2500 THEN 'nul' || char(0) || 'x'
@@ -98,7 +114,7 @@ function sequenceOf(file: string): unknown[] {
   return rows;
 }
 
-const ALL_TABLES = ['affinity', 'audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'order', 'typed', 'untyped'];
+const ALL_TABLES = ['affinity', 'audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'only_key', 'order', 'typed', 'untyped', 'wide', 'wide_kv'];
 
 /** Every stored value of a table, exactly: its type, text as the hex of its bytes, integers as BigInt, -0.0 apart from 0.0, blobs as bytes. */
 function valuesOf(file: string, table: string): unknown[][] {

@@ -9,8 +9,18 @@ import { quoteIdentifier } from '../identifiers.js';
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
 
-/** SQLite functions take at most 127 arguments by default: wider rows are built from several printf()s. */
+/** Arguments per printf(): SQLite builds may allow as few as 127 per function, so wide rows nest printf()s. */
 const PRINTF_ARGS = 100;
+
+/**
+ * Terms joined by AND or OR as a balanced tree: SQLite refuses expressions nested deeper than
+ * 1000, which a flat chain over a table's columns reaches at about 500 columns.
+ */
+function balanced(op: 'AND' | 'OR', terms: string[]): string {
+  if (terms.length === 1) return terms[0] as string;
+  const half = Math.ceil(terms.length / 2);
+  return `(${balanced(op, terms.slice(0, half))}) ${op} (${balanced(op, terms.slice(half))})`;
+}
 
 interface ColumnInfo {
   name: string;
@@ -70,19 +80,22 @@ export function tableShape(raw: Database.Database, table: string): TableShape {
  */
 const literal = (c: string) => `CASE WHEN ${c} = 0 AND atan2(${c}, -1) < 0 THEN '-0.0' ELSE quote(${c}) END`;
 
-/** A row for tupleOf to finish in JS: char(1), then its values joined by commas, each text as `T` + the hex of its bytes (no part holds a comma). */
-const taggedRow = (select: string[]) =>
-  `char(1) || ${select.map((c) => `CASE WHEN typeof(${c}) = 'text' THEN 'T' || hex(${c}) ELSE ${literal(c)} END`).join(" || ',' || ")}`;
-
-/** A tuple `(…)` built by printf(): each value as a format and its argument, at most PRINTF_ARGS per printf. */
-function printfTuple(values: Array<{ format: string; arg: string }>): string {
-  const groups: string[] = [];
+/** Values joined by commas, built by printf(): each value as a format and its argument, at most PRINTF_ARGS per printf. */
+function printfJoin(values: Array<{ format: string; arg: string }>): string {
+  const groups: Array<{ format: string; arg: string }> = [];
   for (let i = 0; i < values.length; i += PRINTF_ARGS) {
     const part = values.slice(i, i + PRINTF_ARGS);
-    groups.push(`printf('${part.map((v) => v.format).join(',')}', ${part.map((v) => v.arg).join(', ')})`);
+    groups.push({ format: '%s', arg: `printf('${part.map((v) => v.format).join(',')}', ${part.map((v) => v.arg).join(', ')})` });
   }
-  return groups.length === 1 ? `printf('(%s)', ${groups[0]})` : `'(' || ${groups.join(" || ',' || ")} || ')'`;
+  return groups.length === 1 ? (groups[0] as { arg: string }).arg : printfJoin(groups);
 }
+
+/** A tuple `(…)`: the values joined by printfJoin, in parentheses. */
+const printfTuple = (values: Array<{ format: string; arg: string }>) => `printf('(%s)', ${printfJoin(values)})`;
+
+/** A row for tupleOf to finish in JS: char(1), then its values joined by commas, each text as `T` + the hex of its bytes (no part holds a comma). */
+const taggedRow = (select: string[]) =>
+  `char(1) || ${printfJoin(select.map((c) => ({ format: '%s', arg: `CASE WHEN typeof(${c}) = 'text' THEN 'T' || hex(${c}) ELSE ${literal(c)} END` })))}`;
 
 /** The tuple `(lit,…)` of any row, each value through quote(). */
 function tupleSql(select: string[]): string {
@@ -112,7 +125,7 @@ function typedTupleSql(select: string[], kinds: ColumnKind[]): { check: string; 
     checks.push(`(${c} IS NULL OR ${c} < '' COLLATE BINARY OR ${c} >= x'' OR instr(${c}, char(0)) = 0)`);
     return { format: '%s', arg: literal(c) };
   });
-  return { check: checks.length ? checks.join(' AND ') : '1', tuple: printfTuple(values) };
+  return { check: checks.length ? balanced('AND', checks) : '1', tuple: printfTuple(values) };
 }
 
 /**
@@ -121,7 +134,7 @@ function typedTupleSql(select: string[], kinds: ColumnKind[]): { check: string; 
  * for the common integer or text value.
  */
 function hiddenTrapSql(select: string[]): string {
-  return select.map((c) => `(${c} = 0 AND atan2(${c}, -1) < 0) OR (${c} >= '' COLLATE BINARY AND ${c} < x'' AND instr(${c}, char(0)) > 0)`).join(' OR ');
+  return balanced('OR', select.map((c) => `(${c} = 0 AND atan2(${c}, -1) < 0) OR (${c} >= '' COLLATE BINARY AND ${c} < x'' AND instr(${c}, char(0)) > 0)`));
 }
 
 /**
@@ -157,8 +170,8 @@ function rowsSql(table: string, shape: TableShape): string {
  */
 function checkedSelectSql(table: string, shape: TableShape): string {
   const { select } = shape;
-  const plain = select.map((c) => `(typeof(${c}) <> 'text' OR (length(${c}) = length(CAST(${c} AS BLOB)) AND ${c} NOT GLOB '*[^ -~]*'))`).join(' AND ');
-  return `SELECT CASE WHEN ${plain} THEN '(' || ${select.map(literal).join(" || ',' || ")} || ')' ELSE ${taggedRow(select)} END FROM ${q(table)} ORDER BY ${shape.orderBy}`;
+  const plain = balanced('AND', select.map((c) => `(typeof(${c}) <> 'text' OR (length(${c}) = length(CAST(${c} AS BLOB)) AND ${c} NOT GLOB '*[^ -~]*'))`));
+  return `SELECT CASE WHEN ${plain} THEN ${printfTuple(select.map((c) => ({ format: '%s', arg: literal(c) })))} ELSE ${taggedRow(select)} END FROM ${q(table)} ORDER BY ${shape.orderBy}`;
 }
 
 /** Text: quoted when its bytes are valid UTF-8 without NUL or CR (the sqlite3 shell drops a CR before a newline), else CAST(X'..' AS TEXT). */
