@@ -32,12 +32,15 @@ describe.each(ENGINES)('a run killed during its half-open trials on $engine', ({
   it('holds the trial slots only until their leases expire; then new trials go and a success closes', async () => {
     server.set('flaky', { kind: 'hang' });
     // --timeout 20: each trial slot is leased for 25 s (budget + 5 s).
+    const started = Date.now();
     const run = startCli(['warm-cache', '--force', '--timeout', '20', '--concurrency', '4'], { cwd: work, env: env(at(601_000)) });
     const deadline = Date.now() + 30_000;
     while ((server.hits.get('flaky') ?? 0) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(server.hits.get('flaky')).toBe(3); // three trials; the fourth widget was refused a slot
     run.child.kill('SIGKILL');
     await run.done;
+    // The killed run's clock started at 601 s and ran on in real time: its leases end at most this late.
+    const leasesEnd = 601_000 + (Date.now() - started) + 25_000;
     const c = await CircuitStore.get(t.db, 'flaky');
     expect(c?.state).toBe('half_open');
     expect(c?.leases).toHaveLength(3);
@@ -51,7 +54,7 @@ describe.each(ENGINES)('a run killed during its half-open trials on $engine', ({
 
     // After the leases expire the circuit is not stuck: new trials go, a success closes it.
     server.set('flaky', { kind: 'ok' });
-    const later = await runCli(['warm-cache', '--force', '--json', '--concurrency', '1'], { cwd: work, env: env(at(601_000 + 26_000)) });
+    const later = await runCli(['warm-cache', '--force', '--json', '--concurrency', '1'], { cwd: work, env: env(at(leasesEnd + 1_000)) });
     expect(later.code).toBe(0);
     const s = JSON.parse(later.stdout);
     expect(s.result.totals).toMatchObject({ ok: 4, trials: 1 });
