@@ -116,8 +116,7 @@ export function checksumSqliteTables(file: string, tables: readonly string[]): T
       const hash = createHash('sha256');
       let rows = 0;
       for (const chunk of tupleChunks(raw, table, shape)) {
-        hash.update(chunk.bytes);
-        hash.update(',\n');
+        hash.update(chunk.bytes).update(TUPLE_SEPARATOR);
         rows += chunk.rows;
       }
       return { table, rows, checksum: hash.digest('hex') };
