@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolConnection, RowDataPacket, ResultSetHeader } from 'mysql2/promise';
-import type { Connection as CallbackConnection } from 'mysql2';
+import type { Connection as CallbackConnection, Query, QueryOptions } from 'mysql2';
 import { quoteIdentifier } from './identifiers.js';
 import type { Db, ExecResult, Row } from './types.js';
 import type { DatabaseTarget } from './url.js';
@@ -57,6 +57,33 @@ export interface SessionSettings {
 /** The callback-style connection under a promise one (mysql2's types call it a promise Connection; it is not). */
 export function callbackConnection(conn: PoolConnection): CallbackConnection {
   return conn.connection as unknown as CallbackConnection;
+}
+
+/**
+ * Starts a query read through events (a row stream) rather than a callback. mysql2 reports a
+ * connection lost mid-result to the connection alone, never to such a query: its reader would
+ * wait forever, and a connection with no 'error' listener crashes the process. For as long as
+ * the query runs, connection errors are handed to the query, where its reader listens.
+ */
+export function startStreamingQuery(conn: CallbackConnection, options: QueryOptions, params?: readonly unknown[]): Query {
+  const started: { query?: Query } = {};
+  let lostBeforeStart: Error | undefined;
+  const forward = (err: Error) => {
+    if (started.query) started.query.emit('error', err);
+    else lostBeforeStart = err;
+  };
+  conn.on('error', forward);
+  // A connection already closed rejects the query synchronously, through the connection.
+  const query = params === undefined ? conn.query(options) : conn.query(options, params as unknown[]);
+  started.query = query;
+  const detach = () => conn.off('error', forward);
+  query.once('end', detach);
+  query.once('error', detach);
+  if (lostBeforeStart) {
+    const err = lostBeforeStart;
+    process.nextTick(() => query.emit('error', err));
+  }
+  return query;
 }
 
 async function runQuery<T>(on: Queryable, sql: string, params: readonly unknown[]): Promise<T[]> {
@@ -123,7 +150,7 @@ export class MysqlDb implements Db {
     const conn = this.conn ?? (await this.pool.getConnection());
     try {
       // The callback connection's row stream applies back-pressure: rows are read as consumed.
-      const rows = callbackConnection(conn).query(sql, params as unknown[]).stream({ highWaterMark: 256 });
+      const rows = startStreamingQuery(callbackConnection(conn), { sql }, params).stream({ highWaterMark: 256 });
       for await (const row of rows) yield row as T;
     } finally {
       if (!this.conn) conn.release();

@@ -4,7 +4,7 @@ import type { Connection as CallbackConnection, FieldPacket } from 'mysql2';
 import type { Connection as PromiseConnection } from 'mysql2/promise';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
-import { connectionConfig, MysqlDb } from '../mysql.js';
+import { connectionConfig, MysqlDb, startStreamingQuery } from '../mysql.js';
 import { Out } from './out.js';
 import type { Db } from '../types.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
@@ -220,7 +220,7 @@ function streamRawRows(
       failed = true;
       reject(err);
     };
-    const query = conn.query({ sql, typeCast: false } as mysql.QueryOptions);
+    const query = startStreamingQuery(conn, { sql, typeCast: false } as mysql.QueryOptions);
     let pending: Promise<void> | undefined;
     const parser = {
       next(packet: RawPacket): null {
@@ -376,6 +376,9 @@ async function openSnapshot(db: MysqlDb): Promise<SnapshotConnection> {
     jsonStrings: true,
     multipleStatements: false,
   } as mysql.ConnectionOptions);
+  // Lost between queries (while the file is being written), the error reaches the next query
+  // as "closed state"; here it must only not crash the process.
+  cb.on('error', () => undefined);
   const p = cb.promise();
   const close = async () => {
     await p.end().catch(() => cb.destroy());
