@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from './commander.js';
 import { checkPath } from '../util/paths.js';
 import type { GlobalOptions } from './environment.js';
 

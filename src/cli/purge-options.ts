@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, type Command } from './commander.js';
 import type { PurgeOptions } from '../jobs/purge-options.js';
 import { intOption } from './common-options.js';
 

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { aggregateStatsJob, type AggregateOptions } from '../jobs/aggregate-stats/index.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, intOption } from '../cli/common-options.js';

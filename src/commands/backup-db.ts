@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { backupDbJob, parseBackupType, type BackupOptions } from '../jobs/backup-db/index.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, choiceOption, examples, intOption, pathOption } from '../cli/common-options.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { cleanupCacheJob, type CleanupCacheOptions } from '../jobs/cleanup-cache/index.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples } from '../cli/common-options.js';

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions } from '../cli/common-options.js';
 import { buildEnvironment } from '../cli/environment.js';

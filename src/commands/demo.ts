@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { createReferenceSchema } from '../db/schema.js';
 import { generateDemoData } from '../demo/generate.js';
 import { createDemoWebsiteFile } from '../demo/website-files.js';

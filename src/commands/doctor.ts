@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions } from '../cli/common-options.js';
 import { buildEnvironment, type CommandEnvironment } from '../cli/environment.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, choiceOption, examples } from '../cli/common-options.js';
 import { runJobCommand } from '../cli/run-job-command.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { createReferenceSchema } from '../db/schema.js';
 import { ensureRunnerTables } from '../runner/tables.js';
 import { action } from '../cli/action.js';

@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command } from '../cli/commander.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions } from '../cli/common-options.js';
 import { buildEnvironment } from '../cli/environment.js';

@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from '../cli/commander.js';
 import { warmCacheJob, type WarmOptions } from '../jobs/warm-cache/index.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, choiceOption, examples, intOption } from '../cli/common-options.js';
