@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from './commander.js';
 import { registerCommands } from '../commands/index.js';
 import { JOB_NAMES } from '../jobs/names.js';
+import { isInteractive, loadTerminalModules } from '../log/logger.js';
 import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
 
@@ -60,6 +61,7 @@ function dropClosedPipe(err: NodeJS.ErrnoException): void {
 export async function main(argv: string[]): Promise<number> {
   ignoreClosedPipes();
   resetExitCode();
+  if (isInteractive()) await loadTerminalModules();
   const named = argv[2]?.startsWith('-') ? undefined : argv[2];
   const program = await buildProgram(named);
   try {

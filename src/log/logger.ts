@@ -1,19 +1,43 @@
-import chalk from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import { formatLocalDateTime } from '../util/time.js';
 import { maskUrl } from '../db/url.js';
 
-// ora is loaded only on a terminal, in the background as soon as an interactive logger exists:
-// cron runs (no terminal) never pay for it.
+// chalk and ora are loaded only for a terminal: cron runs (no terminal) never pay for them
+// (chalk alone is ~13 ms of start-up). The CLI awaits them before its first line
+// (loadTerminalModules); a logger that writes before they are in writes plain lines.
+let chalk: ChalkInstance | null = null;
 let oraModule: typeof import('ora') | null = null;
-let oraLoading: Promise<void> | null = null;
-function loadOra(): void {
-  oraLoading ??= import('ora').then(
-    (m) => {
+let terminalLoading: Promise<void> | null = null;
+
+export function loadTerminalModules(): Promise<void> {
+  terminalLoading ??= Promise.all([
+    import('chalk').then((m) => {
+      chalk = m.default;
+    }),
+    import('ora').then((m) => {
       oraModule = m;
-    },
+    }),
+  ]).then(
+    () => undefined,
     () => undefined,
   );
+  return terminalLoading;
+}
+
+/**
+ * A terminal that reports no width (a pty nobody sized: `script`, some `docker exec -t`) gets
+ * step lines instead of a spinner: ora divides by the width to count the lines to clear, and
+ * with 0 it clears forever.
+ */
+function hasWidth(stream: NodeJS.WritableStream): boolean {
+  const columns = (stream as { columns?: number }).columns;
+  return typeof columns === 'number' && columns > 0;
+}
+
+/** Colors and a spinner: only when stdout and the log stream are terminals and NO_COLOR is unset. */
+export function isInteractive(stream: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr): boolean {
+  return Boolean(process.stdout.isTTY) && Boolean(stream.isTTY) && !process.env.NO_COLOR;
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -93,8 +117,7 @@ class StreamLogger implements Logger {
     const plain = `${stamp} ${level.toUpperCase().padEnd(5)} ${scope}${text}`;
     this.remember(plain);
     if (this.opts.interactive) {
-      const color = { debug: chalk.gray, info: chalk.white, warn: chalk.yellow, error: chalk.red }[level];
-      const line = `${chalk.gray(stamp)} ${color(level.toUpperCase().padEnd(5))} ${scope}${text}`;
+      const line = chalk ? `${chalk.gray(stamp)} ${{ debug: chalk.gray, info: chalk.white, warn: chalk.yellow, error: chalk.red }[level](level.toUpperCase().padEnd(5))} ${scope}${text}` : plain;
       const spinner = this.shared.spinner;
       if (spinner?.isSpinning) {
         spinner.clear();
@@ -122,7 +145,7 @@ class StreamLogger implements Logger {
   }
 
   step(message: string): void {
-    if (this.opts.interactive && oraModule && ORDER[this.opts.level] <= ORDER.info) {
+    if (this.opts.interactive && oraModule && hasWidth(this.opts.stream) && ORDER[this.opts.level] <= ORDER.info) {
       const ora = oraModule.default;
       this.remember(`${formatLocalDateTime(this.opts.now(), this.opts.timeZone)} STEP  ${this.mask(message)}`);
       if (!this.shared.spinner) this.shared.spinner = ora({ stream: this.opts.stream, text: this.mask(message) }).start();
@@ -160,8 +183,8 @@ class StreamLogger implements Logger {
 
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stderr;
-  const interactive = options.interactive ?? (Boolean(process.stdout.isTTY) && Boolean((stream as { isTTY?: boolean }).isTTY) && !process.env.NO_COLOR);
-  if (interactive) loadOra();
+  const interactive = options.interactive ?? isInteractive(stream);
+  if (interactive) void loadTerminalModules();
   return new StreamLogger(
     {
       stream,
