@@ -22,11 +22,11 @@ export const BLOCK_BYTES = 256 * 1024;
  * disk, then linked to its final name without ever replacing an existing file. Until
  * `commit` succeeds there is no file under the final name; `abort` removes the temporary one.
  *
- * Compression runs in parallel: the input is cut into blocks of at least BLOCK_BYTES, each compressed on the
- * libuv thread pool as a complete gzip member, and the members are written in order (a
- * multi-member gzip file is standard: gunzip, zcat and zlib read it as one stream). At most
- * `maxInFlight` blocks are being compressed at once, so memory stays flat and a slow disk or
- * CPU holds the writer back.
+ * Compression runs in parallel: the input is cut into blocks of at least BLOCK_BYTES, each
+ * compressed on the libuv thread pool as a complete gzip member, and the members are written in
+ * order (a multi-member gzip file is standard: gunzip, zcat and zlib read it as one stream). At
+ * most `maxInFlight` blocks are queued or being compressed at once, so memory stays flat and a
+ * slow disk or CPU holds the writer back.
  */
 export class AtomicGzipFile implements SqlSink {
   readonly tempPath: string;
@@ -81,12 +81,8 @@ export class AtomicGzipFile implements SqlSink {
       this.inFlight.push(job);
       this.startCompressing();
     }
-    while (this.inFlight.length >= this.maxInFlight) {
-      this.startCompressing();
-      await this.writeOldest();
-    }
+    while (this.inFlight.length >= this.maxInFlight) await this.writeOldest();
   }
-
 
   /**
    * Hands queued blocks to the thread pool, oldest first. Up to level 6 compression is about as
