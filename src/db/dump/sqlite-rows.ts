@@ -139,9 +139,8 @@ function hiddenTrapSql(select: string[]): string {
 }
 
 /**
- * A chunk of a rowid table in one query: its rows' tuples joined by ',\n' as bytes (SQLite does
- * the formatting and joining; JS gets one buffer, never a string per row), with the chunk's
- * first and last rowid and its row count. Each row takes the typed tuple when its values pass
+ * A rowid range of a table in one query: its rows' tuples joined by ',\n' as bytes (SQLite does
+ * the formatting and joining; JS gets one buffer, never a string per row), with its row count. Each row takes the typed tuple when its values pass
  * the check, else the general one; both write text as quote() does, which is exact unless the
  * text holds a NUL, a CR (the sqlite3 shell drops a CR before a newline while reading) or bytes
  * that are not UTF-8. A row with a NUL or -0.0 that the typed tuple cannot take is replaced by char(1). So a chunk holding no byte 1, no CR
@@ -151,10 +150,19 @@ function chunkSql(table: string, shape: TableShape): string {
   const { select, kinds, rowid } = shape;
   const typed = typedTupleSql(select, kinds);
   return (
-    `SELECT CAST(group_concat(webjobs_tuple, ',\n') AS BLOB), min(webjobs_rowid), max(webjobs_rowid), count(*) FROM (` +
-    `SELECT ${rowid} AS webjobs_rowid, CASE WHEN ${typed.check} THEN ${typed.tuple} WHEN ${hiddenTrapSql(select)} THEN char(1) ELSE ${tupleSql(select)} END AS webjobs_tuple ` +
-    `FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid} LIMIT ?)`
+    `SELECT CAST(group_concat(webjobs_tuple, ',\n') AS BLOB), count(*) FROM (` +
+    `SELECT CASE WHEN ${typed.check} THEN ${typed.tuple} WHEN ${hiddenTrapSql(select)} THEN char(1) ELSE ${tupleSql(select)} END AS webjobs_tuple ` +
+    `FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid})`
   );
+}
+
+/**
+ * The rowid that starts the next chunk: the first after `n` rows from a bound, found by stepping
+ * the b-tree without reading a column. Chunks are then plain rowid ranges, so the chunk query
+ * keeps no min()/max() per row (~10 % of its time).
+ */
+function nextChunkStartSql(table: string, rowid: string): string {
+  return `SELECT ${rowid} FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid} LIMIT 1 OFFSET ?`;
 }
 
 /** The rows of a rowid range one by one: each a tuple, or tagged when it hides a trap. */
@@ -238,22 +246,26 @@ export function* tupleChunks(raw: Database.Database, table: string, shape: Table
     if (tuples.length) yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
     return;
   }
+  const nextStart = raw.prepare(nextChunkStartSql(table, shape.rowid)).pluck(true);
   const chunk = raw.prepare(chunkSql(table, shape)).raw(true);
   const rowByRow = raw.prepare(rowsSql(table, shape)).pluck(true);
   const reread = raw.prepare(`SELECT ${taggedRow(shape.select)} FROM ${q(table)} WHERE ${shape.rowid} = ?`).pluck(true);
-  let from = lo;
+  let from: bigint | undefined = lo;
   let rowsPerChunk = 1000;
-  while (from <= hi) {
-    const [bytes, first, last, count] = chunk.get(from, hi, rowsPerChunk) as [Buffer | null, bigint, bigint, bigint];
+  while (from !== undefined && from <= hi) {
+    const next = nextStart.get(from, hi, rowsPerChunk) as bigint | undefined;
+    const to = next === undefined ? hi : next - 1n;
+    const [bytes, count] = chunk.get(from, to) as [Buffer | null, bigint];
     const rows = Number(count);
     if (rows === 0 || bytes === null) return;
-    from = last + 1n;
+    const range: [bigint, bigint] = [from, to];
+    from = next;
     rowsPerChunk = Math.max(1, Math.min(MAX_CHUNK_ROWS, Math.floor((CHUNK_BYTES * rows) / Math.max(1, bytes.length))));
     if (isUtf8(bytes) && bytes.indexOf(13) < 0 && bytes.indexOf(1) < 0) {
       yield { bytes, rows };
       continue;
     }
-    const tuples = (rowByRow.all(first, last) as string[]).map((row) => {
+    const tuples = (rowByRow.all(...range) as string[]).map((row) => {
       if (row.charCodeAt(0) === 1 || !suspectTuple.test(row)) return tupleOf(row);
       return tupleOf(reread.get(leadingRowid(row)) as string);
     });
