@@ -47,14 +47,15 @@ export class AtomicGzipFile implements SqlSink {
   constructor(
     readonly dir: string,
     finalName: string,
-    private readonly level: number,
+    level: number,
     options: { maxInFlight?: number; blockBytes?: number } = {},
   ) {
     this.tempPath = path.join(dir, `.${finalName}.${process.pid}.${Date.now().toString(36)}.tmp`);
     this.fd = fs.openSync(this.tempPath, 'wx', 0o600);
     this.options = { level, memLevel: 9, chunkSize: 512 * 1024 };
     this.maxInFlight = options.maxInFlight ?? Math.max(4, Math.min(10, 2 * os.availableParallelism() + 2));
-    this.threads = Math.max(1, os.availableParallelism() - 1);
+    // Above level 6 compression is the slower side: no cap (see startCompressing).
+    this.threads = level > 6 ? Infinity : Math.max(1, os.availableParallelism() - 1);
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 
@@ -94,7 +95,7 @@ export class AtomicGzipFile implements SqlSink {
    * level 9 made it 10 % slower.
    */
   private startCompressing(): void {
-    const allowed = () => (this.level > 6 ? Infinity : this.queued.length >= 2 ? this.threads + 1 : this.threads);
+    const allowed = () => (this.queued.length >= 2 ? this.threads + 1 : this.threads);
     while (this.queued.length && this.compressing < allowed()) {
       const next = this.queued.shift() as (typeof this.queued)[number];
       this.compressing++;
