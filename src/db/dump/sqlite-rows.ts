@@ -90,8 +90,11 @@ function printfJoin(values: Array<{ format: string; arg: string }>): string {
   return groups.length === 1 ? (groups[0] as { arg: string }).arg : printfJoin(groups);
 }
 
-/** A tuple `(…)`: the values joined by printfJoin, in parentheses. */
-const printfTuple = (values: Array<{ format: string; arg: string }>) => `printf('(%s)', ${printfJoin(values)})`;
+/** A tuple `(…)`: the values joined by commas in parentheses, by one printf() when they fit in one (a copy less per row than wrapping printfJoin's result). */
+const printfTuple = (values: Array<{ format: string; arg: string }>) =>
+  values.length <= PRINTF_ARGS
+    ? `printf('(${values.map((v) => v.format).join(',')})', ${values.map((v) => v.arg).join(', ')})`
+    : `printf('(%s)', ${printfJoin(values)})`;
 
 /** A row for tupleOf to finish in JS: char(1), then its values joined by commas, each text as `T` + the hex of its bytes (no part holds a comma). */
 const taggedRow = (select: string[]) =>
@@ -139,8 +142,9 @@ function hiddenTrapSql(select: string[]): string {
 }
 
 /**
- * A rowid range of a table in one query: its rows' tuples joined by ',\n' as bytes (SQLite does
- * the formatting and joining; JS gets one buffer, never a string per row), with its row count. Each row takes the typed tuple when its values pass
+ * A rowid range of a table in one query: the prefix bound first, then its rows' tuples joined
+ * by ',\n', as bytes (SQLite does the formatting and joining; JS gets one buffer, never a string
+ * per row), with its row count. Each row takes the typed tuple when its values pass
  * the check, else the general one; both write text as quote() does, which is exact unless the
  * text holds a NUL, a CR (the sqlite3 shell drops a CR before a newline while reading) or bytes
  * that are not UTF-8. A row with a NUL or -0.0 that the typed tuple cannot take is replaced by char(1). So a chunk holding no byte 1, no CR
@@ -150,7 +154,7 @@ function chunkSql(table: string, shape: TableShape): string {
   const { select, kinds, rowid } = shape;
   const typed = typedTupleSql(select, kinds);
   return (
-    `SELECT CAST(group_concat(webjobs_tuple, ',\n') AS BLOB), count(*) FROM (` +
+    `SELECT CAST(? || group_concat(webjobs_tuple, ',\n') AS BLOB), count(*) FROM (` +
     `SELECT CASE WHEN ${typed.check} THEN ${typed.tuple} WHEN ${hiddenTrapSql(select)} THEN char(1) ELSE ${tupleSql(select)} END AS webjobs_tuple ` +
     `FROM ${q(table)} WHERE ${rowid} BETWEEN ? AND ? ORDER BY ${rowid})`
   );
@@ -212,11 +216,18 @@ function leadingRowid(row: string): bigint {
   return BigInt(row.slice(1, end < 0 ? undefined : end));
 }
 
-/** A run of rows as finished tuples joined by ',\n', in UTF-8. */
+/** A run of rows as finished tuples joined by ',\n', in UTF-8, after the prefix asked for. */
 export interface TupleChunk {
   bytes: Buffer;
+  /** How many of the leading bytes are the prefix. */
+  prefixBytes: number;
   rows: number;
 }
+
+/** The bytes the caller wants in front of the next chunk (a separator, a statement's end and head), or nothing. */
+export type ChunkPrefix = () => Buffer;
+
+const NO_PREFIX: ChunkPrefix = () => Buffer.alloc(0);
 
 /** Bytes of tuples per chunk: few chunks for JS to handle, memory still flat. */
 const CHUNK_BYTES = 512 * 1024;
@@ -227,9 +238,23 @@ const MAX_ROWID = 2n ** 63n - 1n;
 
 /**
  * The rows of the table as finished SQL tuples, in rowid (or key) order, a chunk at a time:
- * those whose rowid is from `lo` to `hi` (a table without a usable rowid is read whole).
+ * those whose rowid is from `lo` to `hi` (a table without a usable rowid is read whole). Each
+ * chunk starts with what `prefix` returns when it is read, joined in by SQLite: the chunk is then
+ * one buffer the writer passes on as it is, where a separate separator would have it copied into a
+ * new one (512 KB of garbage per chunk, memory the main thread faults in).
  */
-export function* tupleChunks(raw: Database.Database, table: string, shape: TableShape, lo = MIN_ROWID, hi = MAX_ROWID): Generator<TupleChunk> {
+export function* tupleChunks(
+  raw: Database.Database,
+  table: string,
+  shape: TableShape,
+  prefix: ChunkPrefix = NO_PREFIX,
+  lo = MIN_ROWID,
+  hi = MAX_ROWID,
+): Generator<TupleChunk> {
+  const finish = (tuples: string[]): TupleChunk => {
+    const head = prefix();
+    return { bytes: Buffer.concat([head, Buffer.from(tuples.join(',\n'))]), prefixBytes: head.length, rows: tuples.length };
+  };
   if (shape.rowid === null) {
     let tuples: string[] = [];
     let length = 0;
@@ -238,12 +263,12 @@ export function* tupleChunks(raw: Database.Database, table: string, shape: Table
       tuples.push(tuple);
       length += tuple.length;
       if (length >= CHUNK_BYTES || tuples.length >= MAX_CHUNK_ROWS) {
-        yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
+        yield finish(tuples);
         tuples = [];
         length = 0;
       }
     }
-    if (tuples.length) yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
+    if (tuples.length) yield finish(tuples);
     return;
   }
   const nextStart = raw.prepare(nextChunkStartSql(table, shape.rowid)).pluck(true);
@@ -255,20 +280,22 @@ export function* tupleChunks(raw: Database.Database, table: string, shape: Table
   while (from !== undefined && from <= hi) {
     const next = nextStart.get(from, hi, rowsPerChunk) as bigint | undefined;
     const to = next === undefined ? hi : next - 1n;
-    const [bytes, count] = chunk.get(from, to) as [Buffer | null, bigint];
+    const head = prefix();
+    const [bytes, count] = chunk.get(head, from, to) as [Buffer | null, bigint];
     const rows = Number(count);
     if (rows === 0 || bytes === null) return;
     const range: [bigint, bigint] = [from, to];
     from = next;
-    rowsPerChunk = Math.max(1, Math.min(MAX_CHUNK_ROWS, Math.floor((CHUNK_BYTES * rows) / Math.max(1, bytes.length))));
-    if (isUtf8(bytes) && bytes.indexOf(13) < 0 && bytes.indexOf(1) < 0) {
-      yield { bytes, rows };
+    const body = bytes.subarray(head.length);
+    rowsPerChunk = Math.max(1, Math.min(MAX_CHUNK_ROWS, Math.floor((CHUNK_BYTES * rows) / Math.max(1, body.length))));
+    if (isUtf8(body) && body.indexOf(13) < 0 && body.indexOf(1) < 0) {
+      yield { bytes, prefixBytes: head.length, rows };
       continue;
     }
     const tuples = (rowByRow.all(...range) as string[]).map((row) => {
       if (row.charCodeAt(0) === 1 || !suspectTuple.test(row)) return tupleOf(row);
       return tupleOf(reread.get(leadingRowid(row)) as string);
     });
-    yield { bytes: Buffer.from(tuples.join(',\n')), rows: tuples.length };
+    yield { bytes: Buffer.concat([head, Buffer.from(tuples.join(',\n'))]), prefixBytes: head.length, rows: tuples.length };
   }
 }
