@@ -32,6 +32,7 @@ function buildFixture(file: string): void {
     CREATE TABLE audit (id INTEGER PRIMARY KEY, what TEXT);
     CREATE TABLE late_key (name TEXT, id INTEGER PRIMARY KEY, note);
     CREATE TABLE many (id INTEGER PRIMARY KEY, v);
+    CREATE TABLE sparse (id INTEGER PRIMARY KEY, v TEXT);
     CREATE TABLE nul_text (id INTEGER PRIMARY KEY, t TEXT, o);
     CREATE TABLE only_key (id INTEGER PRIMARY KEY);
     CREATE TABLE wide (id INTEGER PRIMARY KEY, ${Array.from({ length: WIDE }, (_, i) => `c${i} ${['INTEGER', 'TEXT', 'REAL', ''][i % 4]}`).join(', ')});
@@ -95,6 +96,15 @@ function buildFixture(file: string): void {
   raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
     INSERT INTO many (id, v) SELECT i, CASE i WHEN 1500 THEN 'cr' || char(13) || 'x' WHEN 2500 THEN 'nul' || char(0) || 'x'
       WHEN 3500 THEN -0.0 WHEN 4500 THEN CAST(X'61FF' AS TEXT) ELSE 'row ' || i || ' ' || hex(zeroblob(500)) END FROM n`);
+  // Rowids in runs and gaps, for the chunk ranges: a dense run (ranges then worked out, not
+  // walked) broken by a gap of 100, a gap of 10^12, a sparse run (every 7th), and the last rowid.
+  raw.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+    INSERT INTO sparse (id, v) SELECT id, 'row ' || id || ' ' || hex(zeroblob(200)) FROM (
+      SELECT i - 3001 AS id FROM n WHERE i <= 3000
+      UNION ALL SELECT i FROM n WHERE i NOT BETWEEN 2001 AND 2100
+      UNION ALL SELECT 1000000000000 + i FROM n WHERE i <= 1000
+      UNION ALL SELECT 2000000000000 + 7 * i FROM n WHERE i <= 1500
+      UNION ALL SELECT 9223372036854775807)`);
   raw.exec(`INSERT INTO "order" VALUES ('a', 'b', 1), ('c', NULL, 2), ('it''s', 'x''''y ~ \\ \` ", []', 3)`); // printable ASCII with quotes: SQLite's quote() path
   raw.exec('INSERT INTO gen (id, price, qty) VALUES (1, 2.5, 4), (2, 99.5, 3), (3, 0.1, 3)');
   raw.close();
@@ -114,7 +124,7 @@ function sequenceOf(file: string): unknown[] {
   return rows;
 }
 
-const ALL_TABLES = ['affinity', 'audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'only_key', 'order', 'typed', 'untyped', 'wide', 'wide_kv'];
+const ALL_TABLES = ['affinity', 'audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'only_key', 'order', 'sparse', 'typed', 'untyped', 'wide', 'wide_kv'];
 
 /** Every stored value of a table, exactly: its type, text as the hex of its bytes, integers as BigInt, -0.0 apart from 0.0, blobs as bytes. */
 function valuesOf(file: string, table: string): unknown[][] {
@@ -157,6 +167,7 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
     expect(result.triggers).toEqual(['counters_audit']);
     expect(result.verified?.ok).toBe(true);
     expect(result.rowsByTable.typed).toBe(6);
+    expect(result.rowsByTable.sparse).toBe(3000 + 3900 + 1000 + 1500 + 1);
   });
 
   for (const via of ['the real sqlite3 client', 'webjobs restore-db'] as const) {
