@@ -251,10 +251,12 @@ export function* tupleChunks(
   lo = MIN_ROWID,
   hi = MAX_ROWID,
 ): Generator<TupleChunk> {
-  const finish = (tuples: string[]): TupleChunk => {
-    const head = prefix();
-    return { bytes: Buffer.concat([head, Buffer.from(tuples.join(',\n'))]), prefixBytes: head.length, rows: tuples.length };
-  };
+  /** Tuples finished in JS, joined behind the prefix. */
+  const joined = (head: Buffer, tuples: string[]): TupleChunk => ({
+    bytes: Buffer.concat([head, Buffer.from(tuples.join(',\n'))]),
+    prefixBytes: head.length,
+    rows: tuples.length,
+  });
   if (shape.rowid === null) {
     let tuples: string[] = [];
     let length = 0;
@@ -263,12 +265,12 @@ export function* tupleChunks(
       tuples.push(tuple);
       length += tuple.length;
       if (length >= CHUNK_BYTES || tuples.length >= MAX_CHUNK_ROWS) {
-        yield finish(tuples);
+        yield joined(prefix(), tuples);
         tuples = [];
         length = 0;
       }
     }
-    if (tuples.length) yield finish(tuples);
+    if (tuples.length) yield joined(prefix(), tuples);
     return;
   }
   const nextStart = raw.prepare(nextChunkStartSql(table, shape.rowid)).pluck(true);
@@ -308,6 +310,6 @@ export function* tupleChunks(
       if (row.charCodeAt(0) === 1 || !suspectTuple.test(row)) return tupleOf(row);
       return tupleOf(reread.get(leadingRowid(row)) as string);
     });
-    yield { bytes: Buffer.concat([head, Buffer.from(tuples.join(',\n'))]), prefixBytes: head.length, rows: tuples.length };
+    yield joined(head, tuples);
   }
 }
