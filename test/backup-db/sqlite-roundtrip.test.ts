@@ -33,6 +33,8 @@ function buildFixture(file: string): void {
     CREATE TABLE late_key (name TEXT, id INTEGER PRIMARY KEY, note);
     CREATE TABLE many (id INTEGER PRIMARY KEY, v);
     CREATE TABLE sparse (id INTEGER PRIMARY KEY, v TEXT);
+    CREATE TABLE empty (id INTEGER PRIMARY KEY, v TEXT);
+    CREATE TABLE empty_kv (k TEXT PRIMARY KEY, v) WITHOUT ROWID;
     CREATE TABLE nul_text (id INTEGER PRIMARY KEY, t TEXT, o);
     CREATE TABLE only_key (id INTEGER PRIMARY KEY);
     CREATE TABLE wide (id INTEGER PRIMARY KEY, ${Array.from({ length: WIDE }, (_, i) => `c${i} ${['INTEGER', 'TEXT', 'REAL', ''][i % 4]}`).join(', ')});
@@ -124,7 +126,7 @@ function sequenceOf(file: string): unknown[] {
   return rows;
 }
 
-const ALL_TABLES = ['affinity', 'audit', 'counters', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'only_key', 'order', 'sparse', 'typed', 'untyped', 'wide', 'wide_kv'];
+const ALL_TABLES = ['affinity', 'audit', 'counters', 'empty', 'empty_kv', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'only_key', 'order', 'sparse', 'typed', 'untyped', 'wide', 'wide_kv'];
 
 /** Every stored value of a table, exactly: its type, text as the hex of its bytes, integers as BigInt, -0.0 apart from 0.0, blobs as bytes. */
 function valuesOf(file: string, table: string): unknown[][] {
@@ -168,6 +170,7 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
     expect(result.verified?.ok).toBe(true);
     expect(result.rowsByTable.typed).toBe(6);
     expect(result.rowsByTable.sparse).toBe(3000 + 3900 + 1000 + 1500 + 1);
+    expect([result.rowsByTable.empty, result.rowsByTable.empty_kv]).toEqual([0, 0]);
   });
 
   for (const via of ['the real sqlite3 client', 'webjobs restore-db'] as const) {
