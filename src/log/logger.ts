@@ -42,6 +42,8 @@ export function isInteractive(stream: NodeJS.WritableStream & { isTTY?: boolean 
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+const levelColor = (c: ChalkInstance, level: LogLevel) => ({ debug: c.gray, info: c.white, warn: c.yellow, error: c.red })[level];
+
 export interface Progress {
   step?: string;
   done: number;
@@ -117,7 +119,7 @@ class StreamLogger implements Logger {
     const plain = `${stamp} ${level.toUpperCase().padEnd(5)} ${scope}${text}`;
     this.remember(plain);
     if (this.opts.interactive) {
-      const line = chalk ? `${chalk.gray(stamp)} ${{ debug: chalk.gray, info: chalk.white, warn: chalk.yellow, error: chalk.red }[level](level.toUpperCase().padEnd(5))} ${scope}${text}` : plain;
+      const line = chalk ? `${chalk.gray(stamp)} ${levelColor(chalk, level)(level.toUpperCase().padEnd(5))} ${scope}${text}` : plain;
       const spinner = this.shared.spinner;
       if (spinner?.isSpinning) {
         spinner.clear();

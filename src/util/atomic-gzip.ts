@@ -48,6 +48,7 @@ export class AtomicGzipFile implements SqlSink {
   private queued: Array<{ data: Buffer; resolve: (out: Buffer) => void; reject: (err: unknown) => void }> = [];
   private compressing = 0;
   private readonly threads: number;
+  private readonly blockBytes: number;
   private closed = false;
   private unsyncedBytes = 0;
   private syncing: Promise<void> | null = null;
@@ -69,8 +70,6 @@ export class AtomicGzipFile implements SqlSink {
     this.threads = level > 6 ? Infinity : Math.max(1, os.availableParallelism() - 1);
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
-
-  private readonly blockBytes: number;
 
   async write(chunk: string | Buffer): Promise<void> {
     if (this.failure) throw this.failure;
@@ -110,18 +109,12 @@ export class AtomicGzipFile implements SqlSink {
     while (this.queued.length && this.compressing < allowed()) {
       const next = this.queued.shift() as (typeof this.queued)[number];
       this.compressing++;
-      gzipAsync(next.data, this.options).then(
-        (out) => {
+      gzipAsync(next.data, this.options)
+        .then(next.resolve, next.reject)
+        .finally(() => {
           this.compressing--;
-          next.resolve(out);
           this.startCompressing();
-        },
-        (err: unknown) => {
-          this.compressing--;
-          next.reject(err);
-          this.startCompressing();
-        },
-      );
+        });
     }
   }
 
