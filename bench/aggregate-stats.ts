@@ -44,7 +44,14 @@ try {
   const clock = new ManualClock('2026-11-10T03:00:00Z');
   const job = async () => {
     await admin.query('TRUNCATE api_statistics_summary');
-    const r = await timed(() => runJob(aggregateStatsJob, { from: FROM, to: TO, noPurge: true, noWebsites: true }, { ...benchEnvironment(db, b.url), clock }, { dryRun: false, args: {} }));
+    const r = await timed(() =>
+      runJob(
+        aggregateStatsJob,
+        { from: FROM, to: TO, noPurge: true, noWebsites: true },
+        { ...benchEnvironment(db, b.url), clock },
+        { dryRun: false, args: {} },
+      ),
+    );
     if (r.value.status !== 'succeeded') throw new Error(`job ${r.value.status}: ${r.value.error}`);
     return { ms: r.ms, result: r.value.result as AggregateResult };
   };
@@ -67,17 +74,35 @@ try {
 
   await quiesce(admin);
   // Retention: 10 of the 30 days fall past 30 days' retention on 2026-11-10.
-  const purge = await timed(() => runJob(aggregateStatsJob, { date: TO, noWebsites: true }, { ...benchEnvironment(db, b.url), clock }, { dryRun: false, args: {} }));
+  const purge = await timed(() =>
+    runJob(
+      aggregateStatsJob,
+      { date: TO, noWebsites: true },
+      { ...benchEnvironment(db, b.url), clock },
+      { dryRun: false, args: {} },
+    ),
+  );
   const pr = purge.value.result as AggregateResult;
 
   console.log('');
-  console.log(`aggregate-stats bench: ${ROWS} api_requests rows, ${FROM} .. ${TO}, MariaDB ${(await db.queryOne<{ v: string }>('SELECT VERSION() AS v'))?.v}`);
+  console.log(
+    `aggregate-stats bench: ${ROWS} api_requests rows, ${FROM} .. ${TO}, MariaDB ${(await db.queryOne<{ v: string }>('SELECT VERSION() AS v'))?.v}`,
+  );
   console.log(`  bare INSERT … SELECT … GROUP BY   ${fmt(median(bareMs))}   (runs: ${bareMs.map(fmt).join(', ')})`);
-  console.log(`  webjobs aggregate-stats --from/--to ${fmt(median(jobMs))}   (runs: ${jobMs.map(fmt).join(', ')}; ${last?.daysRolledUp} days, ${last?.rowsRead} rows read)`);
+  console.log(
+    `  webjobs aggregate-stats --from/--to ${fmt(median(jobMs))}   (runs: ${jobMs.map(fmt).join(', ')}; ${last?.daysRolledUp} days, ${last?.rowsRead} rows read)`,
+  );
   console.log(`  identical summary rows            ${Number(same.n)} of 30`);
   console.log(`  ratio job / bare                  ${(median(jobMs) / median(bareMs)).toFixed(2)}×   (target ≤ 1.2×)`);
-  console.log(`  load average during the run        ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  console.log(`  retention purge                   ${pr.retention.rowsPurged} rows of ${pr.retention.ranges.map((r) => `${r.from}..${r.toExclusive}`).join(', ')} in ${fmt(purge.ms)} (whole run), ${pr.retention.chunks} chunks, longest statement ${pr.retention.longestStatementMs} ms`);
+  console.log(
+    `  load average during the run        ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    `  retention purge                   ${pr.retention.rowsPurged} rows of ${pr.retention.ranges.map((r) => `${r.from}..${r.toExclusive}`).join(', ')} in ${fmt(purge.ms)} (whole run), ${pr.retention.chunks} chunks, longest statement ${pr.retention.longestStatementMs} ms`,
+  );
 } finally {
   await b.stop();
 }

@@ -25,19 +25,31 @@ const REPS = Number(process.env.REPS ?? 2);
 const LEVELS = (process.env.LEVELS ?? '6,9').split(',').map(Number);
 
 async function main(): Promise<void> {
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')))
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-bench-mysql-'));
   console.log(`starting a private MariaDB…`);
   const server = await startMariaDb({ bufferPoolMb: 512 });
   try {
-    const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+    const admin = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: server.port,
+      user: server.user,
+      password: server.password,
+    });
     await admin.query('CREATE DATABASE bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
     await admin.end();
     const db = await openDatabase(server.url('bench'));
     await createReferenceSchema(db);
     await db.close();
     console.log(`generating ${ROWS.toLocaleString('en')} api_requests rows…`);
-    const conn = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: 'bench' });
+    const conn = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      database: 'bench',
+    });
     const t0 = performance.now();
     for (let start = 1; start <= ROWS; start += 250_000) {
       const end = Math.min(ROWS, start + 249_999);
@@ -53,7 +65,9 @@ async function main(): Promise<void> {
       );
     }
     await conn.query('ANALYZE TABLE api_requests');
-    const [[size]] = await conn.query<mysql.RowDataPacket[]>("SELECT data_length + index_length AS b FROM information_schema.TABLES WHERE table_schema = 'bench' AND table_name = 'api_requests'");
+    const [[size]] = await conn.query<mysql.RowDataPacket[]>(
+      "SELECT data_length + index_length AS b FROM information_schema.TABLES WHERE table_schema = 'bench' AND table_name = 'api_requests'",
+    );
     await conn.end();
     console.log(`  ${((performance.now() - t0) / 1000).toFixed(1)} s, table ${mb(Number(size?.b))} on disk`);
 
@@ -71,11 +85,19 @@ async function main(): Promise<void> {
           const out = path.join(work, `${side}-${level}-${rep}`);
           if (side === 'webjobs') {
             fs.mkdirSync(out);
-            const m = timed(`node ${path.join(ROOT, 'bin', 'webjobs.js')} backup-db --type critical --level ${level} --out ${out} --config ${config}`, env, out);
+            const m = timed(
+              `node ${path.join(ROOT, 'bin', 'webjobs.js')} backup-db --type critical --level ${level} --out ${out} --config ${config}`,
+              env,
+              out,
+            );
             results[level]?.webjobs.push(m);
           } else {
             const file = `${out}.sql.gz`;
-            const m = timed(`mysqldump --single-transaction --quick ${conn_} bench api_requests | gzip -N -${level} > ${file}`, env, file);
+            const m = timed(
+              `mysqldump --single-transaction --quick ${conn_} bench api_requests | gzip -N -${level} > ${file}`,
+              env,
+              file,
+            );
             results[level]?.mysqldump.push(m);
           }
         }
@@ -83,14 +105,24 @@ async function main(): Promise<void> {
         fs.rmSync(path.join(work, `mysqldump-${level}-${rep}.sql.gz`), { force: true });
         const w = results[level]?.webjobs.at(-1) as Measure;
         const d = results[level]?.mysqldump.at(-1) as Measure;
-        console.log(`level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s (CPU ${w.cpu.toFixed(2)} s) ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | mysqldump|gzip ${d.seconds.toFixed(2)} s (CPU ${d.cpu.toFixed(2)} s) ${d.rssMb.toFixed(0)} MB RSS ${mb(d.bytes)}`);
+        console.log(
+          `level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s (CPU ${w.cpu.toFixed(2)} s) ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | mysqldump|gzip ${d.seconds.toFixed(2)} s (CPU ${d.cpu.toFixed(2)} s) ${d.rssMb.toFixed(0)} MB RSS ${mb(d.bytes)}`,
+        );
       }
     }
     const myOut = path.join(work, 'mydumper');
-    const my = timed(`mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T api_requests -c -t 2 -o ${myOut}`, env, myOut);
+    const my = timed(
+      `mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T api_requests -c -t 2 -o ${myOut}`,
+      env,
+      myOut,
+    );
 
-    console.log(`\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`);
-    console.log('| level | webjobs | mysqldump \\| gzip | ratio | CPU s webjobs / mysqldump\\|gzip | webjobs peak RSS | mysqldump\\|gzip peak RSS | webjobs file | mysqldump file |');
+    console.log(
+      `\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`,
+    );
+    console.log(
+      '| level | webjobs | mysqldump \\| gzip | ratio | CPU s webjobs / mysqldump\\|gzip | webjobs peak RSS | mysqldump\\|gzip peak RSS | webjobs file | mysqldump file |',
+    );
     console.log('|---|---|---|---|---|---|---|---|---|');
     for (const level of LEVELS) {
       const r = results[level] as { webjobs: Measure[]; mysqldump: Measure[] };
@@ -98,9 +130,13 @@ async function main(): Promise<void> {
       const d = median(r.mysqldump.map((m) => m.seconds));
       const wr = Math.max(...r.webjobs.map((m) => m.rssMb));
       const dr = Math.max(...r.mysqldump.map((m) => m.rssMb));
-      console.log(`| ${level} | ${w.toFixed(2)} s | ${d.toFixed(2)} s | ${(w / d).toFixed(2)}× | ${median(r.webjobs.map((m) => m.cpu)).toFixed(2)} / ${median(r.mysqldump.map((m) => m.cpu)).toFixed(2)} | ${wr.toFixed(0)} MB | ${dr.toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.mysqldump[0]?.bytes ?? 0)} |`);
+      console.log(
+        `| ${level} | ${w.toFixed(2)} s | ${d.toFixed(2)} s | ${(w / d).toFixed(2)}× | ${median(r.webjobs.map((m) => m.cpu)).toFixed(2)} / ${median(r.mysqldump.map((m) => m.cpu)).toFixed(2)} | ${wr.toFixed(0)} MB | ${dr.toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.mysqldump[0]?.bytes ?? 0)} |`,
+      );
     }
-    console.log(`mydumper (-c, 2 threads, default gzip level): ${my.seconds.toFixed(2)} s, ${my.rssMb.toFixed(0)} MB RSS, ${mb(my.bytes)}`);
+    console.log(
+      `mydumper (-c, 2 threads, default gzip level): ${my.seconds.toFixed(2)} s, ${my.rssMb.toFixed(0)} MB RSS, ${mb(my.bytes)}`,
+    );
   } finally {
     await server.stop();
     fs.rmSync(work, { recursive: true, force: true });

@@ -27,7 +27,6 @@ try {
   const { fresh, expired } = await cacheFixture(admin, ROWS, nowLocal);
   const backlog = await backlogWatch(admin);
 
-
   // 1. One unbounded DELETE.
   await fresh();
   const toDelete = await expired();
@@ -44,8 +43,27 @@ try {
     const dsn = `h=127.0.0.1,P=${b.server.port},u=${b.server.user},p=${b.server.password},D=bench,t=cache`;
     await backlog.start();
     const t0 = performance.now();
-    const r = spawnSync(ptBin, ['--source', dsn, '--where', `expires_at < '${nowLocal}'`, '--purge', '--limit', '1000', '--commit-each', '--bulk-delete', '--no-check-charset'], { encoding: 'utf8' });
-    pt = { ms: performance.now() - t0, ok: r.status === 0, note: r.status === 0 ? '' : (r.stderr || r.stdout).slice(0, 500) };
+    const r = spawnSync(
+      ptBin,
+      [
+        '--source',
+        dsn,
+        '--where',
+        `expires_at < '${nowLocal}'`,
+        '--purge',
+        '--limit',
+        '1000',
+        '--commit-each',
+        '--bulk-delete',
+        '--no-check-charset',
+      ],
+      { encoding: 'utf8' },
+    );
+    pt = {
+      ms: performance.now() - t0,
+      ok: r.status === 0,
+      note: r.status === 0 ? '' : (r.stderr || r.stdout).slice(0, 500),
+    };
   }
   const ptBacklog = ptBin ? await backlog.settle(toDelete) : null;
   const ptLeft = await expired();
@@ -53,25 +71,44 @@ try {
   // 3. webjobs cleanup-cache (the whole job: runner, lock, history, chunks, ANALYZE TABLE).
   await fresh();
   await backlog.start();
-  const job = await timed(() => runJob(cleanupCacheJob, CHUNK === undefined ? {} : { chunk: CHUNK }, { ...benchEnvironment(db, b.url), clock: new ManualClock(now) }, { dryRun: false, args: {} }));
+  const job = await timed(() =>
+    runJob(
+      cleanupCacheJob,
+      CHUNK === undefined ? {} : { chunk: CHUNK },
+      { ...benchEnvironment(db, b.url), clock: new ManualClock(now) },
+      { dryRun: false, args: {} },
+    ),
+  );
   const jobResult = job.value.result as CleanupCacheResult;
   const jobBacklog = await backlog.settle(jobResult.rowsDeleted);
   const jobLeft = await expired();
 
   console.log('');
-  console.log(`cleanup-cache bench: ${ROWS} rows, ${toDelete} expired, MariaDB ${(await db.queryOne<{ v: string }>('SELECT VERSION() AS v'))?.v}`);
+  console.log(
+    `cleanup-cache bench: ${ROWS} rows, ${toDelete} expired, MariaDB ${(await db.queryOne<{ v: string }>('SELECT VERSION() AS v'))?.v}`,
+  );
   console.log(`  one unbounded DELETE          ${fmt(single.ms)}   (left ${singleLeft})`);
   console.log(`  pt-archiver --limit 1000 …    ${pt.ok ? fmt(pt.ms) : `failed: ${pt.note}`}   (left ${ptLeft})`);
-  console.log(`  webjobs cleanup-cache         ${fmt(job.ms)}   (deleted ${jobResult.rowsDeleted} in ${jobResult.chunks} chunks (${CHUNK === undefined ? 'default sizing' : `--chunk ${CHUNK}`}), left ${jobLeft}, status ${job.value.status})`);
+  console.log(
+    `  webjobs cleanup-cache         ${fmt(job.ms)}   (deleted ${jobResult.rowsDeleted} in ${jobResult.chunks} chunks (${CHUNK === undefined ? 'default sizing' : `--chunk ${CHUNK}`}), left ${jobLeft}, status ${job.value.status})`,
+  );
   console.log(`  ratio vs pt-archiver          ${(job.ms / pt.ms).toFixed(2)}×   (target ≤ 0.5×)`);
   console.log(`  ratio vs one DELETE           ${(job.ms / single.ms).toFixed(2)}×   (target ≤ 1.5×)`);
-  console.log(`  longest single statement      ${jobResult.longestStatementMs} ms   (target ≤ 200 ms; chunks adapt to ${100} ms)`);
-  const after = (x: { purgedInRun: number; drainMs: number } | null) => (x ? `${String(x.purgedInRun).padStart(7)} purged within the run, the rest in ${fmt(x.drainMs)} after it` : 'n/a');
+  console.log(
+    `  longest single statement      ${jobResult.longestStatementMs} ms   (target ≤ 200 ms; chunks adapt to ${100} ms)`,
+  );
+  const after = (x: { purgedInRun: number; drainMs: number } | null) =>
+    x ? `${String(x.purgedInRun).padStart(7)} purged within the run, the rest in ${fmt(x.drainMs)} after it` : 'n/a';
   console.log(`  InnoDB purge of the deleted rows (not part of the ratios):`);
   console.log(`    one unbounded DELETE        ${after(singleBacklog)}`);
   console.log(`    pt-archiver                 ${after(ptBacklog)}`);
   console.log(`    webjobs cleanup-cache       ${after(jobBacklog)}`);
-  console.log(`  load average during the run   ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  console.log(
+    `  load average during the run   ${(await import('node:os'))
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
 } finally {
   await b.stop();
 }

@@ -36,14 +36,22 @@ async function fill(db: Db): Promise<number> {
   const flush = async () => {
     if (!batch.length) return;
     await db.transaction(async (tx) => {
-      await tx.execute(`INSERT INTO website_statistics (website_id, date, statistics_data, created_at, updated_at) VALUES ${batch.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, batch.flat());
+      await tx.execute(
+        `INSERT INTO website_statistics (website_id, date, statistics_data, created_at, updated_at) VALUES ${batch.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
+        batch.flat(),
+      );
     });
     batch.length = 0;
   };
   for (let d = DAYS; d >= 1; d--) {
     const day = new Date(NOW.getTime() - d * DAY).toISOString().slice(0, 10);
     for (let w = 1; w <= WEBSITES; w++) {
-      const data = JSON.stringify({ api_calls_today: (w * 7 + d) % 500, average_response_time: 100 + ((w + d) % 90) / 3, page_views_today: (w * d) % 5000, total_users: w + d });
+      const data = JSON.stringify({
+        api_calls_today: (w * 7 + d) % 500,
+        average_response_time: 100 + ((w + d) % 90) / 3,
+        page_views_today: (w * d) % 5000,
+        total_users: w + d,
+      });
       batch.push([w, day, data, `${day} 03:00:00`, `${day} 03:00:00`]);
       n++;
       if (batch.length >= 500) await flush();
@@ -56,8 +64,12 @@ async function fill(db: Db): Promise<number> {
 async function plainSql(db: Db): Promise<number> {
   const t0 = performance.now();
   const verb = db.dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
-  const month = db.dialect === 'sqlite' ? "CAST(substr(created_at, 1, 4) AS INTEGER), CAST(substr(created_at, 6, 2) AS INTEGER)" : 'YEAR(created_at), MONTH(created_at)';
-  const j = (p: string) => (db.dialect === 'sqlite' ? `json_extract(statistics_data, '$.${p}')` : `JSON_VALUE(statistics_data, '$.${p}')`);
+  const month =
+    db.dialect === 'sqlite'
+      ? 'CAST(substr(created_at, 1, 4) AS INTEGER), CAST(substr(created_at, 6, 2) AS INTEGER)'
+      : 'YEAR(created_at), MONTH(created_at)';
+  const j = (p: string) =>
+    db.dialect === 'sqlite' ? `json_extract(statistics_data, '$.${p}')` : `JSON_VALUE(statistics_data, '$.${p}')`;
   const obj = db.dialect === 'sqlite' ? 'json_object' : 'JSON_OBJECT';
   await db.execute(
     `${verb} INTO website_statistics_monthly (website_id, year, month, summary_data) SELECT website_id, ${month}, ${obj}('record_count', COUNT(*), 'avg_api_calls', AVG(${j('api_calls_today')}), 'avg_response_time', AVG(${j('average_response_time')}), 'total_page_views', SUM(${j('page_views_today')}), 'max_total_users', MAX(${j('total_users')})) FROM website_statistics WHERE created_at < ? GROUP BY website_id, ${month}`,
@@ -82,13 +94,37 @@ async function benchOne(engine: string, url: () => Promise<string>, work: string
     const rows = await fill(db);
     if (mode === 'plain') {
       const ms = await plainSql(db);
-      console.log(`${engine.padEnd(7)} plain SQL (1 INSERT…SELECT, 1 DELETE)   ${(ms / 1000).toFixed(2)} s for ${rows} rows`);
+      console.log(
+        `${engine.padEnd(7)} plain SQL (1 INSERT…SELECT, 1 DELETE)   ${(ms / 1000).toFixed(2)} s for ${rows} rows`,
+      );
     } else {
       const stop = peakRss();
-      const logger = createLogger({ stream: fs.createWriteStream('/dev/null'), interactive: false, timeZone: 'UTC', level: 'warn' });
-      const config = new Config({ timezone: 'UTC', cleanup: { tempDirs: [], chunkSize: Number(process.env.CHUNK ?? 1000) } }, null, work);
+      const logger = createLogger({
+        stream: fs.createWriteStream('/dev/null'),
+        interactive: false,
+        timeZone: 'UTC',
+        level: 'warn',
+      });
+      const config = new Config(
+        { timezone: 'UTC', cleanup: { tempDirs: [], chunkSize: Number(process.env.CHUNK ?? 1000) } },
+        null,
+        work,
+      );
       const t0 = performance.now();
-      const summary = await runJob(cleanupTokensJob, {}, { config, databaseUrl: 'bench', db, clock: new ManualClock(NOW), sleep: async () => undefined, logger, mailer: createMailer({}) }, { dryRun: false, args: {} });
+      const summary = await runJob(
+        cleanupTokensJob,
+        {},
+        {
+          config,
+          databaseUrl: 'bench',
+          db,
+          clock: new ManualClock(NOW),
+          sleep: async () => undefined,
+          logger,
+          mailer: createMailer({}),
+        },
+        { dryRun: false, args: {} },
+      );
       const ms = performance.now() - t0;
       const rss = stop();
       if (summary.status !== 'succeeded') throw new Error(`job ${summary.status}: ${summary.error}`);
@@ -119,7 +155,12 @@ async function main(): Promise<void> {
           'mariadb',
           async () => {
             const name = `bench_${i++}`;
-            const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+            const admin = await mysql.createConnection({
+              host: '127.0.0.1',
+              port: server.port,
+              user: server.user,
+              password: server.password,
+            });
             await admin.query(`CREATE DATABASE ${name}`);
             await admin.end();
             return server.url(name);

@@ -63,9 +63,19 @@ interface Measurement {
  * Runs the given modes in turn (`bare`, `report`, `mail`), one warm-up round then `runs`
  * rounds, interleaved so that load from other processes hits every mode alike.
  */
-async function measure(url: string, modes: string[], period: Period, runs: number, smtpUrl?: string): Promise<Measurement> {
+async function measure(
+  url: string,
+  modes: string[],
+  period: Period,
+  runs: number,
+  smtpUrl?: string,
+): Promise<Measurement> {
   const db = await openDatabase(url);
-  const config = new Config({ timezone: TZ, report: { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-bench-report-')) } }, null, process.cwd());
+  const config = new Config(
+    { timezone: TZ, report: { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-bench-report-')) } },
+    null,
+    process.cwd(),
+  );
   const p = reportPeriod(period, NOW, TZ);
   const settings = { suspiciousIpThreshold: 5, suspiciousIpLimit: 1000 };
   let lastDetail = '';
@@ -85,9 +95,15 @@ async function measure(url: string, modes: string[], period: Period, runs: numbe
       const logger = createLogger({ stream: sink, interactive: false, level: 'info', timeZone: TZ });
       const mail = mode === 'mail' && smtpUrl;
       const mailer = createMailer(mail ? { url: smtpUrl, admins: ['ops@example.test', 'cto@example.test'] } : {});
-      const s = await runJob(exportReportJob, { period, format: 'csv', email: Boolean(mail) }, { config, databaseUrl: url, db, clock: new ManualClock(NOW), sleep: realSleep, logger, mailer }, { dryRun: false, args: {} });
+      const s = await runJob(
+        exportReportJob,
+        { period, format: 'csv', email: Boolean(mail) },
+        { config, databaseUrl: url, db, clock: new ManualClock(NOW), sleep: realSleep, logger, mailer },
+        { dryRun: false, args: {} },
+      );
       mailer.close();
-      if (s.status !== 'succeeded' || s.warnings.length) throw new Error(`report ${s.status}: ${s.error ?? s.warnings.join('; ')}`);
+      if (s.status !== 'succeeded' || s.warnings.length)
+        throw new Error(`report ${s.status}: ${s.error ?? s.warnings.join('; ')}`);
     }
     return performance.now() - t0;
   };
@@ -105,13 +121,27 @@ async function measure(url: string, modes: string[], period: Period, runs: numbe
   };
 }
 
-function measureInChild(url: string, modes: string[], period: Period, runs: number, smtpUrl?: string): Promise<Measurement> {
+function measureInChild(
+  url: string,
+  modes: string[],
+  period: Period,
+  runs: number,
+  smtpUrl?: string,
+): Promise<Measurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, SELF, '--child', url, modes.join('+'), period, String(runs), smtpUrl ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv, SELF, '--child', url, modes.join('+'), period, String(runs), smtpUrl ?? ''],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as Measurement) : reject(new Error(`child ${modes.join('+')} exited ${code}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as Measurement)
+        : reject(new Error(`child ${modes.join('+')} exited ${code}`)),
+    );
   });
 }
 
@@ -135,8 +165,18 @@ async function addActivities(db: Db, r: Random, count: number, users: number): P
         for (let i = 0; i < n; i++) {
           const type = r.pick(TYPES);
           const subject = type === 'watch_movie' ? r.skewed(10_000) : type === 'watch_series' ? r.skewed(2_000) : null;
-          const ip = type === 'login_failed' && r.chance(0.2) ? `203.0.113.${r.int(1, 254)}` : `198.51.${r.int(0, 255)}.${r.int(1, 254)}`;
-          yield [r.skewed(users, 2), type, subject, type === 'search' ? r.pick(TERMS) : null, ip, at(r.int(0, 40 * DAY))];
+          const ip =
+            type === 'login_failed' && r.chance(0.2)
+              ? `203.0.113.${r.int(1, 254)}`
+              : `198.51.${r.int(0, 255)}.${r.int(1, 254)}`;
+          yield [
+            r.skewed(users, 2),
+            type,
+            subject,
+            type === 'search' ? r.pick(TERMS) : null,
+            ip,
+            at(r.int(0, 40 * DAY)),
+          ];
         }
       })(),
       2000,
@@ -151,21 +191,55 @@ async function fillBase(db: Db, users: number): Promise<void> {
   const DAY = 86_400_000;
   const at = (msAgo: number) => formatLocalDateTime(new Date(NOW.getTime() - msAgo), TZ);
   await createReferenceSchema(db);
-  await insertRows(db, 'users', ['username', 'email', 'created_at', 'last_activity_at', 'email_verified_at'], (function* () {
-    for (let i = 1; i <= users; i++) yield [`user${i}`, `user${i}@example.test`, at(r.int(0, 400) * DAY), r.chance(0.8) ? at(r.int(0, 60 * DAY)) : null, null];
-  })(), 2000);
-  await insertRows(db, 'movies', ['title', 'year', 'rating'], (function* () {
-    for (let i = 1; i <= 10_000; i++) yield [`Movie ${i}`, r.int(1970, 2026), r.int(10, 99) / 10];
-  })(), 2000);
-  await insertRows(db, 'series', ['title', 'year', 'rating'], (function* () {
-    for (let i = 1; i <= 2_000; i++) yield [`Series ${i}`, r.int(1990, 2026), r.int(10, 99) / 10];
-  })(), 2000);
+  await insertRows(
+    db,
+    'users',
+    ['username', 'email', 'created_at', 'last_activity_at', 'email_verified_at'],
+    (function* () {
+      for (let i = 1; i <= users; i++)
+        yield [
+          `user${i}`,
+          `user${i}@example.test`,
+          at(r.int(0, 400) * DAY),
+          r.chance(0.8) ? at(r.int(0, 60 * DAY)) : null,
+          null,
+        ];
+    })(),
+    2000,
+  );
+  await insertRows(
+    db,
+    'movies',
+    ['title', 'year', 'rating'],
+    (function* () {
+      for (let i = 1; i <= 10_000; i++) yield [`Movie ${i}`, r.int(1970, 2026), r.int(10, 99) / 10];
+    })(),
+    2000,
+  );
+  await insertRows(
+    db,
+    'series',
+    ['title', 'year', 'rating'],
+    (function* () {
+      for (let i = 1; i <= 2_000; i++) yield [`Series ${i}`, r.int(1990, 2026), r.int(10, 99) / 10];
+    })(),
+    2000,
+  );
 }
 
 async function startSink(): Promise<{ url: string; close(): Promise<void> }> {
-  const server = new SMTPServer({ authOptional: true, disabledCommands: ['STARTTLS'], disableReverseLookup: true, logger: false, onData: (s, _session, cb) => s.on('data', () => undefined).on('end', () => cb()) });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    onData: (s, _session, cb) => s.on('data', () => undefined).on('end', () => cb()),
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `smtp://127.0.0.1:${(server.server.address() as { port: number }).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `smtp://127.0.0.1:${(server.server.address() as { port: number }).port}`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 async function main(): Promise<void> {
@@ -189,7 +263,12 @@ async function main(): Promise<void> {
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         try {
-          const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+          const admin = await mysql.createConnection({
+            host: '127.0.0.1',
+            port: server.port,
+            user: server.user,
+            password: server.password,
+          });
           await admin.query('CREATE DATABASE bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci');
           await admin.end();
         } catch (err) {
@@ -217,7 +296,8 @@ async function main(): Promise<void> {
             log(`    runs: ${JSON.stringify(t.runsMs)}`);
             // Peak memory of each mode alone, one run each in its own process.
             const rss = [];
-            for (const m of ['bare', 'report', 'mail']) rss.push((await measureInChild(url, [m], period, 1, sink.url)).maxRssMb);
+            for (const m of ['bare', 'report', 'mail'])
+              rss.push((await measureInChild(url, [m], period, 1, sink.url)).maxRssMb);
             const [bare, rep, mail] = [t.medianMs.bare ?? NaN, t.medianMs.report ?? NaN, t.medianMs.mail ?? NaN];
             const line = `| ${engine} | ${target.toLocaleString('en-US')} | ${period} | ${bare.toFixed(0)} | ${rep.toFixed(0)} | ${(rep / bare).toFixed(2)}× | ${mail.toFixed(0)} | ${rss.join(' / ')} |`;
             log(line);

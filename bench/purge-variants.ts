@@ -25,15 +25,21 @@ try {
   const backlog = await backlogWatch(admin);
   const nowLocal = formatLocalDateTime(new Date(), 'UTC');
   const { fresh, expired } = await cacheFixture(admin, ROWS, nowLocal);
-  const backlogText = (x: { purgedInRun: number; drainMs: number }) => `purged in run ${x.purgedInRun}, rest ${(x.drainMs / 1000).toFixed(2)} s after`;
+  const backlogText = (x: { purgedInRun: number; drainMs: number }) =>
+    `purged in run ${x.purgedInRun}, rest ${(x.drainMs / 1000).toFixed(2)} s after`;
   for (const v of variants) {
     await fresh();
     const rows = await expired();
-    const load = os.loadavg().map((x) => x.toFixed(1)).join('/');
+    const load = os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join('/');
     await backlog.start();
     if (v === 'delete') {
       const r = await timed(() => admin.query('DELETE FROM cache WHERE expires_at < ?', [nowLocal]));
-      console.log(`${v.padEnd(20)} ${(r.ms / 1000).toFixed(2)} s  ${backlogText(await backlog.settle(rows))}  left ${await expired()}  load ${load}`);
+      console.log(
+        `${v.padEnd(20)} ${(r.ms / 1000).toFixed(2)} s  ${backlogText(await backlog.settle(rows))}  left ${await expired()}  load ${load}`,
+      );
       continue;
     }
     const flags = v.split('+').slice(1);
@@ -57,7 +63,13 @@ try {
     };
     let holder: mysql.Connection | null = null;
     if (flags.includes('hold')) {
-      holder = await mysql.createConnection({ host: '127.0.0.1', port: b.server.port, user: b.server.user, password: b.server.password, database: 'bench' });
+      holder = await mysql.createConnection({
+        host: '127.0.0.1',
+        port: b.server.port,
+        user: b.server.user,
+        password: b.server.password,
+        database: 'bench',
+      });
       await holder.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
     }
     const r = await timed(() => purgeInChunks(db, spec));
@@ -66,8 +78,12 @@ try {
       await holder.end();
     }
     const res = r.value;
-    console.log(`${v.padEnd(20)} ${(r.ms / 1000).toFixed(2)} s  ${backlogText(await backlog.settle(res.deleted))}  chunks ${res.chunks}  longest ${res.longestStatementMs.toFixed(0)} ms  deleted ${res.deleted}  left ${await expired()}  load ${load}`);
-    console.log(`${''.padEnd(20)} chunks over 150 ms (chunk: time since the previous one): ${durations.join(' ') || 'none'}`);
+    console.log(
+      `${v.padEnd(20)} ${(r.ms / 1000).toFixed(2)} s  ${backlogText(await backlog.settle(res.deleted))}  chunks ${res.chunks}  longest ${res.longestStatementMs.toFixed(0)} ms  deleted ${res.deleted}  left ${await expired()}  load ${load}`,
+    );
+    console.log(
+      `${''.padEnd(20)} chunks over 150 ms (chunk: time since the previous one): ${durations.join(' ') || 'none'}`,
+    );
   }
 } finally {
   await b.stop();

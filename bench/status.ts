@@ -31,7 +31,8 @@ try {
   const config = new Config({ timezone: 'UTC' }, null, process.cwd());
   const schedule = loadSchedule(config);
   const status = async () => (await timed(() => buildStatus(db, config, schedule, new Date()))).ms;
-  const history = async () => (await timed(() => new RunHistory(db, 'UTC').list({ job: 'backup-db', status: 'failed', limit: 20 }))).ms;
+  const history = async () =>
+    (await timed(() => new RunHistory(db, 'UTC').list({ job: 'backup-db', status: 'failed', limit: 20 }))).ms;
   await status();
   await history();
   const s: number[] = [];
@@ -40,7 +41,9 @@ try {
     s.push(await status());
     h.push(await history());
   }
-  console.log(`status (6 jobs, last run, last success, locks, staleness) over ${ROWS} runs: median ${median(s).toFixed(1)} ms`);
+  console.log(
+    `status (6 jobs, last run, last success, locks, staleness) over ${ROWS} runs: median ${median(s).toFixed(1)} ms`,
+  );
   console.log(`history backup-db --failed --limit 20 over ${ROWS} runs: median ${median(h).toFixed(1)} ms`);
 } finally {
   await b.stop();

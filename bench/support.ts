@@ -10,9 +10,17 @@ import { realSleep, systemClock } from '../src/util/clock.js';
 import { startMariaDb, type PrivateMariaDb } from '../test/support/mariadb-server.js';
 
 /** A private MariaDB with one fresh database for a bench; `stop()` removes it all. */
-export async function benchDatabase(name = 'bench'): Promise<{ server: PrivateMariaDb; url: string; db: Db; admin: mysql.Connection; stop(): Promise<void> }> {
+export async function benchDatabase(
+  name = 'bench',
+): Promise<{ server: PrivateMariaDb; url: string; db: Db; admin: mysql.Connection; stop(): Promise<void> }> {
   const server = await startMariaDb({ bufferPoolMb: 1024 });
-  const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, multipleStatements: true });
+  const admin = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    multipleStatements: true,
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.query(`USE \`${name}\``);
   const url = server.url(name);
@@ -63,8 +71,12 @@ export async function quiesce(admin: mysql.Connection, timeoutMs = 120_000): Pro
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {
-      const [rows] = await admin.query("SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'");
-      const [hist] = await admin.query("SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'");
+      const [rows] = await admin.query(
+        "SELECT VARIABLE_VALUE AS v FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY'",
+      );
+      const [hist] = await admin.query(
+        "SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'",
+      );
       const dirty = Number((rows as Array<{ v: string }>)[0]?.v ?? 0);
       const history = Number((hist as Array<{ v: string }>)[0]?.v ?? 0);
       if ((dirty < 200 && history < 1000) || Date.now() > deadline) break;
@@ -77,7 +89,9 @@ export async function quiesce(admin: mysql.Connection, timeoutMs = 120_000): Pro
 
 /** InnoDB's count of delete-marked records its purge has removed (the metric is switched on by `backlogWatch`). */
 async function purgedRecords(admin: mysql.Connection): Promise<number> {
-  const [rows] = await admin.query("SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'purge_del_mark_records'");
+  const [rows] = await admin.query(
+    "SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'purge_del_mark_records'",
+  );
   return Number((rows as Array<{ v: string | number }>)[0]?.v ?? 0);
 }
 
@@ -115,7 +129,11 @@ export async function backlogWatch(admin: mysql.Connection) {
  * The cleanup-cache benches' data: a template of ROWS cache rows, half expired (scattered over a
  * random MD5 key), a fresh settled copy of it as `cache` on demand, and the count of expired rows.
  */
-export async function cacheFixture(admin: mysql.Connection, rows: number, nowLocal: string): Promise<{ fresh(): Promise<void>; expired(): Promise<number> }> {
+export async function cacheFixture(
+  admin: mysql.Connection,
+  rows: number,
+  nowLocal: string,
+): Promise<{ fresh(): Promise<void>; expired(): Promise<number> }> {
   await admin.query('CREATE TABLE cache_template LIKE cache');
   await admin.query(
     `INSERT INTO cache_template (\`key\`, value, expires_at)

@@ -20,7 +20,15 @@ export interface Measure {
  */
 export function cronEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const user = os.userInfo().username;
-  return { HOME: os.homedir(), LOGNAME: user, USER: user, PATH: process.env.PATH ?? '/usr/bin:/bin', SHELL: '/bin/sh', LANG: 'C.UTF-8', ...extra };
+  return {
+    HOME: os.homedir(),
+    LOGNAME: user,
+    USER: user,
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    SHELL: '/bin/sh',
+    LANG: 'C.UTF-8',
+    ...extra,
+  };
 }
 
 /**
@@ -28,10 +36,19 @@ export function cronEnvironment(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
  * wall and CPU seconds, peak RSS, output size.
  */
 export function timed(cmd: string, env: NodeJS.ProcessEnv, out: string): Measure {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], { env: cronEnvironment(env), encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', 'sh', '-c', cmd], {
+    env: cronEnvironment(env),
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (r.status !== 0) throw new Error(`failed (${r.status}): ${cmd}\n${r.stderr}`);
   const [secs, kb, user, sys] = (r.stderr.trim().split('\n').at(-1) ?? '').split(' ').map(Number);
-  return { seconds: secs ?? NaN, cpu: (user ?? NaN) + (sys ?? NaN), rssMb: (kb ?? NaN) / 1024, bytes: outputBytes(out) };
+  return {
+    seconds: secs ?? NaN,
+    cpu: (user ?? NaN) + (sys ?? NaN),
+    rssMb: (kb ?? NaN) / 1024,
+    bytes: outputBytes(out),
+  };
 }
 
 function outputBytes(out: string): number {

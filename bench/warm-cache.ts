@@ -36,7 +36,9 @@ s.listen(0, '127.0.0.1', () => console.log(s.address().port));
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webjobs-bench-warm-'));
   const server = spawn(process.execPath, ['-e', SERVER], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const port = await new Promise<number>((resolve) =>
+    server.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
   const url = `sqlite:${path.join(dir, 'bench.sqlite')}`;
   const db = await openDatabase(url);
   try {
@@ -45,12 +47,19 @@ async function main() {
     const platforms = ['web', 'ios', 'android', 'partner-api'];
     await db.transaction(async (tx) => {
       for (let i = 1; i <= WIDGETS; i++) {
-        await tx.execute('INSERT INTO api_requests (widget_id, platform, status_code, response_time_ms, cache_hit, created_at) VALUES (?, ?, 200, 10, 0, ?)', [i, platforms[i % 4], when]);
+        await tx.execute(
+          'INSERT INTO api_requests (widget_id, platform, status_code, response_time_ms, cache_hit, created_at) VALUES (?, ?, 200, 10, 0, ?)',
+          [i, platforms[i % 4], when],
+        );
       }
     });
     const breaker = process.env.BREAKER !== '0';
     if (!breaker) await db.execute("UPDATE settings SET value = '0' WHERE key = 'circuit-breaker-enabled'");
-    const config = new Config({ timezone: 'UTC', warm: { urlTemplate: `http://127.0.0.1:${port}/api/v1/widgets/{id}?p={platform}` } }, null, dir);
+    const config = new Config(
+      { timezone: 'UTC', warm: { urlTemplate: `http://127.0.0.1:${port}/api/v1/widgets/{id}?p={platform}` } },
+      null,
+      dir,
+    );
     const logger = createLogger({ stream: new PassThrough().resume(), interactive: false, timeZone: 'UTC' });
     const loop = monitorEventLoopDelay({ resolution: 5 });
     loop.enable();
@@ -67,11 +76,22 @@ async function main() {
     loop.disable();
     const r = summary.result as WarmResult;
     const ideal = (WIDGETS * LATENCY) / CONCURRENCY;
-    console.log(`warm-cache: ${WIDGETS} widgets, server latency ${LATENCY} ms, concurrency ${CONCURRENCY}, circuit breaker ${breaker ? 'on' : 'off'} (SQLite)`);
+    console.log(
+      `warm-cache: ${WIDGETS} widgets, server latency ${LATENCY} ms, concurrency ${CONCURRENCY}, circuit breaker ${breaker ? 'on' : 'off'} (SQLite)`,
+    );
     console.log(`status ${summary.status}: ${r.totals.ok} ok, ${r.totals.failed} failed, ${r.totals.skipped} skipped`);
-    console.log(`wall time ${Math.round(wallMs)} ms (job's own figure ${summary.durationMs} ms); ideal ${Math.round(ideal)} ms; ratio ${(wallMs / ideal).toFixed(3)}x (target <= 1.25x)`);
-    console.log(`this process: ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU for the run; event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`);
-    console.log(`node ${process.version}, ${os.cpus().length} cpu(s), load ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    console.log(
+      `wall time ${Math.round(wallMs)} ms (job's own figure ${summary.durationMs} ms); ideal ${Math.round(ideal)} ms; ratio ${(wallMs / ideal).toFixed(3)}x (target <= 1.25x)`,
+    );
+    console.log(
+      `this process: ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU for the run; event-loop delay p99 ${(loop.percentile(99) / 1e6).toFixed(1)} ms, max ${(loop.max / 1e6).toFixed(1)} ms`,
+    );
+    console.log(
+      `node ${process.version}, ${os.cpus().length} cpu(s), load ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await db.close();
     server.kill();

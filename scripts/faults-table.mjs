@@ -9,7 +9,10 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const report = path.join(root, 'var', 'faults-report.json');
 fs.mkdirSync(path.dirname(report), { recursive: true });
-const run = spawnSync('npx', ['vitest', 'run', 'test/faults', '--reporter=json', `--outputFile=${report}`], { cwd: root, stdio: ['ignore', 'inherit', 'inherit'] });
+const run = spawnSync('npx', ['vitest', 'run', 'test/faults', '--reporter=json', `--outputFile=${report}`], {
+  cwd: root,
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 const results = JSON.parse(fs.readFileSync(report, 'utf8'));
 
 const outcome = { passed: 'kept', failed: '**broken**', skipped: 'not run', pending: 'not run', todo: 'not run' };
@@ -17,7 +20,9 @@ const rows = [];
 for (const file of results.testResults.sort((a, b) => a.name.localeCompare(b.name))) {
   for (const t of file.assertionResults) {
     const where = t.ancestorTitles.join(' › ');
-    rows.push(`| ${where.replace(/\|/g, '\\|')} | ${t.title.replace(/\|/g, '\\|').replace(/\n/g, '\\n')} | ${outcome[t.status] ?? t.status} |`);
+    rows.push(
+      `| ${where.replace(/\|/g, '\\|')} | ${t.title.replace(/\|/g, '\\|').replace(/\n/g, '\\n')} | ${outcome[t.status] ?? t.status} |`,
+    );
   }
 }
 const table = [

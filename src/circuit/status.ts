@@ -43,7 +43,9 @@ export function circuitStatus(circuits: Circuit[], settings: Settings, now: Date
     failure_count: c.failureCount,
     total_requests: c.totalRequests,
     total_failures: c.totalFailures,
-    success_rate: c.totalRequests ? Math.round(((c.totalRequests - c.totalFailures) / c.totalRequests) * 1000) / 10 : null,
+    success_rate: c.totalRequests
+      ? Math.round(((c.totalRequests - c.totalFailures) / c.totalRequests) * 1000) / 10
+      : null,
     opened_at: local(c.openedAtMs),
     half_open_at: c.state === 'open' && c.openedAtMs !== null ? local(c.openedAtMs + timeoutSeconds * 1000) : null,
     trials_in_flight: c.state === 'half_open' ? c.leases.filter((l) => l.untilMs > now.getTime()).length : 0,

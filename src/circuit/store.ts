@@ -59,13 +59,16 @@ interface CircuitRowRaw {
   updated_at_ms: number | string;
 }
 
-const COLUMNS = 'platform, state, version, failure_count, total_requests, total_failures, opened_at_ms, trial_leases, last_failure, updated_at_ms';
+const COLUMNS =
+  'platform, state, version, failure_count, total_requests, total_failures, opened_at_ms, trial_leases, last_failure, updated_at_ms';
 
 function parseLeases(text: string | null): TrialLease[] {
   if (!text) return [];
   try {
     const v = JSON.parse(text) as unknown;
-    return Array.isArray(v) ? (v as TrialLease[]).filter((l) => l && typeof l.id === 'string' && typeof l.untilMs === 'number') : [];
+    return Array.isArray(v)
+      ? (v as TrialLease[]).filter((l) => l && typeof l.id === 'string' && typeof l.untilMs === 'number')
+      : [];
   } catch {
     return [];
   }
@@ -155,7 +158,9 @@ export class CircuitStore {
 
   static async get(db: Db, platform: string): Promise<Circuit | null> {
     if (!(await db.tableExists('webjobs_circuits'))) return null;
-    const row = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [platform]);
+    const row = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [
+      platform,
+    ]);
     return row ? toCircuit(row) : null;
   }
 
@@ -167,11 +172,15 @@ export class CircuitStore {
     // already in flight when the circuit opens does.)
     // Likewise an open circuit inside its timeout is a refusal on one read.
     await this.ensureRow(platform);
-    const seen = await this.db.queryOne<{ state: string; opened_at_ms: number | string | null }>('SELECT state, opened_at_ms FROM webjobs_circuits WHERE platform = ?', [platform]);
+    const seen = await this.db.queryOne<{ state: string; opened_at_ms: number | string | null }>(
+      'SELECT state, opened_at_ms FROM webjobs_circuits WHERE platform = ?',
+      [platform],
+    );
     if (seen?.state === 'closed') return { allowed: true, state: 'closed', lease: null };
     if (seen?.state === 'open' && seen.opened_at_ms !== null) {
       const halfOpenAtMs = Number(seen.opened_at_ms) + timeoutMs;
-      if (this.clock.now().getTime() < halfOpenAtMs) return { allowed: false, state: 'open', reason: 'circuit open', halfOpenAtMs };
+      if (this.clock.now().getTime() < halfOpenAtMs)
+        return { allowed: false, state: 'open', reason: 'circuit open', halfOpenAtMs };
     }
     return this.change<Admission>(platform, (cur, now) => {
       if (cur.state === 'closed') return { next: null, result: { allowed: true, state: 'closed', lease: null } };
@@ -181,11 +190,22 @@ export class CircuitStore {
       }
       const live = cur.state === 'half_open' ? cur.leases.filter((l) => l.untilMs > now) : [];
       if (live.length >= halfOpenRequests) {
-        return { next: null, result: { allowed: false, state: 'half_open', reason: `circuit half-open: all ${halfOpenRequests} trial slot(s) taken`, halfOpenAtMs } };
+        return {
+          next: null,
+          result: {
+            allowed: false,
+            state: 'half_open',
+            reason: `circuit half-open: all ${halfOpenRequests} trial slot(s) taken`,
+            halfOpenAtMs,
+          },
+        };
       }
       const lease = { id: randomUUID(), untilMs: now + leaseMs };
       const next: Circuit = { ...cur, state: 'half_open', leases: [...live, lease] };
-      const why = cur.state === 'open' ? `open for ${Math.round((now - (cur.openedAtMs ?? now)) / 1000)} s (timeout ${Math.round(timeoutMs / 1000)} s): trial requests allowed` : undefined;
+      const why =
+        cur.state === 'open'
+          ? `open for ${Math.round((now - (cur.openedAtMs ?? now)) / 1000)} s (timeout ${Math.round(timeoutMs / 1000)} s): trial requests allowed`
+          : undefined;
       return { next, result: { allowed: true, state: 'half_open', lease: lease.id }, why };
     });
   }
@@ -193,29 +213,45 @@ export class CircuitStore {
   /** Records a request's outcome; a trial's outcome closes (success) or re-opens (failure) the circuit. */
   record(platform: string, outcome: { ok: boolean; error?: string }, lease: string | null): Promise<void> {
     const { failureThreshold } = this.policy;
-    return this.change<void>(platform, (cur, now) => {
-      const next: Circuit = { ...cur, totalRequests: cur.totalRequests + 1 };
-      if (!outcome.ok) {
-        next.totalFailures = cur.totalFailures + 1;
-        next.failureCount = cur.failureCount + 1;
-        next.lastFailure = (outcome.error ?? 'failed').slice(0, 500);
-      }
-      const isTrial = cur.state === 'half_open' && lease !== null && cur.leases.some((l) => l.id === lease);
-      if (isTrial) {
-        if (outcome.ok) {
-          return { next: { ...next, state: 'closed', failureCount: 0, openedAtMs: null, leases: [] }, result: undefined, why: 'trial request succeeded' };
+    return this.change<void>(
+      platform,
+      (cur, now) => {
+        const next: Circuit = { ...cur, totalRequests: cur.totalRequests + 1 };
+        if (!outcome.ok) {
+          next.totalFailures = cur.totalFailures + 1;
+          next.failureCount = cur.failureCount + 1;
+          next.lastFailure = (outcome.error ?? 'failed').slice(0, 500);
         }
-        return { next: { ...next, state: 'open', openedAtMs: now, leases: [] }, result: undefined, why: `trial request failed: ${outcome.error ?? 'failed'}` };
-      }
-      if (cur.state === 'closed') {
-        if (outcome.ok) next.failureCount = 0;
-        else if (next.failureCount >= failureThreshold) {
-          return { next: { ...next, state: 'open', openedAtMs: now, leases: [] }, result: undefined, why: `${next.failureCount} consecutive failure(s), threshold ${failureThreshold} (last: ${outcome.error ?? 'failed'})` };
+        const isTrial = cur.state === 'half_open' && lease !== null && cur.leases.some((l) => l.id === lease);
+        if (isTrial) {
+          if (outcome.ok) {
+            return {
+              next: { ...next, state: 'closed', failureCount: 0, openedAtMs: null, leases: [] },
+              result: undefined,
+              why: 'trial request succeeded',
+            };
+          }
+          return {
+            next: { ...next, state: 'open', openedAtMs: now, leases: [] },
+            result: undefined,
+            why: `trial request failed: ${outcome.error ?? 'failed'}`,
+          };
         }
-      }
-      // Open, or half-open without a trial slot (a request sent before the circuit opened): counts only.
-      return { next, result: undefined };
-    }, outcome.ok && lease === null);
+        if (cur.state === 'closed') {
+          if (outcome.ok) next.failureCount = 0;
+          else if (next.failureCount >= failureThreshold) {
+            return {
+              next: { ...next, state: 'open', openedAtMs: now, leases: [] },
+              result: undefined,
+              why: `${next.failureCount} consecutive failure(s), threshold ${failureThreshold} (last: ${outcome.error ?? 'failed'})`,
+            };
+          }
+        }
+        // Open, or half-open without a trial slot (a request sent before the circuit opened): counts only.
+        return { next, result: undefined };
+      },
+      outcome.ok && lease === null,
+    );
   }
 
   /** Gives a trial slot back without an outcome (the request was deferred or cancelled). */
@@ -232,11 +268,15 @@ export class CircuitStore {
     const out: Transition[] = [];
     for (const p of platforms) {
       const t = await this.change<Transition | null>(p, (cur, now) => {
-        if (cur.state === 'closed' && cur.failureCount === 0 && cur.leases.length === 0) return { next: null, result: null };
+        if (cur.state === 'closed' && cur.failureCount === 0 && cur.leases.length === 0)
+          return { next: null, result: null };
         const next: Circuit = { ...cur, state: 'closed', failureCount: 0, openedAtMs: null, leases: [] };
         return {
           next,
-          result: cur.state === 'closed' ? null : { platform: p, from: cur.state, to: 'closed', why: 'reset by operator', atMs: now },
+          result:
+            cur.state === 'closed'
+              ? null
+              : { platform: p, from: cur.state, to: 'closed', why: 'reset by operator', atMs: now },
           why: cur.state === 'closed' ? undefined : 'reset by operator',
         };
       });
@@ -289,11 +329,21 @@ export class CircuitStore {
               // One BEGIN IMMEDIATE … COMMIT (one fsync) for the whole batch, every platform in it.
               try {
                 for (const g of groups) await g.changes[0]!.store.ensureRow(g.platform);
-                const outs = await this.db.transaction(async (tx) => {
-                  const list = [];
-                  for (const g of groups) list.push(await g.changes[0]!.store.applyOnce(tx, g.platform, g.changes.map((c) => c.fn)));
-                  return list;
-                }, { immediate: true });
+                const outs = await this.db.transaction(
+                  async (tx) => {
+                    const list = [];
+                    for (const g of groups)
+                      list.push(
+                        await g.changes[0]!.store.applyOnce(
+                          tx,
+                          g.platform,
+                          g.changes.map((c) => c.fn),
+                        ),
+                      );
+                    return list;
+                  },
+                  { immediate: true },
+                );
                 groups.forEach((g, i) => settle(g, outs[i]!));
               } catch (err) {
                 for (const c of batch) c.reject(err);
@@ -302,7 +352,13 @@ export class CircuitStore {
             }
             for (const g of groups) {
               try {
-                settle(g, await g.changes[0]!.store.applyAll(g.platform, g.changes.map((c) => c.fn)));
+                settle(
+                  g,
+                  await g.changes[0]!.store.applyAll(
+                    g.platform,
+                    g.changes.map((c) => c.fn),
+                  ),
+                );
               } catch (err) {
                 for (const c of g.changes) c.reject(err);
               }
@@ -317,7 +373,9 @@ export class CircuitStore {
 
   /** Reads the circuit and folds the changes over it, in order, without writing. */
   private async fold(db: Db, platform: string, fns: Array<(cur: Circuit, now: number) => Change<unknown>>) {
-    const raw = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [platform]);
+    const raw = await db.queryOne<CircuitRowRaw>(`SELECT ${COLUMNS} FROM webjobs_circuits WHERE platform = ?`, [
+      platform,
+    ]);
     if (!raw) throw new Error(`circuit ${platform} vanished while being updated`);
     const first = toCircuit(raw);
     const now = this.clock.now().getTime();
@@ -329,7 +387,11 @@ export class CircuitStore {
       const change = fn(cur, now);
       results.push(change.result);
       if (!change.next) continue;
-      if (change.next.state !== cur.state) transitions.push({ index, transition: { platform, from: cur.state, to: change.next.state, why: change.why ?? 'changed', atMs: now } });
+      if (change.next.state !== cur.state)
+        transitions.push({
+          index,
+          transition: { platform, from: cur.state, to: change.next.state, why: change.why ?? 'changed', atMs: now },
+        });
       cur = change.next;
       dirty = true;
     }
@@ -340,7 +402,18 @@ export class CircuitStore {
   private async write(db: Db, platform: string, readVersion: number, n: Circuit, now: number): Promise<boolean> {
     const res = await db.execute(
       'UPDATE webjobs_circuits SET state = ?, version = version + 1, failure_count = ?, total_requests = ?, total_failures = ?, opened_at_ms = ?, trial_leases = ?, last_failure = ?, updated_at_ms = ? WHERE platform = ? AND version = ?',
-      [n.state, n.failureCount, n.totalRequests, n.totalFailures, n.openedAtMs, JSON.stringify(n.leases), n.lastFailure, now, platform, readVersion],
+      [
+        n.state,
+        n.failureCount,
+        n.totalRequests,
+        n.totalFailures,
+        n.openedAtMs,
+        JSON.stringify(n.leases),
+        n.lastFailure,
+        now,
+        platform,
+        readVersion,
+      ],
     );
     return res.affectedRows === 1;
   }

@@ -4,11 +4,15 @@ import type { GlobalOptions } from './environment.js';
 
 /** `--config`, `--db`, `--json`, `--quiet`, `--verbose` (and `--dry-run` for jobs) on a command. */
 export function addCommonOptions(cmd: Command, { dryRun = false }: { dryRun?: boolean } = {}): Command {
-  if (dryRun) cmd.option('--dry-run', 'report exactly what would be done; write nothing (no row, file, email or history)');
+  if (dryRun)
+    cmd.option('--dry-run', 'report exactly what would be done; write nothing (no row, file, email or history)');
   return cmd
     .option('--json', 'print one JSON summary object on stdout at the end, nothing else')
     .option('--config <file>', 'config file (default: $WEBJOBS_CONFIG or ./webjobs.config.json)')
-    .option('--db <url>', 'database URL: sqlite:<path> or mysql://user:pass@host:port/db (default: $DATABASE_URL, config, sqlite:./var/webjobs.sqlite)')
+    .option(
+      '--db <url>',
+      'database URL: sqlite:<path> or mysql://user:pass@host:port/db (default: $DATABASE_URL, config, sqlite:./var/webjobs.sqlite)',
+    )
     .addOption(new Option('--quiet', 'only warnings and errors').conflicts('verbose'))
     .option('--verbose', 'debug detail');
 }

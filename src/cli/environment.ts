@@ -49,7 +49,8 @@ export function buildEnvironment(opts: GlobalOptions, env: NodeJS.ProcessEnv = p
     clock: clockFromEnv(env),
     sleep: realSleep,
     json: Boolean(opts.json),
-    openDb: () => openDatabase(databaseUrl, { busyTimeoutMs: config.number('database.busyTimeoutMs', 5000, { min: 0 }) }),
+    openDb: () =>
+      openDatabase(databaseUrl, { busyTimeoutMs: config.number('database.busyTimeoutMs', 5000, { min: 0 }) }),
   };
 }
 
@@ -76,7 +77,8 @@ function secretValuesInConfig(config: Config): string[] {
   const walk = (node: unknown, keyPath: string) => {
     const key = keyPath.slice(keyPath.lastIndexOf('.') + 1);
     if (typeof node === 'string') {
-      if (/pass|secret|token|apikey|api_key|authorization|cookie/i.test(key) || keyPath.startsWith('monitor.pings.')) out.push(node);
+      if (/pass|secret|token|apikey|api_key|authorization|cookie/i.test(key) || keyPath.startsWith('monitor.pings.'))
+        out.push(node);
       out.push(...urlSecrets(node));
     } else if (Array.isArray(node)) {
       node.forEach((v) => walk(v, keyPath));

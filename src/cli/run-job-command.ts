@@ -28,7 +28,11 @@ export const scheduledInvocation = new AsyncLocalStorage<ScheduledInvocation>();
  * The thin bridge from a parsed command to the runner: build the environment, wire
  * SIGTERM/SIGINT to cancellation, run, print the summary, return the exit code.
  */
-export async function runJobCommand<O extends object, R>(cmd: Command, def: JobDefinition<O, R>, options: O): Promise<number> {
+export async function runJobCommand<O extends object, R>(
+  cmd: Command,
+  def: JobDefinition<O, R>,
+  options: O,
+): Promise<number> {
   const opts = globalOptions(cmd);
   const env = buildEnvironment(opts);
   new TableMap(env.config).checkAll();
@@ -46,16 +50,30 @@ export async function runJobCommand<O extends object, R>(cmd: Command, def: JobD
     process.on('SIGINT', onSignal);
   }
   try {
-    const summary = await runJob(def, options, {
-      config: env.config,
-      databaseUrl: env.databaseUrl,
-      clock: env.clock,
-      sleep: env.sleep,
-      logger: env.logger,
-      mailer: env.mailer,
-      signal: scheduled?.signal ?? cancel.signal,
-      observers: observerFactories.flatMap((f) => f(env)),
-    }, { dryRun: Boolean(opts.dryRun), force, args: { ...(options as object), dryRun: Boolean(opts.dryRun), ...(force ? { force } : {}), ...(scheduled ? { scheduled: true } : {}) } });
+    const summary = await runJob(
+      def,
+      options,
+      {
+        config: env.config,
+        databaseUrl: env.databaseUrl,
+        clock: env.clock,
+        sleep: env.sleep,
+        logger: env.logger,
+        mailer: env.mailer,
+        signal: scheduled?.signal ?? cancel.signal,
+        observers: observerFactories.flatMap((f) => f(env)),
+      },
+      {
+        dryRun: Boolean(opts.dryRun),
+        force,
+        args: {
+          ...(options as object),
+          dryRun: Boolean(opts.dryRun),
+          ...(force ? { force } : {}),
+          ...(scheduled ? { scheduled: true } : {}),
+        },
+      },
+    );
     if (scheduled) scheduled.onSummary(summary);
     else printSummary(summary, env.json);
     return summary.exitCode;

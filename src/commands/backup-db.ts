@@ -8,7 +8,12 @@ export function register(program: Command): void {
   const cmd = program
     .command('backup-db')
     .description('Back up the database to backup_{type}_{time}.sql.gz (critical tables or everything)')
-    .option('--type <type>', 'critical (config backup.critical) or full (every table, views, triggers)', choiceOption('--type', ['critical', 'full']), 'critical')
+    .option(
+      '--type <type>',
+      'critical (config backup.critical) or full (every table, views, triggers)',
+      choiceOption('--type', ['critical', 'full']),
+      'critical',
+    )
     .option('--out <dir>', 'folder for the backup (default: config backup.dir or ./var/backups)', pathOption('--out'))
     .option('--level <n>', 'gzip level 1-9 (default: config backup.level or 9)', intOption('--level', 1, 9))
     .option('--verify', 'restore into a scratch database and compare every table (fails the run on a mismatch)');
@@ -20,7 +25,12 @@ export function register(program: Command): void {
   ]);
   cmd.action(
     action(async (opts: { type: string; out?: string; level?: number; verify?: boolean }) => {
-      const options: BackupOptions = { type: parseBackupType(opts.type), out: opts.out, level: opts.level, verify: Boolean(opts.verify) };
+      const options: BackupOptions = {
+        type: parseBackupType(opts.type),
+        out: opts.out,
+        level: opts.level,
+        verify: Boolean(opts.verify),
+      };
       return runJobCommand(cmd, backupDbJob, options);
     }),
   );

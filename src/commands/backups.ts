@@ -23,8 +23,15 @@ export function register(program: Command): void {
       const nowStamp = formatLocalDateTime(now, env.config.timezone);
       const list = listBackups(dir);
       // Ages from the names' local times, compared in the same zone: no DST guessing from file times.
-      const ageHours = (takenAt: string) => (Date.parse(nowStamp.replace(' ', 'T') + 'Z') - Date.parse(takenAt.replace(' ', 'T') + 'Z')) / 3_600_000;
-      const rows = list.map((b) => ({ type: b.type, file: b.file, takenAt: b.takenAt, bytes: b.bytes, ageHours: Math.round(ageHours(b.takenAt) * 10) / 10 }));
+      const ageHours = (takenAt: string) =>
+        (Date.parse(nowStamp.replace(' ', 'T') + 'Z') - Date.parse(takenAt.replace(' ', 'T') + 'Z')) / 3_600_000;
+      const rows = list.map((b) => ({
+        type: b.type,
+        file: b.file,
+        takenAt: b.takenAt,
+        bytes: b.bytes,
+        ageHours: Math.round(ageHours(b.takenAt) * 10) / 10,
+      }));
       const stale: string[] = [];
       const newest: Record<string, string | null> = {};
       for (const t of BACKUP_TYPES) {
@@ -36,8 +43,12 @@ export function register(program: Command): void {
       if (env.json) {
         printJson({ dir, maxAgeHours, ok: stale.length === 0, stale, newest, backups: rows });
       } else {
-        for (const r of rows) process.stdout.write(`${r.takenAt}  ${r.type.padEnd(8)}  ${formatBytes(r.bytes).padStart(10)}  ${String(r.ageHours).padStart(7)} h  ${r.file}\n`);
-        if (stale.length) env.logger.error(`stale backups in ${dir} (older than ${maxAgeHours} h): ${stale.join(', ')}`);
+        for (const r of rows)
+          process.stdout.write(
+            `${r.takenAt}  ${r.type.padEnd(8)}  ${formatBytes(r.bytes).padStart(10)}  ${String(r.ageHours).padStart(7)} h  ${r.file}\n`,
+          );
+        if (stale.length)
+          env.logger.error(`stale backups in ${dir} (older than ${maxAgeHours} h): ${stale.join(', ')}`);
         else env.logger.info(`${rows.length} backup(s) in ${dir}; newest within ${maxAgeHours} h`);
       }
       return stale.length ? 1 : 0;

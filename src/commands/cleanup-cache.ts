@@ -13,11 +13,28 @@ export function register(program: Command): void {
     .option('--vacuum', 'VACUUM (SQLite) / OPTIMIZE TABLE (MariaDB) afterwards to reclaim space');
   addPurgeOptions(cmd);
   addCommonOptions(cmd, { dryRun: true });
-  examples(cmd, ['webjobs cleanup-cache', 'webjobs cleanup-cache --chunk 2000 --sleep 50 --max-runtime 600', 'webjobs cleanup-cache --dry-run --json']);
+  examples(cmd, [
+    'webjobs cleanup-cache',
+    'webjobs cleanup-cache --chunk 2000 --sleep 50 --max-runtime 600',
+    'webjobs cleanup-cache --dry-run --json',
+  ]);
   cmd.action(
-    action(async (opts: { force?: boolean; vacuum?: boolean; chunk?: number; sleep?: number; maxRuntime?: number; maxLag?: number }) => {
-      const options: CleanupCacheOptions = { force: Boolean(opts.force), vacuum: Boolean(opts.vacuum), ...purgeOptionsFrom(opts) };
-      return runJobCommand(cmd, cleanupCacheJob, options);
-    }),
+    action(
+      async (opts: {
+        force?: boolean;
+        vacuum?: boolean;
+        chunk?: number;
+        sleep?: number;
+        maxRuntime?: number;
+        maxLag?: number;
+      }) => {
+        const options: CleanupCacheOptions = {
+          force: Boolean(opts.force),
+          vacuum: Boolean(opts.vacuum),
+          ...purgeOptionsFrom(opts),
+        };
+        return runJobCommand(cmd, cleanupCacheJob, options);
+      },
+    ),
   );
 }

@@ -22,7 +22,11 @@ export interface CronPrintOptions {
 
 export function cronTarget(config: Config, opts: CronPrintOptions): CronTarget {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
-  const logDir = opts.logDir ? path.resolve(cwd, opts.logDir) : config.string('schedule.logDir') ? config.path('schedule.logDir', 'var/log') : path.join(cwd, 'var', 'log');
+  const logDir = opts.logDir
+    ? path.resolve(cwd, opts.logDir)
+    : config.string('schedule.logDir')
+      ? config.path('schedule.logDir', 'var/log')
+      : path.join(cwd, 'var', 'log');
   return {
     cwd,
     node: opts.node ?? process.execPath,
@@ -37,19 +41,28 @@ export function register(program: Command): void {
   const cron = program.command('cron').description('The crontab block for the schedule (setup-cron.sh installs it)');
   const print = cron
     .command('print')
-    .description('Print the crontab block for config `schedule`: absolute paths, one log file per job, CRON_TZ when config sets a timezone')
+    .description(
+      'Print the crontab block for config `schedule`: absolute paths, one log file per job, CRON_TZ when config sets a timezone',
+    )
     .option('--cwd <dir>', 'working directory of the cron lines (default: the current one)')
     .option('--log-dir <dir>', 'folder of the <job>.log files (default: config schedule.logDir or <cwd>/var/log)')
     .option('--node <path>', 'node binary (default: the one running this command)')
     .option('--webjobs <path>', 'webjobs entry script (default: bin/webjobs.js of this install)')
     .option('--host <name>', 'host name that picks the jitter offsets (default: this host)');
   addCommonOptions(print);
-  examples(print, ['webjobs cron print', 'webjobs cron print --log-dir /var/log/webjobs --config /srv/app/webjobs.config.json', './setup-cron.sh --dry-run   # the whole crontab with this block']);
+  examples(print, [
+    'webjobs cron print',
+    'webjobs cron print --log-dir /var/log/webjobs --config /srv/app/webjobs.config.json',
+    './setup-cron.sh --dry-run   # the whole crontab with this block',
+  ]);
   print.action(
     action(async (opts: CronPrintOptions) => {
       const env = buildEnvironment(globalOptions(print));
       const schedule = loadSchedule(env.config, { allowSeconds: false });
-      if (process.env.DATABASE_URL && !env.config.string('database.url')) env.logger.warn('DATABASE_URL is set in this shell, but cron will not have it: put database.url in the config file (or set DATABASE_URL at the top of the crontab)');
+      if (process.env.DATABASE_URL && !env.config.string('database.url'))
+        env.logger.warn(
+          'DATABASE_URL is set in this shell, but cron will not have it: put database.url in the config file (or set DATABASE_URL at the top of the crontab)',
+        );
       process.stdout.write(renderCronBlock(schedule, cronTarget(env.config, opts)));
       return 0;
     }),

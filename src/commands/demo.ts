@@ -13,7 +13,12 @@ export function register(program: Command): void {
   const cmd = program
     .command('demo')
     .description('Create the reference schema, fill it with realistic generated data, then run backup-db on it')
-    .option('--rows <n>', 'api_requests rows to generate (other tables scale with it)', intOption('--rows', 100, 100_000_000), 20_000)
+    .option(
+      '--rows <n>',
+      'api_requests rows to generate (other tables scale with it)',
+      intOption('--rows', 100, 100_000_000),
+      20_000,
+    )
     .option('--no-backup', 'only create and fill the database');
   addCommonOptions(cmd);
   examples(cmd, ['webjobs demo', 'webjobs demo --rows 1000000 --db mysql://root:secret@127.0.0.1/demo']);
@@ -25,17 +30,35 @@ export function register(program: Command): void {
         await createReferenceSchema(db);
         const existing = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db.quote('api_requests')}`);
         if (Number(existing?.n ?? 0) > 0) {
-          env.logger.info(`${db.description} already holds demo data (${existing?.n} api_requests rows): not generating again`);
+          env.logger.info(
+            `${db.description} already holds demo data (${existing?.n} api_requests rows): not generating again`,
+          );
         } else {
           env.logger.step(`generating demo data in ${db.description}`);
-          const counts = await generateDemoData(db, { rows: opts.rows, now: env.clock.now(), timeZone: env.config.timezone });
+          const counts = await generateDemoData(db, {
+            rows: opts.rows,
+            now: env.clock.now(),
+            timeZone: env.config.timezone,
+          });
           env.logger.finish();
           const total = Object.values(counts).reduce((a, b) => a + b, 0);
-          env.logger.info(`demo data written: ${total} rows in ${Object.keys(counts).length} tables (${counts.api_requests} api_requests, ${counts.users} users)`);
-          const sites = await db.query<{ id: number }>(`SELECT ${db.quote('id')} AS id FROM ${db.quote('websites')} WHERE ${db.quote('status')} = 'active' ORDER BY ${db.quote('id')}`);
+          env.logger.info(
+            `demo data written: ${total} rows in ${Object.keys(counts).length} tables (${counts.api_requests} api_requests, ${counts.users} users)`,
+          );
+          const sites = await db.query<{ id: number }>(
+            `SELECT ${db.quote('id')} AS id FROM ${db.quote('websites')} WHERE ${db.quote('status')} = 'active' ORDER BY ${db.quote('id')}`,
+          );
           for (const site of sites) {
             const file = websiteDbPath(env.config, Number(site.id));
-            if (createDemoWebsiteFile(file, { websiteId: Number(site.id), users: Math.max(20, Math.round(opts.rows / 100)), now: env.clock.now(), timeZone: env.config.timezone })) env.logger.info(`website ${site.id}'s own database written: ${file}`);
+            if (
+              createDemoWebsiteFile(file, {
+                websiteId: Number(site.id),
+                users: Math.max(20, Math.round(opts.rows / 100)),
+                now: env.clock.now(),
+                timeZone: env.config.timezone,
+              })
+            )
+              env.logger.info(`website ${site.id}'s own database written: ${file}`);
           }
         }
       } finally {

@@ -52,30 +52,63 @@ async function databaseChecks(env: CommandEnvironment, checks: Check[]): Promise
     await db.query('SELECT 1 AS one');
     checks.push({ name: 'database', status: 'ok', detail: `connected to ${db.description}` });
   } catch (err) {
-    checks.push({ name: 'database', status: 'fail', detail: `cannot connect to ${env.logger.mask(env.databaseUrl)}: ${env.logger.mask(errorMessage(err))}` });
+    checks.push({
+      name: 'database',
+      status: 'fail',
+      detail: `cannot connect to ${env.logger.mask(env.databaseUrl)}: ${env.logger.mask(errorMessage(err))}`,
+    });
     return;
   }
   try {
     const tables = new TableMap(env.config);
     const own = [];
     for (const t of ['webjobs_runs', 'webjobs_locks']) if (!(await db.tableExists(t))) own.push(t);
-    checks.push(own.length ? { name: 'schema: webjobs tables', status: 'warn', detail: `${own.join(', ')} missing: created on the first run (or now: webjobs init)` } : { name: 'schema: webjobs tables', status: 'ok', detail: 'webjobs_runs and webjobs_locks present' });
+    checks.push(
+      own.length
+        ? {
+            name: 'schema: webjobs tables',
+            status: 'warn',
+            detail: `${own.join(', ')} missing: created on the first run (or now: webjobs init)`,
+          }
+        : { name: 'schema: webjobs tables', status: 'ok', detail: 'webjobs_runs and webjobs_locks present' },
+    );
     const missing: string[] = [];
     for (const spec of REFERENCE_TABLES) {
       const name = tables.table(spec.name);
       if (!(await db.tableExists(name))) missing.push(name);
     }
     const settingsTable = tables.table('settings');
-    if (missing.length === REFERENCE_TABLES.length) checks.push({ name: 'schema: application tables', status: 'fail', detail: `none of the reference tables exists in ${db.description} (wrong database? or create them: webjobs init --schema)` });
-    else if (missing.length) checks.push({ name: 'schema: application tables', status: 'warn', detail: `missing: ${missing.join(', ')} (the jobs that read them will fail)` });
-    else checks.push({ name: 'schema: application tables', status: 'ok', detail: `all ${REFERENCE_TABLES.length} reference tables present` });
+    if (missing.length === REFERENCE_TABLES.length)
+      checks.push({
+        name: 'schema: application tables',
+        status: 'fail',
+        detail: `none of the reference tables exists in ${db.description} (wrong database? or create them: webjobs init --schema)`,
+      });
+    else if (missing.length)
+      checks.push({
+        name: 'schema: application tables',
+        status: 'warn',
+        detail: `missing: ${missing.join(', ')} (the jobs that read them will fail)`,
+      });
+    else
+      checks.push({
+        name: 'schema: application tables',
+        status: 'ok',
+        detail: `all ${REFERENCE_TABLES.length} reference tables present`,
+      });
     try {
       const settings = await Settings.load(db, env.config, tables);
       for (const d of SETTING_DEFINITIONS) {
         if (d.kind === 'int') settings.int(d.key);
         if (d.kind === 'bool') settings.bool(d.key);
       }
-      checks.push({ name: 'settings', status: 'ok', detail: missing.includes(settingsTable) ? 'no settings table: defaults apply' : 'every known setting holds a valid value' });
+      checks.push({
+        name: 'settings',
+        status: 'ok',
+        detail: missing.includes(settingsTable)
+          ? 'no settings table: defaults apply'
+          : 'every known setting holds a valid value',
+      });
     } catch (err) {
       checks.push({ name: 'settings', status: 'fail', detail: errorMessage(err) });
     }
@@ -87,26 +120,52 @@ async function databaseChecks(env: CommandEnvironment, checks: Check[]): Promise
 function crontabCheck(env: CommandEnvironment, cwd: string | undefined, user: string | undefined): Check {
   const name = 'crontab';
   const schedule = loadSchedule(env.config, { allowSeconds: true });
-  if (schedule.entries.some((e) => e.cron.hasSeconds)) return { name, status: 'skip', detail: 'the schedule has per-second entries: it is meant for webjobs schedule, not cron' };
+  if (schedule.entries.some((e) => e.cron.hasSeconds))
+    return {
+      name,
+      status: 'skip',
+      detail: 'the schedule has per-second entries: it is meant for webjobs schedule, not cron',
+    };
   const listed = spawnSync('crontab', user ? ['-u', user, '-l'] : ['-l'], { encoding: 'utf8' });
-  if (listed.error) return { name, status: 'fail', detail: `the crontab program is not installed (${(listed.error as NodeJS.ErrnoException).code}); install cron, or use webjobs schedule and run doctor --no-crontab` };
+  if (listed.error)
+    return {
+      name,
+      status: 'fail',
+      detail: `the crontab program is not installed (${(listed.error as NodeJS.ErrnoException).code}); install cron, or use webjobs schedule and run doctor --no-crontab`,
+    };
   const text = listed.status === 0 ? listed.stdout : '';
   const target = cronTarget(env.config, { cwd });
   const block = findBlock(text, target.cwd);
-  if (!block) return { name, status: 'fail', detail: `no webjobs block for ${target.cwd} in this user's crontab: run ./setup-cron.sh (or doctor --no-crontab when webjobs schedule, a systemd timer or Kubernetes runs the jobs)` };
+  if (!block)
+    return {
+      name,
+      status: 'fail',
+      detail: `no webjobs block for ${target.cwd} in this user's crontab: run ./setup-cron.sh (or doctor --no-crontab when webjobs schedule, a systemd timer or Kubernetes runs the jobs)`,
+    };
   const expected = blockSignature(renderCronBlock(schedule, target));
   const installed = blockSignature(block);
   if (expected.join('\n') !== installed.join('\n')) {
-    const differs = expected.filter((l) => !installed.includes(l)).length + installed.filter((l) => !expected.includes(l)).length;
-    return { name, status: 'fail', detail: `the installed block for ${target.cwd} does not match the schedule (${differs} line(s) differ): re-run ./setup-cron.sh` };
+    const differs =
+      expected.filter((l) => !installed.includes(l)).length + installed.filter((l) => !expected.includes(l)).length;
+    return {
+      name,
+      status: 'fail',
+      detail: `the installed block for ${target.cwd} does not match the schedule (${differs} line(s) differ): re-run ./setup-cron.sh`,
+    };
   }
-  return { name, status: 'ok', detail: `block for ${target.cwd} installed and matching the schedule (${schedule.entries.length} job(s))` };
+  return {
+    name,
+    status: 'ok',
+    detail: `block for ${target.cwd} installed and matching the schedule (${schedule.entries.length} job(s))`,
+  };
 }
 
 export function register(program: Command): void {
   const cmd = program
     .command('doctor')
-    .description('Check the set-up: node version, config and schedule, database and schema, folders, mail server (handshake only), monitors, crontab block; exit 1 when a check fails')
+    .description(
+      'Check the set-up: node version, config and schedule, database and schema, folders, mail server (handshake only), monitors, crontab block; exit 1 when a check fails',
+    )
     .option('--no-crontab', 'do not check the crontab (jobs run by webjobs schedule, a systemd timer or Kubernetes)')
     .option('--cwd <dir>', 'the app folder the crontab block was installed for (default: the current one)')
     .option('--crontab-user <user>', "check this user's crontab (root only; as setup-cron.sh --user)");
@@ -117,10 +176,18 @@ export function register(program: Command): void {
       const env = buildEnvironment(globalOptions(cmd));
       const checks: Check[] = [];
       const major = Number(process.versions.node.split('.')[0]);
-      checks.push({ name: 'node', status: major >= MIN_NODE_MAJOR ? 'ok' : 'fail', detail: `node ${process.versions.node} at ${process.execPath}${major >= MIN_NODE_MAJOR ? '' : ` (needs ${MIN_NODE_MAJOR} or later)`}` });
+      checks.push({
+        name: 'node',
+        status: major >= MIN_NODE_MAJOR ? 'ok' : 'fail',
+        detail: `node ${process.versions.node} at ${process.execPath}${major >= MIN_NODE_MAJOR ? '' : ` (needs ${MIN_NODE_MAJOR} or later)`}`,
+      });
       try {
         const s = loadSchedule(env.config);
-        checks.push({ name: 'config', status: 'ok', detail: `${env.config.file ?? 'no config file (defaults)'}; schedule of ${s.entries.length} job(s) in ${s.timeZone}` });
+        checks.push({
+          name: 'config',
+          status: 'ok',
+          detail: `${env.config.file ?? 'no config file (defaults)'}; schedule of ${s.entries.length} job(s) in ${s.timeZone}`,
+        });
       } catch (err) {
         checks.push({ name: 'config', status: 'fail', detail: errorMessage(err) });
       }
@@ -130,16 +197,29 @@ export function register(program: Command): void {
         ['folder: reports', env.config.path('report.dir', './var/reports')],
         ['folder: logs', cronTarget(env.config, { cwd: opts.cwd }).logDir],
       ];
-      if (env.config.string('monitor.textfileDir')) folders.push(['folder: metrics', env.config.path('monitor.textfileDir', '.')]);
+      if (env.config.string('monitor.textfileDir'))
+        folders.push(['folder: metrics', env.config.path('monitor.textfileDir', '.')]);
       for (const [name, dir] of folders) checks.push(checkFolder(name, dir));
       if (!env.mailer.configured) {
-        checks.push({ name: 'mail', status: 'warn', detail: 'no mail server configured (SMTP_URL or mail.url): notifications are skipped' });
+        checks.push({
+          name: 'mail',
+          status: 'warn',
+          detail: 'no mail server configured (SMTP_URL or mail.url): notifications are skipped',
+        });
       } else {
         try {
           await env.mailer.verify();
-          checks.push({ name: 'mail', status: env.mailer.admins.length ? 'ok' : 'warn', detail: `SMTP handshake with ${env.logger.mask(String(env.config.string('mail.url') ?? process.env.SMTP_URL))} succeeded${env.mailer.admins.length ? `; ${env.mailer.admins.length} admin(s)` : '; but no admins (mail.admins or WEBJOBS_ADMINS)'}` });
+          checks.push({
+            name: 'mail',
+            status: env.mailer.admins.length ? 'ok' : 'warn',
+            detail: `SMTP handshake with ${env.logger.mask(String(env.config.string('mail.url') ?? process.env.SMTP_URL))} succeeded${env.mailer.admins.length ? `; ${env.mailer.admins.length} admin(s)` : '; but no admins (mail.admins or WEBJOBS_ADMINS)'}`,
+          });
         } catch (err) {
-          checks.push({ name: 'mail', status: 'fail', detail: `SMTP handshake failed: ${env.logger.mask(errorMessage(err))}` });
+          checks.push({
+            name: 'mail',
+            status: 'fail',
+            detail: `SMTP handshake failed: ${env.logger.mask(errorMessage(err))}`,
+          });
         } finally {
           env.mailer.close();
         }
@@ -147,7 +227,11 @@ export function register(program: Command): void {
       try {
         const jobs = Object.keys(env.config.section('monitor.pings'));
         for (const j of jobs) pingUrlFor(env.config, j);
-        checks.push({ name: 'monitors', status: 'ok', detail: `${jobs.length} ping URL(s)${env.config.string('monitor.textfileDir') ? ', metrics textfile' : ''} configured` });
+        checks.push({
+          name: 'monitors',
+          status: 'ok',
+          detail: `${jobs.length} ping URL(s)${env.config.string('monitor.textfileDir') ? ', metrics textfile' : ''} configured`,
+        });
       } catch (err) {
         checks.push({ name: 'monitors', status: 'fail', detail: errorMessage(err) });
       }
@@ -162,8 +246,13 @@ export function register(program: Command): void {
       if (env.json) {
         printJson({ ok: failed.length === 0, checks });
       } else {
-        for (const c of checks) process.stdout.write(`${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(26)} ${c.detail}\n`);
-        process.stdout.write(failed.length ? `\n${failed.length} check(s) failed: ${failed.map((c) => c.name).join(', ')}\n` : '\nall checks passed\n');
+        for (const c of checks)
+          process.stdout.write(`${c.status.toUpperCase().padEnd(4)}  ${c.name.padEnd(26)} ${c.detail}\n`);
+        process.stdout.write(
+          failed.length
+            ? `\n${failed.length} check(s) failed: ${failed.map((c) => c.name).join(', ')}\n`
+            : '\nall checks passed\n',
+        );
       }
       return failed.length ? 1 : 0;
     }),

@@ -20,16 +20,30 @@ export function register(program: Command): void {
       const env = buildEnvironment(globalOptions(cmd));
       const db = await env.openDb();
       try {
-        const runs: RunRecord[] = (await db.tableExists('webjobs_runs')) ? await new RunHistory(db, env.config.timezone).list({ job, status: opts.failed ? 'failed' : undefined, limit: opts.limit }) : [];
+        const runs: RunRecord[] = (await db.tableExists('webjobs_runs'))
+          ? await new RunHistory(db, env.config.timezone).list({
+              job,
+              status: opts.failed ? 'failed' : undefined,
+              limit: opts.limit,
+            })
+          : [];
         if (env.json) {
-          printJson(runs.map((r) => ({ ...r, arguments: safeJson(r.arguments), result: r.result === null ? null : safeJson(r.result) })));
+          printJson(
+            runs.map((r) => ({
+              ...r,
+              arguments: safeJson(r.arguments),
+              result: r.result === null ? null : safeJson(r.result),
+            })),
+          );
         } else if (!runs.length) {
           env.logger.info(`no ${opts.failed ? 'failed ' : ''}runs recorded${job ? ` for ${job}` : ''}`);
         } else {
           for (const r of runs) {
             const took = r.durationMs === null ? '' : formatDuration(r.durationMs);
             const why = r.error && r.status !== 'succeeded' ? `  ${r.error.split('\n')[0]}` : '';
-            process.stdout.write(`${r.startedAt}  ${r.job.padEnd(16)} ${r.status.padEnd(9)} ${took.padStart(12)}  ${r.host}:${r.pid}  ${r.runId}${why}\n`);
+            process.stdout.write(
+              `${r.startedAt}  ${r.job.padEnd(16)} ${r.status.padEnd(9)} ${took.padStart(12)}  ${r.host}:${r.pid}  ${r.runId}${why}\n`,
+            );
           }
         }
         return 0;

@@ -20,7 +20,11 @@ export function register(program: Command): void {
       try {
         await ensureRunnerTables(db);
         const created = opts.schema ? await createReferenceSchema(db) : [];
-        env.logger.info(opts.schema ? `reference schema ready in ${db.description} (${created.length} table(s) created)` : `webjobs tables ready in ${db.description}`);
+        env.logger.info(
+          opts.schema
+            ? `reference schema ready in ${db.description} (${created.length} table(s) created)`
+            : `webjobs tables ready in ${db.description}`,
+        );
         if (env.json) printJson({ database: db.description, created });
         return 0;
       } finally {

@@ -25,10 +25,22 @@ export function register(program: Command): void {
       try {
         const started = performance.now();
         env.logger.info(`restoring ${file} into ${db.description}`);
-        const res = await restoreBackup(db, file, { force: Boolean(opts.force), onStatement: (n) => env.logger.progress({ step: 'restoring', done: n, unit: 'statements' }) });
+        const res = await restoreBackup(db, file, {
+          force: Boolean(opts.force),
+          onStatement: (n) => env.logger.progress({ step: 'restoring', done: n, unit: 'statements' }),
+        });
         env.logger.finish();
-        const summary = { file, target: db.description, type: res.header.type, tables: res.tables, statements: res.statements, durationMs: Math.round(performance.now() - started) };
-        env.logger.info(`restored ${res.tables.length} table(s) from a ${res.header.type} backup of ${res.header.created} (${res.statements} statements)`);
+        const summary = {
+          file,
+          target: db.description,
+          type: res.header.type,
+          tables: res.tables,
+          statements: res.statements,
+          durationMs: Math.round(performance.now() - started),
+        };
+        env.logger.info(
+          `restored ${res.tables.length} table(s) from a ${res.header.type} backup of ${res.header.created} (${res.statements} statements)`,
+        );
         if (env.json) printJson(summary);
         return 0;
       } finally {

@@ -8,10 +8,15 @@ import { loadSchedule } from '../schedule/schedule.js';
 export function register(program: Command): void {
   const cmd = program
     .command('schedule')
-    .description('Run the schedule in the foreground (for hosts or containers without cron): same locks as cron runs, missed runs caught up at start, SIGTERM waits for the running job')
+    .description(
+      'Run the schedule in the foreground (for hosts or containers without cron): same locks as cron runs, missed runs caught up at start, SIGTERM waits for the running job',
+    )
     .option('--no-catch-up', 'do not run jobs whose last scheduled run was missed');
   addCommonOptions(cmd);
-  examples(cmd, ['webjobs schedule', 'webjobs schedule --config /srv/app/webjobs.config.json   # e.g. as a container command or systemd service']);
+  examples(cmd, [
+    'webjobs schedule',
+    'webjobs schedule --config /srv/app/webjobs.config.json   # e.g. as a container command or systemd service',
+  ]);
   cmd.action(
     action(async (opts: { catchUp: boolean }) => {
       const g = globalOptions(cmd);
@@ -24,7 +29,14 @@ export function register(program: Command): void {
         ...(g.verbose ? ['--verbose'] : []),
       ];
       const { main } = await import('../cli/main.js');
-      const scheduler = new ForegroundScheduler({ schedule, logger: env.logger, openDb: env.openDb, globalArgs, catchUp: opts.catchUp, main });
+      const scheduler = new ForegroundScheduler({
+        schedule,
+        logger: env.logger,
+        openDb: env.openDb,
+        globalArgs,
+        catchUp: opts.catchUp,
+        main,
+      });
       const onSignal = (sig: NodeJS.Signals) => {
         void scheduler.stop(`${sig} received`);
       };

@@ -29,7 +29,9 @@ async function storedSettings(db: Db, tables: TableMap): Promise<Map<string, str
   if (!(await db.tableExists(table))) return out;
   const k = db.quote(tables.column('settings', 'key'));
   const v = db.quote(tables.column('settings', 'value'));
-  for (const r of await db.query<{ k: unknown; v: unknown }>(`SELECT ${k} AS k, ${v} AS v FROM ${db.quote(table)} ORDER BY ${k}`)) {
+  for (const r of await db.query<{ k: unknown; v: unknown }>(
+    `SELECT ${k} AS k, ${v} AS v FROM ${db.quote(table)} ORDER BY ${k}`,
+  )) {
     out.set(String(r.k), r.v === null || r.v === undefined ? '' : String(r.v));
   }
   return out;
@@ -38,12 +40,22 @@ async function storedSettings(db: Db, tables: TableMap): Promise<Map<string, str
 async function allSettings(db: Db, config: Config, tables: TableMap): Promise<SettingRow[]> {
   const stored = await storedSettings(db, tables);
   const fromConfig = config.section('settings');
-  const keys = [...SETTING_DEFINITIONS.map((d) => d.key), ...[...stored.keys(), ...Object.keys(fromConfig)].filter((k) => !definitionOf(k)).sort()];
+  const keys = [
+    ...SETTING_DEFINITIONS.map((d) => d.key),
+    ...[...stored.keys(), ...Object.keys(fromConfig)].filter((k) => !definitionOf(k)).sort(),
+  ];
   return [...new Set(keys)].map((key) => {
     const def = definitionOf(key);
     const source = stored.has(key) ? 'database' : key in fromConfig ? 'config' : 'default';
     const value = stored.get(key) ?? (key in fromConfig ? String(fromConfig[key]) : (def?.default ?? ''));
-    const row: SettingRow = { key, value, default: def?.default ?? null, source, kind: def?.kind ?? 'string', description: def?.description ?? '' };
+    const row: SettingRow = {
+      key,
+      value,
+      default: def?.default ?? null,
+      source,
+      kind: def?.kind ?? 'string',
+      description: def?.description ?? '',
+    };
     try {
       validateSetting(key, value);
     } catch (err) {
@@ -67,9 +79,13 @@ async function ensureSettingsTable(db: Db, tables: TableMap): Promise<void> {
 }
 
 export function register(program: Command): void {
-  const settings = program.command('settings').description("The settings table (seed keys with their types and defaults): list, get, set");
+  const settings = program
+    .command('settings')
+    .description('The settings table (seed keys with their types and defaults): list, get, set');
 
-  const list = settings.command('list').description('Every known setting: value, default, and where the value comes from');
+  const list = settings
+    .command('list')
+    .description('Every known setting: value, default, and where the value comes from');
   addCommonOptions(list);
   list.action(
     action(async () => {
@@ -82,7 +98,9 @@ export function register(program: Command): void {
           const w = Math.max(...rows.map((r) => r.key.length));
           for (const r of rows) {
             const def = r.default !== null && r.value !== r.default ? ` (default ${r.default})` : '';
-            process.stdout.write(`${r.key.padEnd(w)}  ${r.value.padEnd(8)} ${r.source.padEnd(8)} ${r.description}${def}${r.invalid ? `  INVALID: ${r.invalid}` : ''}\n`);
+            process.stdout.write(
+              `${r.key.padEnd(w)}  ${r.value.padEnd(8)} ${r.source.padEnd(8)} ${r.description}${def}${r.invalid ? `  INVALID: ${r.invalid}` : ''}\n`,
+            );
           }
         }
         return rows.some((r) => r.invalid) ? 1 : 0;
@@ -92,7 +110,7 @@ export function register(program: Command): void {
     }),
   );
 
-  const get = settings.command('get').description('One setting\'s value (stdout: the value alone)').argument('<key>');
+  const get = settings.command('get').description("One setting's value (stdout: the value alone)").argument('<key>');
   addCommonOptions(get);
   get.action(
     action(async (key: string) => {
@@ -100,7 +118,10 @@ export function register(program: Command): void {
       const db = await env.openDb();
       try {
         const row = (await allSettings(db, env.config, new TableMap(env.config))).find((r) => r.key === key);
-        if (!row) throw new UsageError(`unknown setting ${JSON.stringify(key)} (known: ${SETTING_DEFINITIONS.map((d) => d.key).join(', ')})`);
+        if (!row)
+          throw new UsageError(
+            `unknown setting ${JSON.stringify(key)} (known: ${SETTING_DEFINITIONS.map((d) => d.key).join(', ')})`,
+          );
         if (env.json) printJson(row);
         else process.stdout.write(row.value + '\n');
         return 0;
@@ -110,12 +131,24 @@ export function register(program: Command): void {
     }),
   );
 
-  const set = settings.command('set').description('Store a setting in the settings table; the value is checked by its type first').argument('<key>').argument('<value>');
+  const set = settings
+    .command('set')
+    .description('Store a setting in the settings table; the value is checked by its type first')
+    .argument('<key>')
+    .argument('<value>');
   addCommonOptions(set);
-  examples(settings, ['webjobs settings list', 'webjobs settings get cache-warming-enabled', 'webjobs settings set cache-warming-enabled 1', 'webjobs settings set circuit-breaker-failure-threshold 3']);
+  examples(settings, [
+    'webjobs settings list',
+    'webjobs settings get cache-warming-enabled',
+    'webjobs settings set cache-warming-enabled 1',
+    'webjobs settings set circuit-breaker-failure-threshold 3',
+  ]);
   set.action(
     action(async (key: string, value: string) => {
-      if (!definitionOf(key)) throw new UsageError(`unknown setting ${JSON.stringify(key)} (known: ${SETTING_DEFINITIONS.map((d) => d.key).join(', ')})`);
+      if (!definitionOf(key))
+        throw new UsageError(
+          `unknown setting ${JSON.stringify(key)} (known: ${SETTING_DEFINITIONS.map((d) => d.key).join(', ')})`,
+        );
       const normalized = validateSetting(key, value);
       const env = buildEnvironment(globalOptions(set));
       const tables = new TableMap(env.config);
@@ -123,7 +156,15 @@ export function register(program: Command): void {
       try {
         await ensureSettingsTable(db, tables);
         const before = (await storedSettings(db, tables)).get(key) ?? null;
-        await db.execute(upsertSql(db, tables.table('settings'), [tables.column('settings', 'key'), tables.column('settings', 'value')], [tables.column('settings', 'key')]), [key, normalized]);
+        await db.execute(
+          upsertSql(
+            db,
+            tables.table('settings'),
+            [tables.column('settings', 'key'), tables.column('settings', 'value')],
+            [tables.column('settings', 'key')],
+          ),
+          [key, normalized],
+        );
         env.logger.info(`setting ${key}: ${before === null ? '(unset)' : before} -> ${normalized}`);
         if (env.json) printJson({ key, value: normalized, previous: before });
         return 0;

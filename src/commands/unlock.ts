@@ -32,17 +32,32 @@ export function register(program: Command): void {
         const who = `host ${holder.host}, pid ${holder.pid}, since ${formatLocalDateTime(new Date(holder.acquiredAtMs), tz)}, lease until ${formatLocalDateTime(new Date(holder.leaseUntilMs), tz)}`;
         const here = holder.host === os.hostname();
         if (here && processAlive(holder.pid) && holder.pid !== process.pid && !opts.force) {
-          env.logger.error(`the ${job} lock is held by a live process (${who}): not clearing it; stop that process, or use --force`);
-          if (env.json) printJson({ job, unlocked: false, holder: { host: holder.host, pid: holder.pid }, reason: 'holder alive' });
+          env.logger.error(
+            `the ${job} lock is held by a live process (${who}): not clearing it; stop that process, or use --force`,
+          );
+          if (env.json)
+            printJson({ job, unlocked: false, holder: { host: holder.host, pid: holder.pid }, reason: 'holder alive' });
           return 1;
         }
         if (!here && !isStale(holder, env.clock.now().getTime()) && !opts.force) {
-          env.logger.error(`the ${job} lock is held by another host with a live lease (${who}): its process cannot be checked from here; wait for the lease to end, or use --force`);
-          if (env.json) printJson({ job, unlocked: false, holder: { host: holder.host, pid: holder.pid }, reason: 'lease live on another host' });
+          env.logger.error(
+            `the ${job} lock is held by another host with a live lease (${who}): its process cannot be checked from here; wait for the lease to end, or use --force`,
+          );
+          if (env.json)
+            printJson({
+              job,
+              unlocked: false,
+              holder: { host: holder.host, pid: holder.pid },
+              reason: 'lease live on another host',
+            });
           return 1;
         }
         await forceUnlock(db, job);
-        if (holder.runId) await db.execute("UPDATE webjobs_runs SET status = 'abandoned', error = ? WHERE run_id = ? AND status = 'running'", [`lock cleared by hand (webjobs unlock${opts.force ? ' --force' : ''})`, holder.runId]);
+        if (holder.runId)
+          await db.execute(
+            "UPDATE webjobs_runs SET status = 'abandoned', error = ? WHERE run_id = ? AND status = 'running'",
+            [`lock cleared by hand (webjobs unlock${opts.force ? ' --force' : ''})`, holder.runId],
+          );
         env.logger.info(`cleared the ${job} lock (${who})`);
         if (env.json) printJson({ job, unlocked: true, holder: { host: holder.host, pid: holder.pid } });
         return 0;

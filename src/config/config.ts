@@ -56,7 +56,8 @@ export class Config {
   stringList(keyPath: string, fallback: readonly string[]): string[] {
     const v = this.get(keyPath);
     if (v === undefined || v === null) return [...fallback];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new UsageError(`config ${keyPath} must be a list of strings`);
+    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+      throw new UsageError(`config ${keyPath} must be a list of strings`);
     return v as string[];
   }
 
@@ -73,10 +74,16 @@ export class Config {
   }
 }
 
-export function checkNumber(value: unknown, what: string, range: { min?: number; max?: number; integer?: boolean } = {}): number {
+export function checkNumber(
+  value: unknown,
+  what: string,
+  range: { min?: number; max?: number; integer?: boolean } = {},
+): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n)) throw new UsageError(`${what} must be a number, got ${JSON.stringify(value)}`);
-  if ((range.integer ?? true) && !Number.isInteger(n)) throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n))
+    throw new UsageError(`${what} must be a number, got ${JSON.stringify(value)}`);
+  if ((range.integer ?? true) && !Number.isInteger(n))
+    throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
   if (range.min !== undefined && n < range.min) throw new UsageError(`${what} must be at least ${range.min}, got ${n}`);
   if (range.max !== undefined && n > range.max) throw new UsageError(`${what} must be at most ${range.max}, got ${n}`);
   return n;
@@ -116,6 +123,10 @@ export function loadConfig(source: ConfigSource = {}): Config {
 }
 
 /** `--db` > `DATABASE_URL` > config `database.url` > the embedded SQLite default. */
-export function resolveDatabaseUrl(flag: string | undefined, config: Config, env: NodeJS.ProcessEnv = process.env): string {
+export function resolveDatabaseUrl(
+  flag: string | undefined,
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   return flag ?? env.DATABASE_URL ?? config.string('database.url') ?? DEFAULT_DATABASE_URL;
 }

@@ -17,19 +17,55 @@ export interface SettingDefinition {
 
 /** The seed's keys, their types and defaults; anything else in the table is kept as text. */
 export const SETTING_DEFINITIONS: SettingDefinition[] = [
-  { key: 'cache-statistics-retention-days', kind: 'int', default: '30', min: 1, max: 36500, description: 'days of api_requests detail kept after roll-up' },
+  {
+    key: 'cache-statistics-retention-days',
+    kind: 'int',
+    default: '30',
+    min: 1,
+    max: 36500,
+    description: 'days of api_requests detail kept after roll-up',
+  },
   { key: 'cache-cleanup-enabled', kind: 'bool', default: '1', description: 'cleanup-cache runs (1) or skips (0)' },
   { key: 'cache-warming-enabled', kind: 'bool', default: '0', description: 'warm-cache runs (1) or skips (0)' },
-  { key: 'cache-warming-widget-count', kind: 'int', default: '10', min: 1, max: 100000, description: 'widgets warm-cache requests' },
+  {
+    key: 'cache-warming-widget-count',
+    kind: 'int',
+    default: '10',
+    min: 1,
+    max: 100000,
+    description: 'widgets warm-cache requests',
+  },
   { key: 'circuit-breaker-enabled', kind: 'bool', default: '1', description: 'circuit breakers guard warm-cache' },
-  { key: 'circuit-breaker-failure-threshold', kind: 'int', default: '5', min: 1, max: 100000, description: 'consecutive failures that open a circuit' },
-  { key: 'circuit-breaker-timeout-seconds', kind: 'int', default: '600', min: 1, max: 31536000, description: 'seconds a circuit stays open before half-open' },
-  { key: 'circuit-breaker-half-open-requests', kind: 'int', default: '3', min: 1, max: 1000, description: 'trial requests allowed while half-open' },
+  {
+    key: 'circuit-breaker-failure-threshold',
+    kind: 'int',
+    default: '5',
+    min: 1,
+    max: 100000,
+    description: 'consecutive failures that open a circuit',
+  },
+  {
+    key: 'circuit-breaker-timeout-seconds',
+    kind: 'int',
+    default: '600',
+    min: 1,
+    max: 31536000,
+    description: 'seconds a circuit stays open before half-open',
+  },
+  {
+    key: 'circuit-breaker-half-open-requests',
+    kind: 'int',
+    default: '3',
+    min: 1,
+    max: 1000,
+    description: 'trial requests allowed while half-open',
+  },
 ];
 
 // Keep the schema's seeded defaults and these definitions in step.
 for (const [key, value] of DEFAULT_SETTINGS) {
-  if (SETTING_DEFINITIONS.find((d) => d.key === key)?.default !== value) throw new Error(`setting default mismatch for ${key}`);
+  if (SETTING_DEFINITIONS.find((d) => d.key === key)?.default !== value)
+    throw new Error(`setting default mismatch for ${key}`);
 }
 
 export function definitionOf(key: string): SettingDefinition | undefined {
@@ -74,7 +110,9 @@ export class Settings {
       if (await db.tableExists(table)) {
         const keyCol = db.quote(tables.column('settings', 'key'));
         const valueCol = db.quote(tables.column('settings', 'value'));
-        const rows = await db.query<{ k: string; v: unknown }>(`SELECT ${keyCol} AS k, ${valueCol} AS v FROM ${db.quote(table)}`);
+        const rows = await db.query<{ k: string; v: unknown }>(
+          `SELECT ${keyCol} AS k, ${valueCol} AS v FROM ${db.quote(table)}`,
+        );
         for (const r of rows) values.set(String(r.k), r.v === null ? '' : String(r.v));
       }
     }

@@ -13,8 +13,10 @@ export class TableMap {
   checkAll(): void {
     for (const [logical, entry] of Object.entries(this.config.section('tables'))) {
       if (entry && typeof entry === 'object' && 'name' in entry) this.table(logical);
-      const columns = entry && typeof entry === 'object' && 'columns' in entry ? (entry as { columns: unknown }).columns : undefined;
-      if (columns && typeof columns === 'object') for (const column of Object.keys(columns)) this.column(logical, column);
+      const columns =
+        entry && typeof entry === 'object' && 'columns' in entry ? (entry as { columns: unknown }).columns : undefined;
+      if (columns && typeof columns === 'object')
+        for (const column of Object.keys(columns)) this.column(logical, column);
     }
   }
 

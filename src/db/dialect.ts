@@ -64,7 +64,9 @@ export async function tableSizeBytes(db: Db, table: string): Promise<number | nu
     return row?.bytes ?? null;
   }
   try {
-    const row = await db.queryOne<{ bytes: number | null }>('SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name = ?', [table]);
+    const row = await db.queryOne<{ bytes: number | null }>('SELECT SUM(pgsize) AS bytes FROM dbstat WHERE name = ?', [
+      table,
+    ]);
     return row?.bytes ?? null;
   } catch {
     return null; // dbstat is compiled out of some SQLite builds
@@ -89,7 +91,13 @@ export async function estimateRows(db: Db, table: string): Promise<number> {
  * engine. `select` must produce `columns` in order and carry a WHERE clause (SQLite's parser
  * needs one before ON CONFLICT). Columns are raw names; they are quoted here.
  */
-export function upsertSelectSql(db: Db, table: string, columns: readonly string[], keyColumns: readonly string[], select: string): string {
+export function upsertSelectSql(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  select: string,
+): string {
   const q = (n: string) => db.quote(n);
   const update = columns.filter((c) => !keyColumns.includes(c));
   const head = `INSERT INTO ${q(table)} (${columns.map(q).join(', ')}) ${select}`;
@@ -128,13 +136,21 @@ export function withoutIndex(dialect: Dialect, expr: string): string {
 }
 
 /** Creates an index unless one of that name exists (MySQL has no CREATE INDEX IF NOT EXISTS). Names must be checked already. */
-export async function createIndexIfMissing(db: Db, table: string, name: string, columns: readonly string[]): Promise<void> {
+export async function createIndexIfMissing(
+  db: Db,
+  table: string,
+  name: string,
+  columns: readonly string[],
+): Promise<void> {
   const cols = columns.map((c) => db.quote(c)).join(', ');
   if (db.dialect === 'sqlite') {
     await db.execute(`CREATE INDEX IF NOT EXISTS ${db.quote(name)} ON ${db.quote(table)} (${cols})`);
     return;
   }
-  const found = await db.queryOne('SELECT 1 AS one FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1', [table, name]);
+  const found = await db.queryOne(
+    'SELECT 1 AS one FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ? LIMIT 1',
+    [table, name],
+  );
   if (found) return;
   try {
     await db.execute(`CREATE INDEX ${db.quote(name)} ON ${db.quote(table)} (${cols})`);

@@ -9,7 +9,9 @@ const CONFIG_IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
  */
 export function checkIdentifier(name: unknown, what = 'identifier'): string {
   if (typeof name !== 'string' || !CONFIG_IDENTIFIER.test(name)) {
-    throw new UsageError(`${what} ${JSON.stringify(name)} is not a valid name (letters, digits and _, starting with a letter or _)`);
+    throw new UsageError(
+      `${what} ${JSON.stringify(name)} is not a valid name (letters, digits and _, starting with a letter or _)`,
+    );
   }
   return name;
 }

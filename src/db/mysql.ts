@@ -44,7 +44,9 @@ export const READ_COMMITTED: SessionSettings = {
  * binary log (InnoDB then refuses them: "impossible to write to binary log", error 1665).
  */
 export async function readCommittedAllowed(db: MysqlDb): Promise<boolean> {
-  const row = await db.queryOne<{ logBin: number | string; format: string | null }>('SELECT @@log_bin AS logBin, @@binlog_format AS format');
+  const row = await db.queryOne<{ logBin: number | string; format: string | null }>(
+    'SELECT @@log_bin AS logBin, @@binlog_format AS format',
+  );
   return !(Number(row?.logBin) === 1 && String(row?.format ?? '').toUpperCase() === 'STATEMENT');
 }
 
@@ -65,7 +67,11 @@ export function callbackConnection(conn: PoolConnection): CallbackConnection {
  * wait forever, and a connection with no 'error' listener crashes the process. For as long as
  * the query runs, connection errors are handed to the query, where its reader listens.
  */
-export function startStreamingQuery(conn: CallbackConnection, options: QueryOptions, params?: readonly unknown[]): Query {
+export function startStreamingQuery(
+  conn: CallbackConnection,
+  options: QueryOptions,
+  params?: readonly unknown[],
+): Query {
   const started: { query?: Query } = {};
   let lostBeforeStart: Error | undefined;
   const forward = (err: Error) => {

@@ -107,7 +107,11 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
  * KEY is the rowid anyway; for a text key such as cache's the rowid b-tree is the table itself,
  * so ranges of it are the cheapest to find and delete). MariaDB: the given primary key.
  */
-export async function purgeKeyFor(db: Db, table: string, keyColumn: string): Promise<{ column: string; rowid: boolean }> {
+export async function purgeKeyFor(
+  db: Db,
+  table: string,
+  keyColumn: string,
+): Promise<{ column: string; rowid: boolean }> {
   if (db.dialect !== 'sqlite') return { column: keyColumn, rowid: false };
   const cols = await db.columnsOf(table);
   if (cols.some((c) => c.toLowerCase() === 'rowid')) return { column: keyColumn, rowid: false };
@@ -147,7 +151,15 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const sleep = spec.sleep ?? defaultSleep;
   const started = now();
   const spent = () => spec.maxRuntimeMs !== undefined && now() - started >= spec.maxRuntimeMs;
-  const result: PurgeResult = { deleted: 0, chunks: 0, longestStatementMs: 0, stoppedEarly: null, remaining: 0, lagWaitMs: 0, readCommitted: false };
+  const result: PurgeResult = {
+    deleted: 0,
+    chunks: 0,
+    longestStatementMs: 0,
+    stoppedEarly: null,
+    remaining: 0,
+    lagWaitMs: 0,
+    readCommitted: false,
+  };
 
   const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
@@ -173,7 +185,10 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const stop = async () => {
     result.stoppedEarly = 'max-runtime';
     const after = lastKey === undefined ? '' : ` AND ${k} > ?`;
-    const left = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE (${spec.where})${after}`, [...params, ...(lastKey === undefined ? [] : [lastKey])]);
+    const left = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${t} WHERE (${spec.where})${after}`, [
+      ...params,
+      ...(lastKey === undefined ? [] : [lastKey]),
+    ]);
     result.remaining = Number(left?.n ?? 0);
   };
   // The chunk's upper bound: the `rows`-th matching key after `from`, read by one OFFSET probe
@@ -182,22 +197,39 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
   const selectUpper = async (from: unknown, rows: number): Promise<unknown> => {
     const after = from === undefined ? '' : ` AND ${k} > ?`;
     const args = [...params, ...(from === undefined ? [] : [from]), ceiling];
-    const nth = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT ${k} AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT 1 OFFSET ${rows - 1}`, args));
+    const nth = await timed(() =>
+      db.queryOne<{ upper: unknown }>(
+        `SELECT ${k} AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ? ORDER BY ${k} LIMIT 1 OFFSET ${rows - 1}`,
+        args,
+      ),
+    );
     if (nth) return nth.upper;
-    const last = await timed(() => db.queryOne<{ upper: unknown }>(`SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`, args));
+    const last = await timed(() =>
+      db.queryOne<{ upper: unknown }>(
+        `SELECT MAX(${k}) AS upper FROM ${t}${hint} WHERE (${spec.where})${after} AND ${k} <= ?`,
+        args,
+      ),
+    );
     return last?.upper;
   };
   // Inside the caller's transaction the isolation level is the caller's: the DELETEs run there as they are.
   // The MySQL module (and mysql2) is loaded only for a MySQL database: a SQLite run never pays for it.
-  const mysql = db.dialect === 'mysql' && spec.readCommitted !== false && !(db as MysqlDb).inTransaction ? await import('./mysql.js') : null;
+  const mysql =
+    db.dialect === 'mysql' && spec.readCommitted !== false && !(db as MysqlDb).inTransaction
+      ? await import('./mysql.js')
+      : null;
   result.readCommitted = mysql !== null && (await mysql.readCommittedAllowed(db as MysqlDb));
-  const session = mysql && result.readCommitted ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(mysql.READ_COMMITTED, fn) : (fn: (on: Db) => Promise<void>) => fn(db);
+  const session =
+    mysql && result.readCommitted
+      ? (fn: (on: Db) => Promise<void>) => (db as MysqlDb).withSession(mysql.READ_COMMITTED, fn)
+      : (fn: (on: Db) => Promise<void>) => fn(db);
 
   // Between chunks: cancellation, the budget, the replicas. False: stop (after counting what is left).
   const mayContinue = async (): Promise<boolean> => {
     throwIfAborted(spec.signal);
     if (result.chunks > 0 && spent()) return false;
-    if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent))) return false;
+    if (spec.maxLagSeconds !== undefined && spec.replicaLag && !(await waitForReplicas(spec, result, sleep, spent)))
+      return false;
     return true;
   };
   const chunkDone = (affected: number, took: number, upper: unknown): void => {
@@ -205,7 +237,13 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     result.deleted += affected;
     result.chunks++;
     lastKey = upper;
-    spec.onChunk?.({ deleted: result.deleted, chunks: result.chunks, chunkSize: size, lastKey, longestStatementMs: result.longestStatementMs });
+    spec.onChunk?.({
+      deleted: result.deleted,
+      chunks: result.chunks,
+      chunkSize: size,
+      lastKey,
+      longestStatementMs: result.longestStatementMs,
+    });
   };
   const pause = async () => {
     if (spec.sleepMs && spec.sleepMs > 0) await sleep(spec.sleepMs, spec.signal);
@@ -236,7 +274,13 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
         const d0 = performance.now();
         // One autocommit statement: the chunk is its own transaction, committed when it returns,
         // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
-        const deleting = timed(() => on.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [...params, ...afterParams, upper]));
+        const deleting = timed(() =>
+          on.execute(`DELETE FROM ${t} WHERE (${spec.where})${after} AND ${k} <= ?`, [
+            ...params,
+            ...afterParams,
+            upper,
+          ]),
+        );
         if (pipeline && upper !== ceiling) {
           pending = selectUpper(upper, size);
           pending.catch(() => undefined); // handled where it is awaited
@@ -264,7 +308,12 @@ export function nextChunkSize(size: number, tookMs: number, targetMs: number, ma
 }
 
 /** Waits (1 s steps) while the replicas lag more than allowed; gives up when the budget is spent. */
-async function waitForReplicas(spec: PurgeSpec, result: PurgeResult, sleep: (ms: number, signal?: AbortSignal) => Promise<void>, spent: () => boolean): Promise<boolean> {
+async function waitForReplicas(
+  spec: PurgeSpec,
+  result: PurgeResult,
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>,
+  spent: () => boolean,
+): Promise<boolean> {
   const max = spec.maxLagSeconds ?? Infinity;
   const now = spec.now ?? (() => performance.now());
   for (;;) {
@@ -280,7 +329,12 @@ async function waitForReplicas(spec: PurgeSpec, result: PurgeResult, sleep: (ms:
 }
 
 /** Counts what purgeInChunks would delete, for --dry-run. */
-export async function countMatching(db: Db, table: string, where: string, params: readonly unknown[] = []): Promise<number> {
+export async function countMatching(
+  db: Db,
+  table: string,
+  where: string,
+  params: readonly unknown[] = [],
+): Promise<number> {
   const row = await db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM ${db.quote(table)} WHERE (${where})`, params);
   return Number(row?.n ?? 0);
 }

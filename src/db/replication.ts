@@ -8,7 +8,8 @@ import { parseDatabaseUrl } from './url.js';
 export function replicaUrls(config: Config): string[] {
   const urls = config.stringList('database.replicas', []);
   for (const u of urls) {
-    if (parseDatabaseUrl(u).kind !== 'mysql') throw new UsageError('config database.replicas must list mysql:// or mariadb:// URLs');
+    if (parseDatabaseUrl(u).kind !== 'mysql')
+      throw new UsageError('config database.replicas must list mysql:// or mariadb:// URLs');
   }
   return urls;
 }

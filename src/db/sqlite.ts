@@ -110,13 +110,17 @@ export class SqliteDb implements Db {
   }
 
   async columnsOf(table: string): Promise<string[]> {
-    const rows = this.raw.prepare(`SELECT name FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3)`).all(table) as { name: string }[];
+    const rows = this.raw.prepare(`SELECT name FROM pragma_table_xinfo(?) WHERE hidden IN (0, 2, 3)`).all(table) as {
+      name: string;
+    }[];
     return rows.map((r) => r.name);
   }
 
   async listTables(): Promise<string[]> {
     const rows = this.raw
-      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name")
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+      )
       .all() as { name: string }[];
     return rows.map((r) => r.name);
   }

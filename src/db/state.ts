@@ -12,6 +12,8 @@ export async function readState(db: Db, name: string): Promise<string | undefine
 
 /** Written and committed on its own, so it holds before whatever it guards begins. */
 export async function writeState(db: Db, name: string, value: string): Promise<void> {
-  await db.execute(`CREATE TABLE IF NOT EXISTS ${db.quote(STATE_TABLE)} (name VARCHAR(191) NOT NULL PRIMARY KEY, value TEXT NOT NULL)`);
+  await db.execute(
+    `CREATE TABLE IF NOT EXISTS ${db.quote(STATE_TABLE)} (name VARCHAR(191) NOT NULL PRIMARY KEY, value TEXT NOT NULL)`,
+  );
   await db.execute(upsertSql(db, STATE_TABLE, ['name', 'value'], ['name']), [name, value]);
 }

@@ -31,7 +31,8 @@ export function parseDatabaseUrl(url: string, cwd = process.cwd()): DatabaseTarg
       throw new UsageError(`database URL "${maskUrl(url)}" is not a valid mysql:// URL`);
     }
     const database = decodeURIComponent(u.pathname.replace(/^\//, ''));
-    if (!database) throw new UsageError(`database URL "${maskUrl(url)}" names no database (mysql://user:pass@host:port/db)`);
+    if (!database)
+      throw new UsageError(`database URL "${maskUrl(url)}" names no database (mysql://user:pass@host:port/db)`);
     const port = u.port ? Number(u.port) : 3306;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new UsageError(`database URL "${maskUrl(url)}" has a bad port`);

@@ -4,7 +4,13 @@ import type { Db } from '../db/types.js';
  * Inserts rows in multi-row statements of `batch` rows, each batch its own transaction, so
  * filling a large table keeps memory flat and never holds one giant transaction.
  */
-export async function insertRows(db: Db, table: string, columns: readonly string[], rows: Iterable<unknown[]>, batch = 500): Promise<number> {
+export async function insertRows(
+  db: Db,
+  table: string,
+  columns: readonly string[],
+  rows: Iterable<unknown[]>,
+  batch = 500,
+): Promise<number> {
   const head = `INSERT INTO ${db.quote(table)} (${columns.map((c) => db.quote(c)).join(', ')}) VALUES `;
   const tuple = `(${columns.map(() => '?').join(', ')})`;
   let pending: unknown[][] = [];

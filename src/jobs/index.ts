@@ -7,7 +7,14 @@ import { exportReportJob } from './export-report/index.js';
 import { warmCacheJob } from './warm-cache/index.js';
 
 /** Every job, by name: the scheduler, `status` and `cron print` read this list. */
-export const JOBS: AnyJob[] = [aggregateStatsJob, cleanupCacheJob, warmCacheJob, backupDbJob, exportReportJob, cleanupTokensJob].map((j) => j as unknown as AnyJob);
+export const JOBS: AnyJob[] = [
+  aggregateStatsJob,
+  cleanupCacheJob,
+  warmCacheJob,
+  backupDbJob,
+  exportReportJob,
+  cleanupTokensJob,
+].map((j) => j as unknown as AnyJob);
 
 export function findJob(name: string): AnyJob | undefined {
   return JOBS.find((j) => j.name === name);

@@ -25,10 +25,14 @@ export const DEFAULT_CHUNK = 5000;
 export const DEFAULT_MAX_CHUNK = 25_000;
 
 export function checkPurgeOptions(o: PurgeOptions): void {
-  if (o.chunk !== undefined && (!Number.isInteger(o.chunk) || o.chunk < 1 || o.chunk > 1_000_000)) throw new UsageError('--chunk must be between 1 and 1000000');
-  if (o.sleepMs !== undefined && (!Number.isInteger(o.sleepMs) || o.sleepMs < 0)) throw new UsageError('--sleep must be 0 or more milliseconds');
-  if (o.maxRuntimeSeconds !== undefined && (!(o.maxRuntimeSeconds > 0))) throw new UsageError('--max-runtime must be more than 0 seconds');
-  if (o.maxLagSeconds !== undefined && !(o.maxLagSeconds >= 0)) throw new UsageError('--max-lag must be 0 or more seconds');
+  if (o.chunk !== undefined && (!Number.isInteger(o.chunk) || o.chunk < 1 || o.chunk > 1_000_000))
+    throw new UsageError('--chunk must be between 1 and 1000000');
+  if (o.sleepMs !== undefined && (!Number.isInteger(o.sleepMs) || o.sleepMs < 0))
+    throw new UsageError('--sleep must be 0 or more milliseconds');
+  if (o.maxRuntimeSeconds !== undefined && !(o.maxRuntimeSeconds > 0))
+    throw new UsageError('--max-runtime must be more than 0 seconds');
+  if (o.maxLagSeconds !== undefined && !(o.maxLagSeconds >= 0))
+    throw new UsageError('--max-lag must be 0 or more seconds');
 }
 
 /** Config the purge reads, checked before the run (exit 2 on a bad value). */
@@ -57,7 +61,12 @@ export function targetStatementMs(ctx: JobContext): number {
  * Runs the shared chunked purge with the job's options, clock, sleep, cancellation, replica
  * watch and progress lines. The budget is measured on ctx.clock (tests move it by hand).
  */
-export async function runPurge(ctx: JobContext, run: PurgeRun, o: PurgeOptions, budgetStartMs?: number): Promise<PurgeResult> {
+export async function runPurge(
+  ctx: JobContext,
+  run: PurgeRun,
+  o: PurgeOptions,
+  budgetStartMs?: number,
+): Promise<PurgeResult> {
   let watch: ReplicaWatch | null = null;
   if (o.maxLagSeconds !== undefined) {
     const urls = ctx.db.dialect === 'mysql' ? replicaUrls(ctx.config) : [];
@@ -80,10 +89,14 @@ export async function runPurge(ctx: JobContext, run: PurgeRun, o: PurgeOptions, 
       sleepMs: o.sleepMs ?? 0,
       sleep: ctx.sleep,
       now: clockMs,
-      maxRuntimeMs: o.maxRuntimeSeconds === undefined ? undefined : Math.max(0, o.maxRuntimeSeconds * 1000 - (clockMs() - started)),
+      maxRuntimeMs:
+        o.maxRuntimeSeconds === undefined ? undefined : Math.max(0, o.maxRuntimeSeconds * 1000 - (clockMs() - started)),
       maxLagSeconds: watch ? o.maxLagSeconds : undefined,
       replicaLag: watch ? () => watch.lag() : undefined,
-      onLagWait: (lag) => ctx.logger.info(`replicas lag ${lag === null ? 'unknown (replication not running)' : `${lag} s`}: waiting before the next chunk`),
+      onLagWait: (lag) =>
+        ctx.logger.info(
+          `replicas lag ${lag === null ? 'unknown (replication not running)' : `${lag} s`}: waiting before the next chunk`,
+        ),
       onChunk: (p) => ctx.logger.progress({ step: `deleting ${run.what}`, done: p.deleted, unit: 'rows' }),
     });
   } finally {

@@ -42,7 +42,8 @@ export function isInteractive(stream: NodeJS.WritableStream & { isTTY?: boolean 
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-const levelColor = (c: ChalkInstance, level: LogLevel) => ({ debug: c.gray, info: c.white, warn: c.yellow, error: c.red })[level];
+const levelColor = (c: ChalkInstance, level: LogLevel) =>
+  ({ debug: c.gray, info: c.white, warn: c.yellow, error: c.red })[level];
 
 export interface Progress {
   step?: string;
@@ -119,7 +120,9 @@ class StreamLogger implements Logger {
     const plain = `${stamp} ${level.toUpperCase().padEnd(5)} ${scope}${text}`;
     this.remember(plain);
     if (this.opts.interactive) {
-      const line = chalk ? `${chalk.gray(stamp)} ${levelColor(chalk, level)(level.toUpperCase().padEnd(5))} ${scope}${text}` : plain;
+      const line = chalk
+        ? `${chalk.gray(stamp)} ${levelColor(chalk, level)(level.toUpperCase().padEnd(5))} ${scope}${text}`
+        : plain;
       const spinner = this.shared.spinner;
       if (spinner?.isSpinning) {
         spinner.clear();
@@ -150,7 +153,8 @@ class StreamLogger implements Logger {
     if (this.opts.interactive && oraModule && hasWidth(this.opts.stream) && ORDER[this.opts.level] <= ORDER.info) {
       const ora = oraModule.default;
       this.remember(`${formatLocalDateTime(this.opts.now(), this.opts.timeZone)} STEP  ${this.mask(message)}`);
-      if (!this.shared.spinner) this.shared.spinner = ora({ stream: this.opts.stream, text: this.mask(message) }).start();
+      if (!this.shared.spinner)
+        this.shared.spinner = ora({ stream: this.opts.stream, text: this.mask(message) }).start();
       else this.shared.spinner.text = this.mask(message);
       return;
     }

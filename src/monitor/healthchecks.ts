@@ -33,7 +33,8 @@ export function pingUrlFor(config: Config, job: string): string | null {
   } catch {
     throw new UsageError(`config monitor.pings.${job} is not a URL`);
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`config monitor.pings.${job} must be an http(s) URL`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UsageError(`config monitor.pings.${job} must be an http(s) URL`);
   return url;
 }
 
@@ -53,12 +54,22 @@ export function lastBytes(text: string, maxBytes = 10_000): string {
   return buf.subarray(start).toString('utf8');
 }
 
-export async function sendPing(url: string, body: string, opts: PingOptions, sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))): Promise<void> {
+export async function sendPing(
+  url: string,
+  body: string,
+  opts: PingOptions,
+  sleep = (ms: number) => new Promise((r) => setTimeout(r, ms)),
+): Promise<void> {
   let lastError: unknown;
   for (let attempt = 0; attempt <= opts.retries; attempt++) {
     if (attempt > 0) await sleep(opts.retryDelayMs * attempt);
     try {
-      const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'webjobs' }, signal: AbortSignal.timeout(opts.timeoutMs) });
+      const res = await fetch(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'webjobs' },
+        signal: AbortSignal.timeout(opts.timeoutMs),
+      });
       await res.arrayBuffer().catch(() => undefined);
       if (res.ok) return;
       lastError = new Error(`HTTP ${res.status}`);

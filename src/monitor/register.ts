@@ -3,4 +3,7 @@ import { healthchecksObserver } from './healthchecks.js';
 import { textfileObserver } from './textfile.js';
 
 // Every job run from the command line or from `webjobs schedule` reports to the configured monitors.
-registerObservers((env) => [...healthchecksObserver(env.config, env.logger), ...textfileObserver(env.config, () => env.openDb())]);
+registerObservers((env) => [
+  ...healthchecksObserver(env.config, env.logger),
+  ...textfileObserver(env.config, () => env.openDb()),
+]);

@@ -13,10 +13,16 @@ import { errorMessage } from '../util/errors.js';
  * last success whichever of them ran the job.
  */
 export const METRICS: ReadonlyArray<{ name: string; help: string }> = [
-  { name: 'webjobs_last_run_timestamp_seconds', help: 'Start of the last run of the job (skipped runs do not count), unix seconds.' },
+  {
+    name: 'webjobs_last_run_timestamp_seconds',
+    help: 'Start of the last run of the job (skipped runs do not count), unix seconds.',
+  },
   { name: 'webjobs_last_success_timestamp_seconds', help: 'End of the last successful run of the job, unix seconds.' },
   { name: 'webjobs_last_duration_seconds', help: 'How long the last run of the job took, seconds.' },
-  { name: 'webjobs_last_exit_code', help: 'Exit code of the last run of the job: 0 succeeded, 1 failed, cancelled or abandoned.' },
+  {
+    name: 'webjobs_last_exit_code',
+    help: 'Exit code of the last run of the job: 0 succeeded, 1 failed, cancelled or abandoned.',
+  },
 ];
 
 type Values = Map<string, Map<string, number>>; // job → metric → value
@@ -30,7 +36,8 @@ export function renderMetrics(values: Values): string {
     out.push(`# HELP ${m.name} ${m.help}`, `# TYPE ${m.name} gauge`);
     for (const job of jobs) {
       const v = values.get(job)?.get(m.name);
-      if (v !== undefined && Number.isFinite(v)) out.push(`${m.name}{job="${labelValue(job)}"} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
+      if (v !== undefined && Number.isFinite(v))
+        out.push(`${m.name}{job="${labelValue(job)}"} ${Number.isInteger(v) ? v : v.toFixed(3)}`);
     }
   }
   return out.join('\n') + '\n';
@@ -60,7 +67,8 @@ export function valuesFromHistory(summaries: Iterable<JobRunSummary>): Values {
       if (s.lastRun.durationMs !== null) v.set('webjobs_last_duration_seconds', s.lastRun.durationMs / 1000);
       v.set('webjobs_last_exit_code', exitCodeOf(s.lastRun.status));
     }
-    if (s.lastSuccess) v.set('webjobs_last_success_timestamp_seconds', (s.lastSuccess.finishedMs ?? s.lastSuccess.startedMs) / 1000);
+    if (s.lastSuccess)
+      v.set('webjobs_last_success_timestamp_seconds', (s.lastSuccess.finishedMs ?? s.lastSuccess.startedMs) / 1000);
     if (v.size) values.set(s.job, v);
   }
   return values;
@@ -110,11 +118,17 @@ export function textfileObserver(config: Config, openDb: () => Promise<Db>): Run
             v.set('webjobs_last_run_timestamp_seconds', Date.parse(summary.startedAt) / 1000);
             v.set('webjobs_last_duration_seconds', summary.durationMs / 1000);
             v.set('webjobs_last_exit_code', summary.exitCode);
-            if (summary.status === 'succeeded') v.set('webjobs_last_success_timestamp_seconds', (Date.parse(summary.startedAt) + summary.durationMs) / 1000);
+            if (summary.status === 'succeeded')
+              v.set(
+                'webjobs_last_success_timestamp_seconds',
+                (Date.parse(summary.startedAt) + summary.durationMs) / 1000,
+              );
             values.set(summary.job, v);
           }
           writeAtomically(file, renderMetrics(values));
-          throw new Error(`metrics written from this run only (history unreadable: ${errorMessage(err)})`, { cause: err });
+          throw new Error(`metrics written from this run only (history unreadable: ${errorMessage(err)})`, {
+            cause: err,
+          });
         }
         writeAtomically(file, renderMetrics(values));
       },

@@ -84,7 +84,9 @@ export function isTransientSmtpError(err: unknown): boolean {
 }
 
 export function mailerOptionsFromConfig(config: Config, env: NodeJS.ProcessEnv = process.env): MailerOptions {
-  const envAdmins = env.WEBJOBS_ADMINS?.split(',').map((s) => s.trim()).filter(Boolean);
+  const envAdmins = env.WEBJOBS_ADMINS?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const timeoutSeconds = config.number('mail.timeoutSeconds', 15, { min: 1, max: 600 });
   return {
     url: env.SMTP_URL || config.string('mail.url'),
@@ -123,7 +125,12 @@ class SmtpMailer implements Mailer {
       const t = this.opts.timeoutMs ?? 15_000;
       const nodemailer = requireLazy('nodemailer') as typeof import('nodemailer');
       // The timeouts go in the transport options beside the URL: a second argument would be message defaults.
-      this.transport = nodemailer.createTransport({ url: this.opts.url as string, connectionTimeout: t, greetingTimeout: t, socketTimeout: t });
+      this.transport = nodemailer.createTransport({
+        url: this.opts.url as string,
+        connectionTimeout: t,
+        greetingTimeout: t,
+        socketTimeout: t,
+      });
     }
     return this.transport;
   }
@@ -132,7 +139,11 @@ class SmtpMailer implements Mailer {
     return this.opts.from ?? `webjobs <webjobs@${os.hostname()}>`;
   }
 
-  async sendEach(recipients: readonly string[], message: MailMessage, options: SendOptions = {}): Promise<DeliveryReport> {
+  async sendEach(
+    recipients: readonly string[],
+    message: MailMessage,
+    options: SendOptions = {},
+  ): Promise<DeliveryReport> {
     const report: DeliveryReport = { sent: [], failed: [], results: [] };
     const delays = this.opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
     const sleep = this.opts.sleep ?? realSleep;
@@ -145,7 +156,13 @@ class SmtpMailer implements Mailer {
     return report;
   }
 
-  private async sendOne(to: string, message: MailMessage, delays: readonly number[], sleep: Sleep, options: SendOptions): Promise<DeliveryResult> {
+  private async sendOne(
+    to: string,
+    message: MailMessage,
+    delays: readonly number[],
+    sleep: Sleep,
+    options: SendOptions,
+  ): Promise<DeliveryResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         const info = (await this.transporter.sendMail({ from: this.from, to, ...message })) as { messageId?: string };
@@ -163,7 +180,13 @@ class SmtpMailer implements Mailer {
             /* cancelled while waiting: report the last failure */
           }
         }
-        return { to, ok: false, attempts: attempt, error, ...(typeof responseCode === 'number' ? { responseCode } : {}) };
+        return {
+          to,
+          ok: false,
+          attempts: attempt,
+          error,
+          ...(typeof responseCode === 'number' ? { responseCode } : {}),
+        };
       }
     }
   }

@@ -63,14 +63,32 @@ export class RunHistory {
     private readonly timeZone: string,
   ) {}
 
-  async start(rec: { runId: string; job: string; arguments: string; startedAt: Date; status?: RunStatus }): Promise<void> {
+  async start(rec: {
+    runId: string;
+    job: string;
+    arguments: string;
+    startedAt: Date;
+    status?: RunStatus;
+  }): Promise<void> {
     await this.db.execute(
       'INSERT INTO webjobs_runs (run_id, job, arguments, status, attempts, started_at, started_ms, host, pid) VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?)',
-      [rec.runId, rec.job, rec.arguments, rec.status ?? 'running', formatLocalDateTime(rec.startedAt, this.timeZone), rec.startedAt.getTime(), os.hostname(), process.pid],
+      [
+        rec.runId,
+        rec.job,
+        rec.arguments,
+        rec.status ?? 'running',
+        formatLocalDateTime(rec.startedAt, this.timeZone),
+        rec.startedAt.getTime(),
+        os.hostname(),
+        process.pid,
+      ],
     );
   }
 
-  async finish(runId: string, rec: { status: RunStatus; attempts: number; finishedAt: Date; durationMs: number; result: unknown; error?: string }): Promise<void> {
+  async finish(
+    runId: string,
+    rec: { status: RunStatus; attempts: number; finishedAt: Date; durationMs: number; result: unknown; error?: string },
+  ): Promise<void> {
     await this.db.execute(
       'UPDATE webjobs_runs SET status = ?, attempts = ?, finished_at = ?, finished_ms = ?, duration_ms = ?, result = ?, error = ? WHERE run_id = ?',
       [
@@ -92,7 +110,10 @@ export class RunHistory {
 
   /** A run still marked running whose lock was taken over, or whose process is gone, is abandoned. */
   async markAbandoned(runId: string, reason: string): Promise<void> {
-    await this.db.execute("UPDATE webjobs_runs SET status = 'abandoned', error = ? WHERE run_id = ? AND status = 'running'", [reason, runId]);
+    await this.db.execute(
+      "UPDATE webjobs_runs SET status = 'abandoned', error = ? WHERE run_id = ? AND status = 'running'",
+      [reason, runId],
+    );
   }
 
   /** Marks this job's dead runs on this host as abandoned (their process no longer exists). */

@@ -14,8 +14,7 @@ export interface LockHolder {
 }
 
 export type LockAttempt =
-  | { acquired: true; lock: JobLock; tookOverFrom: LockHolder | null }
-  | { acquired: false; holder: LockHolder };
+  { acquired: true; lock: JobLock; tookOverFrom: LockHolder | null } | { acquired: false; holder: LockHolder };
 
 interface LockRow {
   owner: string;
@@ -52,7 +51,10 @@ export function isStale(holder: LockHolder, nowMs: number, host = os.hostname())
 }
 
 export async function readLock(db: Db, name: string): Promise<LockHolder | null> {
-  const row = await db.queryOne<LockRow>('SELECT owner, run_id, host, pid, acquired_at_ms, lease_until_ms FROM webjobs_locks WHERE name = ?', [name]);
+  const row = await db.queryOne<LockRow>(
+    'SELECT owner, run_id, host, pid, acquired_at_ms, lease_until_ms FROM webjobs_locks WHERE name = ?',
+    [name],
+  );
   return row ? toHolder(row) : null;
 }
 
@@ -73,7 +75,11 @@ export class JobLock {
     private readonly leaseMs: number,
   ) {}
 
-  static async acquire(db: Db, name: string, opts: { clock: Clock; leaseMs: number; runId: string }): Promise<LockAttempt> {
+  static async acquire(
+    db: Db,
+    name: string,
+    opts: { clock: Clock; leaseMs: number; runId: string },
+  ): Promise<LockAttempt> {
     const owner = randomUUID();
     const now = opts.clock.now().getTime();
     const host = os.hostname();
@@ -102,15 +108,12 @@ export class JobLock {
   startRenewing(onLost: (err: Error) => void, onError: (err: unknown) => void): void {
     const every = Math.max(200, Math.floor(this.leaseMs / 3));
     this.timer = setInterval(() => {
-      this.renew().then(
-        (ok) => {
-          if (!ok && !this.lost) {
-            this.lost = true;
-            onLost(new Error(`lock ${this.name} was taken over by another process`));
-          }
-        },
-        onError,
-      );
+      this.renew().then((ok) => {
+        if (!ok && !this.lost) {
+          this.lost = true;
+          onLost(new Error(`lock ${this.name} was taken over by another process`));
+        }
+      }, onError);
     }, every);
     this.timer.unref();
   }

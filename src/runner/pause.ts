@@ -21,16 +21,19 @@ const isSet = (v: string | undefined): v is string => v !== undefined && v.trim(
 /** The reason a job is paused, or null when it may run. */
 export function pausedReason(settings: Settings, job: string): string | null {
   const own = settings.raw(pauseKey(job));
-  if (isSet(own)) return `${job} is paused (${own.trim() === '1' ? 'by the settings table' : own.trim()}); run it by hand with --force, or: webjobs resume ${job}`;
+  if (isSet(own))
+    return `${job} is paused (${own.trim() === '1' ? 'by the settings table' : own.trim()}); run it by hand with --force, or: webjobs resume ${job}`;
   const all = settings.raw(pauseKey(ALL_JOBS));
-  if (isSet(all)) return `every job is paused (${all.trim() === '1' ? 'by the settings table' : all.trim()}); run it by hand with --force, or: webjobs resume`;
+  if (isSet(all))
+    return `every job is paused (${all.trim() === '1' ? 'by the settings table' : all.trim()}); run it by hand with --force, or: webjobs resume`;
   return null;
 }
 
 /** The paused jobs (`*` for all) and their notes, from settings. */
 export function pausedJobs(settings: Settings): Map<string, string> {
   const out = new Map<string, string>();
-  for (const [k, v] of settings.entries()) if (k.startsWith(PAUSE_PREFIX) && isSet(v)) out.set(k.slice(PAUSE_PREFIX.length), v);
+  for (const [k, v] of settings.entries())
+    if (k.startsWith(PAUSE_PREFIX) && isSet(v)) out.set(k.slice(PAUSE_PREFIX.length), v);
   return out;
 }
 
@@ -48,7 +51,12 @@ export async function setPause(db: Db, tables: TableMap, job: string, value: str
     if (value === null) return false;
     const spec = REFERENCE_TABLES.find((t) => t.name === 'settings');
     if (!spec) throw new Error('reference schema has no settings table');
-    const renamed = { ...spec, name: table, columns: spec.columns.map((c) => ({ ...c, name: c.name === 'key' ? keyCol : valueCol })), primaryKey: [keyCol] };
+    const renamed = {
+      ...spec,
+      name: table,
+      columns: spec.columns.map((c) => ({ ...c, name: c.name === 'key' ? keyCol : valueCol })),
+      primaryKey: [keyCol],
+    };
     for (const stmt of createTableSql(db, renamed)) await db.execute(stmt);
   }
   if (value === null) {

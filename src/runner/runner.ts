@@ -74,7 +74,8 @@ export function retryPolicy(config: Config): RetryPolicy {
   const raw = config.get('retry.backoffSeconds');
   let backoff = [1, 5, 10];
   if (raw !== undefined) {
-    if (!Array.isArray(raw) || raw.some((x) => typeof x !== 'number' || x < 0)) throw new UsageError('config retry.backoffSeconds must be a list of seconds');
+    if (!Array.isArray(raw) || raw.some((x) => typeof x !== 'number' || x < 0))
+      throw new UsageError('config retry.backoffSeconds must be a list of seconds');
     backoff = raw as number[];
   }
   return { tries, backoffMs: backoff.map((s) => s * 1000) };
@@ -83,7 +84,13 @@ export function retryPolicy(config: Config): RetryPolicy {
 const backoffFor = (p: RetryPolicy, retry: number) => p.backoffMs[Math.min(retry, p.backoffMs.length - 1)] ?? 0;
 
 /** Runs `fn` again after the policy's backoff while it fails with a transient error. */
-async function withRetries<T>(policy: RetryPolicy, env: RunEnvironment, what: string, fn: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<{ value: T; attempts: number }> {
+async function withRetries<T>(
+  policy: RetryPolicy,
+  env: RunEnvironment,
+  what: string,
+  fn: (attempt: number) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<{ value: T; attempts: number }> {
   for (let attempt = 1; ; attempt++) {
     try {
       return { value: await fn(attempt), attempts: attempt };
@@ -93,7 +100,9 @@ async function withRetries<T>(policy: RetryPolicy, env: RunEnvironment, what: st
         throw err;
       }
       const wait = backoffFor(policy, attempt - 1);
-      env.logger.warn(`${what} failed (${errorMessage(err)}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`);
+      env.logger.warn(
+        `${what} failed (${errorMessage(err)}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`,
+      );
       await env.sleep(wait, signal);
     }
   }
@@ -115,7 +124,12 @@ function maskWith(logger: Logger, text: string): string {
  * transient failures), take the job's lock, record the run, run it with retries, a time
  * budget and cancellation, record the outcome, release the lock, notify.
  */
-export async function runJob<O extends object, R>(def: JobDefinition<O, R>, options: O, env: RunEnvironment, request: RunRequest): Promise<RunSummary> {
+export async function runJob<O extends object, R>(
+  def: JobDefinition<O, R>,
+  options: O,
+  env: RunEnvironment,
+  request: RunRequest,
+): Promise<RunSummary> {
   const runId = randomUUID();
   const startedAt = env.clock.now();
   const t0 = performance.now();
@@ -123,7 +137,10 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
   const warnings: string[] = [];
   const timeZone = env.config.timezone;
   const policy = retryPolicy(env.config);
-  const timeoutSeconds = env.config.number(`jobs.${def.name}.timeoutSeconds`, def.timeoutSeconds, { min: 1, max: 7 * 86400 });
+  const timeoutSeconds = env.config.number(`jobs.${def.name}.timeoutSeconds`, def.timeoutSeconds, {
+    min: 1,
+    max: 7 * 86400,
+  });
   const leaseMs = env.config.number('lock.leaseSeconds', 60, { min: 1, max: 3600 }) * 1000;
 
   const summary: RunSummary = {
@@ -147,14 +164,25 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
 
   const timeout = new AbortController();
   const signal = env.signal ? AbortSignal.any([env.signal, timeout.signal]) : timeout.signal;
-  const timer = setTimeout(() => timeout.abort(new TimeoutError(`${def.name} timed out after ${timeoutSeconds} s`)), timeoutSeconds * 1000);
+  const timer = setTimeout(
+    () => timeout.abort(new TimeoutError(`${def.name} timed out after ${timeoutSeconds} s`)),
+    timeoutSeconds * 1000,
+  );
   timer.unref();
 
   let db: Db | undefined = env.db;
   let lock: JobLock | null = null;
   let history: RunHistory | null = null;
   let historyStarted = false;
-  const info = (): RunInfo => ({ job: def.name, runId, startedAt, durationMs: performance.now() - t0, timeZone, appName: env.config.string('app.name', 'webjobs'), options: request.args });
+  const info = (): RunInfo => ({
+    job: def.name,
+    runId,
+    startedAt,
+    durationMs: performance.now() - t0,
+    timeZone,
+    appName: env.config.string('app.name', 'webjobs'),
+    options: request.args,
+  });
 
   function warn(message: string) {
     warnings.push(maskWith(logger, message));
@@ -163,8 +191,19 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
 
   try {
     if (!db) {
-      const open = env.openDb ?? ((url: string) => openDatabase(url, { busyTimeoutMs: env.config.number('database.busyTimeoutMs', 5000, { min: 0 }) }));
-      db = (await withRetries(policy, env, `connecting to ${maskWith(logger, env.databaseUrl)}`, () => open(env.databaseUrl), signal)).value;
+      const open =
+        env.openDb ??
+        ((url: string) =>
+          openDatabase(url, { busyTimeoutMs: env.config.number('database.busyTimeoutMs', 5000, { min: 0 }) }));
+      db = (
+        await withRetries(
+          policy,
+          env,
+          `connecting to ${maskWith(logger, env.databaseUrl)}`,
+          () => open(env.databaseUrl),
+          signal,
+        )
+      ).value;
     }
     const tables = new TableMap(env.config);
     const settings = await Settings.load(db, env.config, tables);
@@ -179,35 +218,82 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
       history = new RunHistory(opened, timeZone);
       const runHistory = history;
       // A busy or briefly unreachable database is as transient here as inside the job.
-      await withRetries(policy, env, 'preparing the run history', async () => {
-        await ensureRunnerTables(opened);
-        await runHistory.sweepAbandoned(def.name);
-      }, signal);
+      await withRetries(
+        policy,
+        env,
+        'preparing the run history',
+        async () => {
+          await ensureRunnerTables(opened);
+          await runHistory.sweepAbandoned(def.name);
+        },
+        signal,
+      );
       if (paused) {
-        await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt, status: 'skipped' });
-        await history.finish(runId, { status: 'skipped', attempts: 0, finishedAt: env.clock.now(), durationMs: performance.now() - t0, result: { skipped: true, reason: paused, paused: true }, error: paused });
+        await history.start({
+          runId,
+          job: def.name,
+          arguments: JSON.stringify(secretsFree(request.args, logger)),
+          startedAt,
+          status: 'skipped',
+        });
+        await history.finish(runId, {
+          status: 'skipped',
+          attempts: 0,
+          finishedAt: env.clock.now(),
+          durationMs: performance.now() - t0,
+          result: { skipped: true, reason: paused, paused: true },
+          error: paused,
+        });
         throw new JobSkipped(paused, { paused: true });
       }
-      const { value: attempt } = await withRetries(policy, env, `taking the ${def.name} lock`, () => JobLock.acquire(opened, def.name, { clock: env.clock, leaseMs, runId }), signal);
+      const { value: attempt } = await withRetries(
+        policy,
+        env,
+        `taking the ${def.name} lock`,
+        () => JobLock.acquire(opened, def.name, { clock: env.clock, leaseMs, runId }),
+        signal,
+      );
       if (!attempt.acquired) {
         const h = attempt.holder;
         const reason = `another run holds the ${def.name} lock (host ${h.host}, pid ${h.pid}, since ${formatLocalDateTime(new Date(h.acquiredAtMs), timeZone)}, lease until ${formatLocalDateTime(new Date(h.leaseUntilMs), timeZone)})`;
-        await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt, status: 'skipped' });
-        await history.finish(runId, { status: 'skipped', attempts: 0, finishedAt: env.clock.now(), durationMs: performance.now() - t0, result: { skipped: true, reason, holder: { host: h.host, pid: h.pid } }, error: reason });
+        await history.start({
+          runId,
+          job: def.name,
+          arguments: JSON.stringify(secretsFree(request.args, logger)),
+          startedAt,
+          status: 'skipped',
+        });
+        await history.finish(runId, {
+          status: 'skipped',
+          attempts: 0,
+          finishedAt: env.clock.now(),
+          durationMs: performance.now() - t0,
+          result: { skipped: true, reason, holder: { host: h.host, pid: h.pid } },
+          error: reason,
+        });
         throw new JobSkipped(reason, { holder: { host: h.host, pid: h.pid } });
       }
       lock = attempt.lock;
       if (attempt.tookOverFrom) {
         const old = attempt.tookOverFrom;
-        logger.warn(`took over the ${def.name} lock left by pid ${old.pid} on ${old.host} (its process is gone or its lease expired)`);
+        logger.warn(
+          `took over the ${def.name} lock left by pid ${old.pid} on ${old.host} (its process is gone or its lease expired)`,
+        );
         if (old.runId) await history.markAbandoned(old.runId, `lock taken over by run ${runId}`);
       }
       // The history row starts when the lock is held, so no two rows of one job ever overlap.
-      await history.start({ runId, job: def.name, arguments: JSON.stringify(secretsFree(request.args, logger)), startedAt: env.clock.now() });
+      await history.start({
+        runId,
+        job: def.name,
+        arguments: JSON.stringify(secretsFree(request.args, logger)),
+        startedAt: env.clock.now(),
+      });
       historyStarted = true;
       // Monitors hear of a run only once it holds the lock: a run skipped here (another server has it) pings nothing.
       for (const o of env.observers ?? []) {
-        await o.onStart?.({ job: def.name, runId, startedAt }).catch((err) => warn(`monitor start ping failed: ${errorMessage(err)}`));
+        await o
+          .onStart?.({ job: def.name, runId, startedAt })
+          .catch((err) => warn(`monitor start ping failed: ${errorMessage(err)}`));
       }
       lock.startRenewing(
         (err) => timeout.abort(err),
@@ -271,15 +357,27 @@ export async function runJob<O extends object, R>(def: JobDefinition<O, R>, opti
 
   finishSummary();
   if (history && historyStarted) {
-    const status: RunStatus = summary.status === 'failed' && signal.aborted && signal.reason instanceof CancelledError ? 'cancelled' : (summary.status as RunStatus);
+    const status: RunStatus =
+      summary.status === 'failed' && signal.aborted && signal.reason instanceof CancelledError
+        ? 'cancelled'
+        : (summary.status as RunStatus);
     await history
-      .finish(runId, { status, attempts: summary.attempts, finishedAt: env.clock.now(), durationMs: summary.durationMs, result: summary.result, error: summary.error ?? summary.reason })
+      .finish(runId, {
+        status,
+        attempts: summary.attempts,
+        finishedAt: env.clock.now(),
+        durationMs: summary.durationMs,
+        result: summary.result,
+        error: summary.error ?? summary.reason,
+      })
       .catch((err) => warn(`could not record the run's outcome: ${errorMessage(err)}`));
   }
   if (lock) await lock.release().catch((err) => warn(`could not release the ${def.name} lock: ${errorMessage(err)}`));
   if (!request.dryRun && summary.status !== 'skipped') await notify(def, summary, info(), env, warn);
   for (const o of request.dryRun ? [] : (env.observers ?? [])) {
-    await o.onFinish?.(summary, logger.tail()).catch((err) => warn(`monitor finish report failed: ${errorMessage(err)}`));
+    await o
+      .onFinish?.(summary, logger.tail())
+      .catch((err) => warn(`monitor finish report failed: ${errorMessage(err)}`));
   }
   if (db && !env.db) await db.close().catch(() => undefined);
   return finishSummary();
@@ -316,7 +414,14 @@ async function runWithSignal<T>(work: Promise<T>, signal: AbortSignal): Promise<
 
 function describeError(err: unknown, env: RunEnvironment, db: Db | undefined): string {
   const message = errorMessage(err);
-  if (err instanceof UsageError || err instanceof PartialFailure || err instanceof CancelledError || err instanceof TimeoutError || err instanceof JobSkipped) return message;
+  if (
+    err instanceof UsageError ||
+    err instanceof PartialFailure ||
+    err instanceof CancelledError ||
+    err instanceof TimeoutError ||
+    err instanceof JobSkipped
+  )
+    return message;
   const code = (err as { code?: string }).code;
   if (isTransientError(err) || code === 'ER_ACCESS_DENIED_ERROR' || code === 'ER_BAD_DB_ERROR') {
     // Name the database (password masked) so the morning-after reader knows where to look.
@@ -326,10 +431,19 @@ function describeError(err: unknown, env: RunEnvironment, db: Db | undefined): s
   return message;
 }
 
-async function notify<O extends object, R>(def: JobDefinition<O, R>, summary: RunSummary, info: RunInfo, env: RunEnvironment, warn: (m: string) => void): Promise<void> {
+async function notify<O extends object, R>(
+  def: JobDefinition<O, R>,
+  summary: RunSummary,
+  info: RunInfo,
+  env: RunEnvironment,
+  warn: (m: string) => void,
+): Promise<void> {
   let message: MailMessage | null = null;
   if (summary.status === 'succeeded' && def.successEmail) message = def.successEmail(summary.result as R, info);
-  if (summary.status === 'failed') message = def.failureEmail ? def.failureEmail(summary.error ?? 'unknown error', info) : genericFailureEmail(def.name, summary, info);
+  if (summary.status === 'failed')
+    message = def.failureEmail
+      ? def.failureEmail(summary.error ?? 'unknown error', info)
+      : genericFailureEmail(def.name, summary, info);
   if (!message) return;
   await sendToAdmins(env.mailer, message, env.logger, warn);
 }
@@ -348,7 +462,14 @@ export interface AdminMailOutcome {
  * the mailer with backoff (each retry logged); a recipient that still fails is a warning,
  * never a job failure.
  */
-export async function sendToAdmins(mailer: Mailer, message: MailMessage, logger: Logger, warn: (m: string) => void, recipients: readonly string[] = mailer.admins, signal?: AbortSignal): Promise<AdminMailOutcome> {
+export async function sendToAdmins(
+  mailer: Mailer,
+  message: MailMessage,
+  logger: Logger,
+  warn: (m: string) => void,
+  recipients: readonly string[] = mailer.admins,
+  signal?: AbortSignal,
+): Promise<AdminMailOutcome> {
   if (!mailer.configured) {
     const skipped = 'mail not configured (SMTP_URL or config mail.url)';
     logger.info(`${skipped}: "${message.subject}" not sent`);
@@ -361,10 +482,12 @@ export async function sendToAdmins(mailer: Mailer, message: MailMessage, logger:
   }
   const report = await mailer.sendEach(recipients, message, {
     signal,
-    onRetry: (r) => logger.warn(`mail to ${r.to} failed (${r.error}); try ${r.attempt + 1} in ${formatDuration(r.delayMs)}`),
+    onRetry: (r) =>
+      logger.warn(`mail to ${r.to} failed (${r.error}); try ${r.attempt + 1} in ${formatDuration(r.delayMs)}`),
   });
   if (report.sent.length) logger.info(`mail "${message.subject}" sent to ${report.sent.join(', ')}`);
-  for (const f of report.failed) warn(`mail to ${f.to} failed${f.attempts > 1 ? ` after ${f.attempts} tries` : ''}: ${f.error}`);
+  for (const f of report.failed)
+    warn(`mail to ${f.to} failed${f.attempts > 1 ? ` after ${f.attempts} tries` : ''}: ${f.error}`);
   return { sent: report.sent, failed: report.failed.map((f) => f.to), results: report.results };
 }
 

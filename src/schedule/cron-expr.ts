@@ -85,7 +85,8 @@ function parseField(text: string, spec: FieldSpec): number[] {
       hi = spec.max;
     } else if (range.includes('-')) {
       const [a, b, ...rest] = range.split('-');
-      if (rest.length || a === undefined || b === undefined) throw new CronSyntaxError(`${spec.name} "${part}" is not valid`);
+      if (rest.length || a === undefined || b === undefined)
+        throw new CronSyntaxError(`${spec.name} "${part}" is not valid`);
       lo = parseValue(a, spec);
       hi = parseValue(b, spec);
       if (hi < lo) throw new CronSyntaxError(`${spec.name} range ${range} runs backwards`);
@@ -104,10 +105,19 @@ export function parseCron(source: string, { allowSeconds = true }: { allowSecond
   const normalized = MACROS[trimmed.toLowerCase()] ?? trimmed;
   if (normalized.startsWith('@')) throw new CronSyntaxError(`unknown macro ${trimmed}`);
   const fields = normalized.split(/\s+/);
-  if (fields.length !== 5 && fields.length !== 6) throw new CronSyntaxError(`needs 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
+  if (fields.length !== 5 && fields.length !== 6)
+    throw new CronSyntaxError(`needs 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`);
   const hasSeconds = fields.length === 6;
-  if (hasSeconds && !allowSeconds) throw new CronSyntaxError('has a seconds field, which system cron cannot run (use webjobs schedule)');
-  const [sec, min, hour, dom, month, dow] = (hasSeconds ? fields : ['0', ...fields]) as [string, string, string, string, string, string];
+  if (hasSeconds && !allowSeconds)
+    throw new CronSyntaxError('has a seconds field, which system cron cannot run (use webjobs schedule)');
+  const [sec, min, hour, dom, month, dow] = (hasSeconds ? fields : ['0', ...fields]) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const daysOfWeek = [...new Set(parseField(dow, SPECS.dow as FieldSpec).map((d) => d % 7))].sort((a, b) => a - b);
   return {
     source,
@@ -139,12 +149,24 @@ const fmtCache = new Map<string, Intl.DateTimeFormat>();
 function wallOf(instantMs: number, tz: string): number {
   let f = fmtCache.get(tz);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
     fmtCache.set(tz, f);
   }
   const p: Record<string, number> = {};
   for (const x of f.formatToParts(new Date(instantMs))) if (x.type !== 'literal') p[x.type] = Number(x.value);
-  return Date.UTC(p.year ?? 1970, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0) + (instantMs % 1000 + 1000) % 1000;
+  return (
+    Date.UTC(p.year ?? 1970, (p.month ?? 1) - 1, p.day ?? 1, p.hour ?? 0, p.minute ?? 0, p.second ?? 0) +
+    (((instantMs % 1000) + 1000) % 1000)
+  );
 }
 
 /** The instant whose wall-clock time in `tz` is `wallMs`; null when that wall time does not exist (DST gap). */
@@ -244,10 +266,18 @@ function listWords(items: string[]): string {
 
 /** "every day at 03:00", "every Monday at 08:00", … or the expression itself when it is unusual. */
 export function describeCron(e: CronExpression): string {
-  const [sec, min, hour, dom, month, dow] = (e.hasSeconds ? e.fields : ['0', ...e.fields]) as [string, string, string, string, string, string];
+  const [sec, min, hour, dom, month, dow] = (e.hasSeconds ? e.fields : ['0', ...e.fields]) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (e.hasSeconds && sec !== '0') {
     const m = /^\*\/(\d+)$/.exec(sec);
-    if ([min, hour, dom, month, dow].every(isAll)) return sec === '*' ? 'every second' : m ? `every ${m[1]} seconds` : `at seconds ${sec} of every minute`;
+    if ([min, hour, dom, month, dow].every(isAll))
+      return sec === '*' ? 'every second' : m ? `every ${m[1]} seconds` : `at seconds ${sec} of every minute`;
     return `cron "${e.normalized}"`;
   }
   if (!isAll(month)) return `cron "${e.normalized}"`;

@@ -47,17 +47,36 @@ export function cronCommand(job: string, args: readonly string[], target: CronTa
 
 /** The whole block, markers included, ending with a newline. */
 export function renderCronBlock(schedule: ScheduleSettings, target: CronTarget): string {
-  for (const [what, p] of [['the node path', target.node], ['the webjobs path', target.webjobs], ['the working directory', target.cwd], ['the log folder', target.logDir]] as const) checkPath(what, p);
+  for (const [what, p] of [
+    ['the node path', target.node],
+    ['the webjobs path', target.webjobs],
+    ['the working directory', target.cwd],
+    ['the log folder', target.logDir],
+  ] as const)
+    checkPath(what, p);
   if (target.configFile) checkPath('the config file', target.configFile);
   const { begin, end } = blockMarkers(target.cwd);
-  const lines = [begin, '# Installed by setup-cron.sh from `webjobs cron print`: edits between these markers are replaced on the next install.'];
+  const lines = [
+    begin,
+    '# Installed by setup-cron.sh from `webjobs cron print`: edits between these markers are replaced on the next install.',
+  ];
   if (schedule.explicitTimeZone) lines.push(`CRON_TZ=${schedule.timeZone}`);
-  if (schedule.jitterSeconds > 0) lines.push(`# Start times are spread by a fixed per-host offset of up to ${schedule.jitterSeconds} s (schedule.jitterSeconds).`);
+  if (schedule.jitterSeconds > 0)
+    lines.push(
+      `# Start times are spread by a fixed per-host offset of up to ${schedule.jitterSeconds} s (schedule.jitterSeconds).`,
+    );
   for (const e of schedule.entries) {
-    if (e.cron.hasSeconds) throw new UsageError(`schedule for ${e.job}: "${e.cron.source}" has a seconds field, which system cron cannot run (use webjobs schedule)`);
+    if (e.cron.hasSeconds)
+      throw new UsageError(
+        `schedule for ${e.job}: "${e.cron.source}" has a seconds field, which system cron cannot run (use webjobs schedule)`,
+      );
     const invocation = [e.job, ...e.args].join(' ');
-    lines.push(`# ${invocation}: ${e.words}${schedule.explicitTimeZone ? ` (${schedule.timeZone})` : ''}${e.purpose ? ` — ${e.purpose}` : ''}`);
-    lines.push(`${e.cron.normalized} ${cronCommand(e.job, e.args, target, jitterOffsetSeconds(e.job, schedule.jitterSeconds, target.host))}`);
+    lines.push(
+      `# ${invocation}: ${e.words}${schedule.explicitTimeZone ? ` (${schedule.timeZone})` : ''}${e.purpose ? ` — ${e.purpose}` : ''}`,
+    );
+    lines.push(
+      `${e.cron.normalized} ${cronCommand(e.job, e.args, target, jitterOffsetSeconds(e.job, schedule.jitterSeconds, target.host))}`,
+    );
   }
   lines.push(end);
   return lines.join('\n') + '\n';

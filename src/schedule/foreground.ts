@@ -12,7 +12,11 @@ import { nextRun, previousRun } from './cron-expr.js';
 import { jitterOffsetSeconds, type ScheduleEntry, type ScheduleSettings } from './schedule.js';
 
 /** Runs one scheduled job to its end; resolves to its exit code. */
-export type RunEntry = (entry: ScheduleEntry, signal: AbortSignal, onSummary: (s: RunSummary) => void) => Promise<number>;
+export type RunEntry = (
+  entry: ScheduleEntry,
+  signal: AbortSignal,
+  onSummary: (s: RunSummary) => void,
+) => Promise<number>;
 
 export interface ForegroundOptions {
   schedule: ScheduleSettings;
@@ -62,12 +66,21 @@ export class ForegroundScheduler {
       error: (m) => logger.warn(`node-cron: ${m instanceof Error ? m.message : m}`),
     });
     const now = new Date();
-    logger.info(`schedule started (pid ${process.pid}, ${schedule.entries.length} job(s), time zone ${this.tz}, catch-up within ${schedule.catchUpHours} h)`);
+    logger.info(
+      `schedule started (pid ${process.pid}, ${schedule.entries.length} job(s), time zone ${this.tz}, catch-up within ${schedule.catchUpHours} h)`,
+    );
     for (const entry of schedule.entries) {
-      if (!cron.validate(entry.cron.normalized)) throw new Error(`node-cron rejects the expression of ${entry.job}: ${entry.cron.normalized}`);
+      if (!cron.validate(entry.cron.normalized))
+        throw new Error(`node-cron rejects the expression of ${entry.job}: ${entry.cron.normalized}`);
       const next = nextRun(entry.cron, now, this.tz);
-      logger.info(`  ${[entry.job, ...entry.args].join(' ')}: ${entry.words}, next ${next ? formatLocalDateTime(next, this.tz) : 'never'}${findJob(entry.job) ? '' : ' (not in this build of webjobs: its ticks will fail)'}`);
-      const task = cron.createTask(entry.cron.normalized, () => this.tick(entry, 'scheduled'), { timezone: this.tz, name: entry.job, noOverlap: false });
+      logger.info(
+        `  ${[entry.job, ...entry.args].join(' ')}: ${entry.words}, next ${next ? formatLocalDateTime(next, this.tz) : 'never'}${findJob(entry.job) ? '' : ' (not in this build of webjobs: its ticks will fail)'}`,
+      );
+      const task = cron.createTask(entry.cron.normalized, () => this.tick(entry, 'scheduled'), {
+        timezone: this.tz,
+        name: entry.job,
+        noOverlap: false,
+      });
       this.tasks.push(task);
     }
     for (const t of this.tasks) await t.start();
@@ -88,17 +101,28 @@ export class ForegroundScheduler {
         if (entry.cron.hasSeconds) continue; // sub-minute schedules catch up by themselves
         const last = previousRun(entry.cron, now, this.tz);
         if (!last) continue;
-        const since = await db.queryOne<{ n: number | string }>('SELECT COUNT(*) AS n FROM webjobs_runs WHERE job = ? AND started_ms >= ?', [entry.job, last.getTime() - 60_000]);
+        const since = await db.queryOne<{ n: number | string }>(
+          'SELECT COUNT(*) AS n FROM webjobs_runs WHERE job = ? AND started_ms >= ?',
+          [entry.job, last.getTime() - 60_000],
+        );
         if (Number(since?.n ?? 0) > 0) continue;
         if (now.getTime() - last.getTime() <= horizon) {
           due.push({ entry, at: last });
         } else {
-          const ever = await db.queryOne<{ n: number | string }>('SELECT COUNT(*) AS n FROM webjobs_runs WHERE job = ?', [entry.job]);
-          if (Number(ever?.n ?? 0) > 0) logger.warn(`${entry.job} missed its run of ${formatLocalDateTime(last, this.tz)}, more than ${schedule.catchUpHours} h ago: not caught up (schedule.catchUpHours); run it by hand if it is still needed`);
+          const ever = await db.queryOne<{ n: number | string }>(
+            'SELECT COUNT(*) AS n FROM webjobs_runs WHERE job = ?',
+            [entry.job],
+          );
+          if (Number(ever?.n ?? 0) > 0)
+            logger.warn(
+              `${entry.job} missed its run of ${formatLocalDateTime(last, this.tz)}, more than ${schedule.catchUpHours} h ago: not caught up (schedule.catchUpHours); run it by hand if it is still needed`,
+            );
         }
       }
     } catch (err) {
-      logger.error(`catch-up check failed: ${errorMessage(err)} — runs missed while the scheduler was down are NOT caught up`);
+      logger.error(
+        `catch-up check failed: ${errorMessage(err)} — runs missed while the scheduler was down are NOT caught up`,
+      );
       this.exitCode = 1;
       return;
     } finally {
@@ -108,7 +132,9 @@ export class ForegroundScheduler {
     if (!due.length) logger.info(`catch-up: no scheduled run missed within the last ${schedule.catchUpHours} h`);
     for (const { entry, at } of due) {
       if (this.stopping) return;
-      logger.warn(`catch-up: ${entry.job} missed its run of ${formatLocalDateTime(at, this.tz)} (no run recorded since): running it now`);
+      logger.warn(
+        `catch-up: ${entry.job} missed its run of ${formatLocalDateTime(at, this.tz)} (no run recorded since): running it now`,
+      );
       await this.tick(entry, 'catch-up');
     }
   }
@@ -119,7 +145,9 @@ export class ForegroundScheduler {
     if (this.stopping) return;
     const busy = this.running.get(entry.job);
     if (busy) {
-      logger.warn(`${entry.job}: ${why} tick skipped: its previous run (started ${formatLocalDateTime(busy.startedAt, this.tz)}) is still going`);
+      logger.warn(
+        `${entry.job}: ${why} tick skipped: its previous run (started ${formatLocalDateTime(busy.startedAt, this.tz)}) is still going`,
+      );
       if (why === 'catch-up') await busy.done;
       return;
     }
@@ -134,16 +162,22 @@ export class ForegroundScheduler {
         logger.info(`${entry.job}: waiting the host's jitter offset of ${delay} s`);
         await new Promise<void>((resolve) => {
           const t = setTimeout(resolve, delay * 1000);
-          cancel.signal.addEventListener('abort', () => {
-            clearTimeout(t);
-            resolve();
-          }, { once: true });
+          cancel.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
         });
         if (cancel.signal.aborted || this.stopping) return;
       }
       const invocation = [entry.job, ...entry.args].join(' ');
       if (!findJob(entry.job)) {
-        logger.error(`${entry.job}: no job of that name in this build of webjobs (is it registered in src/jobs/index.ts?): ${why} run of "${invocation}" not started`);
+        logger.error(
+          `${entry.job}: no job of that name in this build of webjobs (is it registered in src/jobs/index.ts?): ${why} run of "${invocation}" not started`,
+        );
         return;
       }
       logger.info(`start: ${invocation} (${why}, ${entry.words})`);
@@ -151,15 +185,24 @@ export class ForegroundScheduler {
       let summary: RunSummary | null = null;
       let code: number;
       try {
-        code = await scheduledInvocation.run({ signal: cancel.signal, onSummary: (s) => (summary = s) }, () => this.opts.main(['node', 'webjobs', entry.job, ...entry.args, ...this.opts.globalArgs]));
+        code = await scheduledInvocation.run({ signal: cancel.signal, onSummary: (s) => (summary = s) }, () =>
+          this.opts.main(['node', 'webjobs', entry.job, ...entry.args, ...this.opts.globalArgs]),
+        );
       } catch (err) {
         logger.error(`${entry.job}: ${errorMessage(err)}`);
         code = 1;
       }
       const s = summary as RunSummary | null;
       if (s) code = s.exitCode;
-      const status = s ? s.status : code === 2 ? 'rejected (bad usage or configuration)' : code === 0 ? 'done' : 'failed';
-      const detail = s?.status === 'failed' && s.error ? `: ${s.error}` : s?.status === 'skipped' && s.reason ? `: ${s.reason}` : '';
+      const status = s
+        ? s.status
+        : code === 2
+          ? 'rejected (bad usage or configuration)'
+          : code === 0
+            ? 'done'
+            : 'failed';
+      const detail =
+        s?.status === 'failed' && s.error ? `: ${s.error}` : s?.status === 'skipped' && s.reason ? `: ${s.reason}` : '';
       const line = `end: ${invocation} ${status} in ${formatDuration(performance.now() - t0)} (exit ${code})${detail}`;
       if (code === 0) logger.info(line);
       else logger.error(line);
@@ -180,7 +223,9 @@ export class ForegroundScheduler {
     for (const t of this.tasks) await t.stop();
     const names = [...this.running.keys()];
     if (names.length) {
-      logger.warn(`${reason}: taking no new runs; waiting up to ${schedule.shutdownGraceSeconds} s for ${names.join(', ')} to finish`);
+      logger.warn(
+        `${reason}: taking no new runs; waiting up to ${schedule.shutdownGraceSeconds} s for ${names.join(', ')} to finish`,
+      );
       const all = Promise.all([...this.running.values()].map((r) => r.done));
       let timer: NodeJS.Timeout | undefined;
       const timedOut = await Promise.race([
@@ -189,8 +234,11 @@ export class ForegroundScheduler {
       ]);
       clearTimeout(timer);
       if (timedOut) {
-        logger.error(`still running after ${schedule.shutdownGraceSeconds} s: cancelling ${[...this.running.keys()].join(', ')}`);
-        for (const r of this.running.values()) r.cancel.abort(new CancelledError(`cancelled: the scheduler is stopping (${reason})`));
+        logger.error(
+          `still running after ${schedule.shutdownGraceSeconds} s: cancelling ${[...this.running.keys()].join(', ')}`,
+        );
+        for (const r of this.running.values())
+          r.cancel.abort(new CancelledError(`cancelled: the scheduler is stopping (${reason})`));
         await Promise.race([all, new Promise((r) => setTimeout(r, 15_000).unref())]);
         this.exitCode = 1;
       }

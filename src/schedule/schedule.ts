@@ -19,12 +19,32 @@ export interface ScheduleDefault {
 
 /** The seeds' times: 004 (aggregation 02:00, cache cleanup 03:00, warming 06:00) and 002 (backup 03:00, weekly report Monday 08:00). */
 export const DEFAULT_SCHEDULE: readonly ScheduleDefault[] = [
-  { job: 'aggregate-stats', cron: '0 2 * * *', args: [], purpose: "roll yesterday's API requests up into api_statistics_summary" },
+  {
+    job: 'aggregate-stats',
+    cron: '0 2 * * *',
+    args: [],
+    purpose: "roll yesterday's API requests up into api_statistics_summary",
+  },
   { job: 'cleanup-cache', cron: '0 3 * * *', args: [], purpose: 'delete expired cache rows' },
   { job: 'backup-db', cron: '0 3 * * *', args: ['--type', 'critical'], purpose: 'back up the critical tables' },
-  { job: 'cleanup-tokens', cron: '0 4 * * *', args: [], purpose: 'remove expired tokens, sessions and verification codes' },
-  { job: 'warm-cache', cron: '0 6 * * *', args: [], purpose: 'pre-load the most requested widgets before morning traffic' },
-  { job: 'export-report', cron: '0 8 * * 1', args: ['--period', 'weekly'], purpose: 'mail the weekly user-activity report' },
+  {
+    job: 'cleanup-tokens',
+    cron: '0 4 * * *',
+    args: [],
+    purpose: 'remove expired tokens, sessions and verification codes',
+  },
+  {
+    job: 'warm-cache',
+    cron: '0 6 * * *',
+    args: [],
+    purpose: 'pre-load the most requested widgets before morning traffic',
+  },
+  {
+    job: 'export-report',
+    cron: '0 8 * * 1',
+    args: ['--period', 'weekly'],
+    purpose: 'mail the weekly user-activity report',
+  },
 ];
 
 export interface ScheduleEntry {
@@ -54,10 +74,16 @@ const JOB_NAME = /^[a-z][a-z0-9-]{0,63}$/;
  * "jitterSeconds": 0, "catchUpHours": 12, "shutdownGraceSeconds": 300 }`. A bad expression is a
  * UsageError naming the job. `false` (or `null`) removes a default entry.
  */
-export function loadSchedule(config: Config, { allowSeconds = true }: { allowSeconds?: boolean } = {}): ScheduleSettings {
+export function loadSchedule(
+  config: Config,
+  { allowSeconds = true }: { allowSeconds?: boolean } = {},
+): ScheduleSettings {
   const section = config.section('schedule');
   for (const key of Object.keys(section)) {
-    if (!['jobs', 'jitterSeconds', 'catchUpHours', 'shutdownGraceSeconds', 'logDir'].includes(key)) throw new UsageError(`config schedule.${key} is not a known key (jobs, jitterSeconds, catchUpHours, shutdownGraceSeconds, logDir)`);
+    if (!['jobs', 'jitterSeconds', 'catchUpHours', 'shutdownGraceSeconds', 'logDir'].includes(key))
+      throw new UsageError(
+        `config schedule.${key} is not a known key (jobs, jitterSeconds, catchUpHours, shutdownGraceSeconds, logDir)`,
+      );
   }
   const raw = new Map<string, { cron: string; args: string[]; purpose: string }>();
   for (const d of DEFAULT_SCHEDULE) raw.set(d.job, { cron: d.cron, args: [...d.args], purpose: d.purpose });
@@ -72,20 +98,35 @@ export function loadSchedule(config: Config, { allowSeconds = true }: { allowSec
       raw.set(job, { ...base, cron: value });
       continue;
     }
-    if (typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`config schedule.jobs.${job} must be a cron expression, an object { "cron", "args" } or false`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw new UsageError(
+        `config schedule.jobs.${job} must be a cron expression, an object { "cron", "args" } or false`,
+      );
     const v = value as Record<string, unknown>;
-    for (const k of Object.keys(v)) if (!['cron', 'args', 'purpose'].includes(k)) throw new UsageError(`config schedule.jobs.${job}.${k} is not a known key (cron, args, purpose)`);
-    if (v.cron !== undefined && typeof v.cron !== 'string') throw new UsageError(`config schedule.jobs.${job}.cron must be a string`);
-    if (v.args !== undefined && (!Array.isArray(v.args) || v.args.some((a) => typeof a !== 'string'))) throw new UsageError(`config schedule.jobs.${job}.args must be a list of strings`);
-    if (v.purpose !== undefined && typeof v.purpose !== 'string') throw new UsageError(`config schedule.jobs.${job}.purpose must be a string`);
-    raw.set(job, { cron: (v.cron as string | undefined) ?? base.cron, args: (v.args as string[] | undefined) ?? base.args, purpose: (v.purpose as string | undefined) ?? base.purpose });
+    for (const k of Object.keys(v))
+      if (!['cron', 'args', 'purpose'].includes(k))
+        throw new UsageError(`config schedule.jobs.${job}.${k} is not a known key (cron, args, purpose)`);
+    if (v.cron !== undefined && typeof v.cron !== 'string')
+      throw new UsageError(`config schedule.jobs.${job}.cron must be a string`);
+    if (v.args !== undefined && (!Array.isArray(v.args) || v.args.some((a) => typeof a !== 'string')))
+      throw new UsageError(`config schedule.jobs.${job}.args must be a list of strings`);
+    if (v.purpose !== undefined && typeof v.purpose !== 'string')
+      throw new UsageError(`config schedule.jobs.${job}.purpose must be a string`);
+    raw.set(job, {
+      cron: (v.cron as string | undefined) ?? base.cron,
+      args: (v.args as string[] | undefined) ?? base.args,
+      purpose: (v.purpose as string | undefined) ?? base.purpose,
+    });
   }
   const entries: ScheduleEntry[] = [];
   for (const [job, r] of raw) {
     if (!r.cron) throw new UsageError(`config schedule.jobs.${job} has no cron expression`);
     for (const a of r.args) {
       if (/[\r\n\0]/.test(a)) throw new UsageError(`config schedule.jobs.${job}.args: an argument holds a line break`);
-      if (/^--(config|db)(=|$)/.test(a)) throw new UsageError(`config schedule.jobs.${job}.args: ${a.split('=')[0]} is set for the whole schedule, not per job`);
+      if (/^--(config|db)(=|$)/.test(a))
+        throw new UsageError(
+          `config schedule.jobs.${job}.args: ${a.split('=')[0]} is set for the whole schedule, not per job`,
+        );
     }
     let cron: CronExpression;
     try {

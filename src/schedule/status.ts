@@ -43,12 +43,22 @@ export function humanSpan(ms: number): string {
 }
 
 /** Everything `webjobs status` shows, from the schedule, the run history, the locks and the settings. */
-export async function buildStatus(db: Db, config: Config, schedule: ScheduleSettings, now: Date): Promise<StatusReport> {
+export async function buildStatus(
+  db: Db,
+  config: Config,
+  schedule: ScheduleSettings,
+  now: Date,
+): Promise<StatusReport> {
   const tz = schedule.timeZone;
   const fmt = (ms: number) => formatLocalDateTime(new Date(ms), tz);
   const hasRuns = await db.tableExists('webjobs_runs');
   const hasLocks = await db.tableExists('webjobs_locks');
-  const summaries = hasRuns ? await summarizeRuns(db, schedule.entries.map((e) => e.job)) : new Map();
+  const summaries = hasRuns
+    ? await summarizeRuns(
+        db,
+        schedule.entries.map((e) => e.job),
+      )
+    : new Map();
   const settings = await Settings.load(db, config, new TableMap(config));
   const paused = pausedJobs(settings);
   const names = [...new Set([...schedule.entries.map((e) => e.job), ...summaries.keys()])];
@@ -62,8 +72,10 @@ export async function buildStatus(db: Db, config: Config, schedule: ScheduleSett
     if (entry && Number.isFinite(interval)) {
       const limit = 2 * interval;
       const lastOk = s?.lastSuccess ? (s.lastSuccess.finishedMs ?? s.lastSuccess.startedMs) : null;
-      if (lastOk !== null && now.getTime() - lastOk > limit) stale = `no success for ${humanSpan(now.getTime() - lastOk)} (more than twice its interval of ${humanSpan(interval)})`;
-      else if (lastOk === null && s?.firstRunMs != null && now.getTime() - s.firstRunMs > limit) stale = `never succeeded since its first run on ${fmt(s.firstRunMs)}`;
+      if (lastOk !== null && now.getTime() - lastOk > limit)
+        stale = `no success for ${humanSpan(now.getTime() - lastOk)} (more than twice its interval of ${humanSpan(interval)})`;
+      else if (lastOk === null && s?.firstRunMs != null && now.getTime() - s.firstRunMs > limit)
+        stale = `never succeeded since its first run on ${fmt(s.firstRunMs)}`;
     }
     const next = entry ? nextRun(entry.cron, now, tz) : null;
     jobs.push({
@@ -73,9 +85,27 @@ export async function buildStatus(db: Db, config: Config, schedule: ScheduleSett
       cron: entry?.cron.normalized ?? null,
       nextRun: next ? formatLocalDateTime(next, tz) : null,
       intervalSeconds: Number.isFinite(interval) ? interval / 1000 : null,
-      lastRun: s?.lastRun ? { status: s.lastRun.status, startedAt: fmt(s.lastRun.startedMs), durationMs: s.lastRun.durationMs, host: s.lastRun.host, error: s.lastRun.error } : null,
-      lastSuccess: s?.lastSuccess ? { at: fmt(s.lastSuccess.finishedMs ?? s.lastSuccess.startedMs), host: s.lastSuccess.host } : null,
-      lock: holder ? { host: holder.host, pid: holder.pid, since: fmt(holder.acquiredAtMs), leaseUntil: fmt(holder.leaseUntilMs), stale: isStale(holder, now.getTime()) } : null,
+      lastRun: s?.lastRun
+        ? {
+            status: s.lastRun.status,
+            startedAt: fmt(s.lastRun.startedMs),
+            durationMs: s.lastRun.durationMs,
+            host: s.lastRun.host,
+            error: s.lastRun.error,
+          }
+        : null,
+      lastSuccess: s?.lastSuccess
+        ? { at: fmt(s.lastSuccess.finishedMs ?? s.lastSuccess.startedMs), host: s.lastSuccess.host }
+        : null,
+      lock: holder
+        ? {
+            host: holder.host,
+            pid: holder.pid,
+            since: fmt(holder.acquiredAtMs),
+            leaseUntil: fmt(holder.leaseUntilMs),
+            stale: isStale(holder, now.getTime()),
+          }
+        : null,
       paused: paused.get(job) ?? paused.get('*') ?? null,
       stale,
     });
@@ -84,7 +114,19 @@ export async function buildStatus(db: Db, config: Config, schedule: ScheduleSett
   if (await db.tableExists('webjobs_circuits')) {
     const rows = await db.query<{ platform: string; state: string }>('SELECT platform, state FROM webjobs_circuits');
     const by = (st: string) => rows.filter((r) => String(r.state).toLowerCase().replace('-', '_') === st);
-    circuits = { total: rows.length, closed: by('closed').length, open: by('open').length, halfOpen: by('half_open').length, open_platforms: by('open').map((r) => String(r.platform)) };
+    circuits = {
+      total: rows.length,
+      closed: by('closed').length,
+      open: by('open').length,
+      halfOpen: by('half_open').length,
+      open_platforms: by('open').map((r) => String(r.platform)),
+    };
   }
-  return { timeZone: tz, now: formatLocalDateTime(now, tz), jobs, circuits, stale: jobs.filter((j) => j.stale).map((j) => j.job) };
+  return {
+    timeZone: tz,
+    now: formatLocalDateTime(now, tz),
+    jobs,
+    circuits,
+    stale: jobs.filter((j) => j.stale).map((j) => j.job),
+  };
 }

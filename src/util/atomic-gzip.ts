@@ -84,7 +84,8 @@ export class AtomicGzipFile implements SqlSink {
   /** Starts compressing what is pending; waits (writing finished blocks out) while too many are in flight. */
   private async submitBlock(): Promise<void> {
     if (this.pending.length) {
-      const data = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
+      const data =
+        this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
       const job = new Promise<Buffer>((resolve, reject) => this.queued.push({ data, resolve, reject }));

@@ -6,6 +6,7 @@ import { UsageError } from './errors.js';
  */
 export function checkPath(value: string, what: string): string {
   if (!value.trim()) throw new UsageError(`${what} is empty`);
-  if (/[\u0000-\u001f\u007f]/.test(value)) throw new UsageError(`${what} ${JSON.stringify(value)} contains a control character (newline, tab...): refused`);
+  if (/[\u0000-\u001f\u007f]/.test(value))
+    throw new UsageError(`${what} ${JSON.stringify(value)} contains a control character (newline, tab...): refused`);
   return value;
 }

@@ -42,7 +42,14 @@ const partFormatters = new Map<string, Intl.DateTimeFormat>();
 
 function localParts(date: Date, tz: string): LocalParts {
   if (tz === 'UTC') {
-    return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1, day: date.getUTCDate(), hour: date.getUTCHours(), minute: date.getUTCMinutes(), second: date.getUTCSeconds() };
+    return {
+      year: date.getUTCFullYear(),
+      month: date.getUTCMonth() + 1,
+      day: date.getUTCDate(),
+      hour: date.getUTCHours(),
+      minute: date.getUTCMinutes(),
+      second: date.getUTCSeconds(),
+    };
   }
   let fmt = partFormatters.get(tz);
   if (!fmt) {

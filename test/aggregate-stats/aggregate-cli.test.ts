@@ -14,7 +14,9 @@ describe.each(ENGINES)('aggregate-stats from the command line on $engine', ({ cr
     work = tempDir();
     await createReferenceSchema(t.db);
     await insertRequests(t.db, generateRequests({ '2026-11-20': 40, '2026-11-21': 0, '2026-11-22': 30 }));
-    await t.db.execute("INSERT INTO websites (id, name, domain, status) VALUES (1, 'One', 'one.test', 'active'), (2, 'Two', 'two.test', 'active')");
+    await t.db.execute(
+      "INSERT INTO websites (id, name, domain, status) VALUES (1, 'One', 'one.test', 'active'), (2, 'Two', 'two.test', 'active')",
+    );
     fs.mkdirSync(path.join(work, 'databases'));
     createSiteFile(path.join(work, 'databases', 'website_1.sqlite'), { day: '2026-11-21', users: 3, blocs: [] });
   });
@@ -44,10 +46,16 @@ describe.each(ENGINES)('aggregate-stats from the command line on $engine', ({ cr
     const r = await cli(['aggregate-stats', '--json', '--from', '2026-11-20', '--to', '2026-11-22', '--no-purge']);
     expect(r.code, r.stderr).toBe(1);
     const s = JSON.parse(r.stdout);
-    expect(s).toMatchObject({ job: 'aggregate-stats', status: 'failed', result: { daysRolledUp: 3, rowsRead: 70, websitesDone: 1, websitesFailed: 1 } });
+    expect(s).toMatchObject({
+      job: 'aggregate-stats',
+      status: 'failed',
+      result: { daysRolledUp: 3, rowsRead: 70, websitesDone: 1, websitesFailed: 1 },
+    });
     expect(s.error).toMatch(/2 \(Two\)/);
     expect(r.stderr).toMatch(/website 2 \(Two\) failed: database file .*databases\/website_2\.sqlite does not exist/);
-    const one = await t.db.queryOne<{ d: string }>("SELECT statistics_data AS d FROM website_statistics WHERE website_id = 1 AND date = '2026-11-21'");
+    const one = await t.db.queryOne<{ d: string }>(
+      "SELECT statistics_data AS d FROM website_statistics WHERE website_id = 1 AND date = '2026-11-21'",
+    );
     expect(JSON.parse(String(one?.d))).toMatchObject({ total_users: 3, new_users_today: 1 });
   });
 

@@ -1,7 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { aggregateStatsJob, type AggregateOptions, type AggregateResult } from '../../src/jobs/aggregate-stats/index.js';
+import {
+  aggregateStatsJob,
+  type AggregateOptions,
+  type AggregateResult,
+} from '../../src/jobs/aggregate-stats/index.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -10,7 +14,14 @@ import { testEnvironment } from '../support/environment.js';
 import { createSiteFile, expectedDay, generateRequests, insertRequests, type Req } from './fixture.js';
 
 const NOW = '2026-11-25T03:00:00Z'; // today 2026-11-25 (UTC), yesterday 2026-11-24
-const RECENT = { '2026-11-20': 300, '2026-11-21': 250, '2026-11-22': 0, '2026-11-23': 1, '2026-11-24': 400, '2026-11-25': 50 };
+const RECENT = {
+  '2026-11-20': 300,
+  '2026-11-21': 250,
+  '2026-11-22': 0,
+  '2026-11-23': 1,
+  '2026-11-24': 400,
+  '2026-11-25': 50,
+};
 const OLD = { '2026-10-10': 120, '2026-10-11': 90, '2026-10-12': 60 };
 
 describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
@@ -19,7 +30,10 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
   let dir: string;
   const q = (sql: string) => (t.db.dialect === 'mysql' ? sql.replace(/"/g, '`') : sql);
 
-  const run = async (options: AggregateOptions, extra: { dryRun?: boolean; config?: Record<string, unknown>; sleepAdvances?: boolean } = {}) => {
+  const run = async (
+    options: AggregateOptions,
+    extra: { dryRun?: boolean; config?: Record<string, unknown>; sleepAdvances?: boolean } = {},
+  ) => {
     const clock = new ManualClock(NOW);
     const env = testEnvironment({
       db: t.db,
@@ -30,9 +44,17 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     const summary = await runJob(aggregateStatsJob, options, env, { dryRun: Boolean(extra.dryRun), args: {} });
     return { summary, result: summary.result as AggregateResult, logs: env.logs() };
   };
-  const summaryRows = () => t.db.query<Record<string, unknown>>(q('SELECT * FROM api_statistics_summary ORDER BY "date"'));
+  const summaryRows = () =>
+    t.db.query<Record<string, unknown>>(q('SELECT * FROM api_statistics_summary ORDER BY "date"'));
   const detailCount = async (day: string) =>
-    Number((await t.db.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM api_requests WHERE created_at >= ? AND created_at < ?', [`${day} 00:00:00`, `${day} 23:59:59.999`]))?.n);
+    Number(
+      (
+        await t.db.queryOne<{ n: number }>(
+          'SELECT COUNT(*) AS n FROM api_requests WHERE created_at >= ? AND created_at < ?',
+          [`${day} 00:00:00`, `${day} 23:59:59.999`],
+        )
+      )?.n,
+    );
 
   beforeAll(async () => {
     t = await create();
@@ -44,7 +66,8 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    for (const table of ['api_requests', 'api_statistics_summary', 'websites', 'website_statistics']) await t.db.execute(`DELETE FROM ${table}`);
+    for (const table of ['api_requests', 'api_statistics_summary', 'websites', 'website_statistics'])
+      await t.db.execute(`DELETE FROM ${table}`);
     await t.db.execute(q(`UPDATE settings SET value = '30' WHERE "key" = 'cache-statistics-retention-days'`));
     rows = generateRequests({ ...OLD, ...RECENT });
     await insertRequests(t.db, rows);
@@ -56,7 +79,13 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     expect(result.daysRolledUp).toBe(5);
     expect(result.rowsRead).toBe(300 + 250 + 0 + 1 + 400);
     const got = await summaryRows();
-    expect(got.map((r) => String(r.date).slice(0, 10))).toEqual(['2026-11-20', '2026-11-21', '2026-11-22', '2026-11-23', '2026-11-24']);
+    expect(got.map((r) => String(r.date).slice(0, 10))).toEqual([
+      '2026-11-20',
+      '2026-11-21',
+      '2026-11-22',
+      '2026-11-23',
+      '2026-11-24',
+    ]);
     for (const r of got) {
       const day = String(r.date).slice(0, 10);
       const want = expectedDay(rows, day);
@@ -117,7 +146,9 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     expect(result.retention.chunks).toBeGreaterThanOrEqual(Math.ceil(120 / 7));
     expect(result.retention.keptUnsummarizedDays).toEqual(['2026-10-11']);
     expect(result.retention.optimized).toBe(t.db.dialect === 'sqlite' ? 'PRAGMA optimize' : 'ANALYZE TABLE');
-    expect(summary.warnings.join('\n')).toMatch(/kept 1 day\(s\) of api_requests .*2026-10-11.*--from 2026-10-11 --to 2026-10-11/);
+    expect(summary.warnings.join('\n')).toMatch(
+      /kept 1 day\(s\) of api_requests .*2026-10-11.*--from 2026-10-11 --to 2026-10-11/,
+    );
     expect(logs).toContain('deleting api_requests rows of 2026-10-10 .. 2026-10-10');
     expect(await detailCount('2026-10-10')).toBe(0);
     expect(await detailCount('2026-10-11')).toBe(90);
@@ -180,29 +211,102 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     const DAY = '2026-11-24';
     beforeEach(async () => {
       for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
-      await t.db.execute("INSERT INTO websites (id, name, domain, status) VALUES (1, 'One', 'one.test', 'active'), (2, 'Two', 'two.test', 'active'), (3, 'Three', 'three.test', 'active'), (4, 'Four', 'four.test', 'pending')");
+      await t.db.execute(
+        "INSERT INTO websites (id, name, domain, status) VALUES (1, 'One', 'one.test', 'active'), (2, 'Two', 'two.test', 'active'), (3, 'Three', 'three.test', 'active'), (4, 'Four', 'four.test', 'pending')",
+      );
       const blocs = [
-        { type: 'comment', status: 'active', created: `${DAY} 08:00:00`, updated: `${DAY} 09:00:00`, views: 10, interactions: 2, likes: 3, shares: 1 },
-        { type: 'comment', status: 'active', created: '2026-11-01 08:00:00', updated: `${DAY} 23:59:59`, views: 5, interactions: 1, likes: 0, shares: 2 },
-        { type: 'review', status: 'active', created: `${DAY} 00:00:00`, updated: '2026-11-23 12:00:00', views: 7, interactions: 0, likes: 9, shares: 0, rating: 4 },
-        { type: 'review', status: 'active', created: '2026-11-02 00:00:00', updated: '2026-11-02 00:00:00', views: 1, interactions: 0, likes: 0, shares: 0, rating: 5 },
-        { type: 'review', status: 'deleted', created: '2026-11-02 00:00:00', updated: '2026-11-02 00:00:00', views: 1, interactions: 0, likes: 0, shares: 0, rating: 3 },
-        { type: 'poll', status: 'active', created: `${DAY} 12:00:00`, updated: '2026-11-25 00:00:00', views: 100, interactions: 50, likes: 1, shares: 1 },
+        {
+          type: 'comment',
+          status: 'active',
+          created: `${DAY} 08:00:00`,
+          updated: `${DAY} 09:00:00`,
+          views: 10,
+          interactions: 2,
+          likes: 3,
+          shares: 1,
+        },
+        {
+          type: 'comment',
+          status: 'active',
+          created: '2026-11-01 08:00:00',
+          updated: `${DAY} 23:59:59`,
+          views: 5,
+          interactions: 1,
+          likes: 0,
+          shares: 2,
+        },
+        {
+          type: 'review',
+          status: 'active',
+          created: `${DAY} 00:00:00`,
+          updated: '2026-11-23 12:00:00',
+          views: 7,
+          interactions: 0,
+          likes: 9,
+          shares: 0,
+          rating: 4,
+        },
+        {
+          type: 'review',
+          status: 'active',
+          created: '2026-11-02 00:00:00',
+          updated: '2026-11-02 00:00:00',
+          views: 1,
+          interactions: 0,
+          likes: 0,
+          shares: 0,
+          rating: 5,
+        },
+        {
+          type: 'review',
+          status: 'deleted',
+          created: '2026-11-02 00:00:00',
+          updated: '2026-11-02 00:00:00',
+          views: 1,
+          interactions: 0,
+          likes: 0,
+          shares: 0,
+          rating: 3,
+        },
+        {
+          type: 'poll',
+          status: 'active',
+          created: `${DAY} 12:00:00`,
+          updated: '2026-11-25 00:00:00',
+          views: 100,
+          interactions: 50,
+          likes: 1,
+          shares: 1,
+        },
       ];
       createSiteFile(path.join(dir, 'website_1.sqlite'), { day: DAY, users: 6, blocs });
       createSiteFile(path.join(dir, 'website_3.sqlite'), { day: DAY, users: 2, blocs: [] });
       // Someone else's keys on site 1's row for the day, plus the app's counters.
       await t.db.execute(
         'INSERT INTO website_statistics (website_id, date, statistics_data, api_requests_count, average_response_time, page_views, unique_visitors, error_count, auth_errors, rate_limit_exceeded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [1, DAY, JSON.stringify({ custom_metric: 17, total_users: 999, nested: { a: 1 } }), 800, 42.5, 1200, 300, 12, 3, 4],
+        [
+          1,
+          DAY,
+          JSON.stringify({ custom_metric: 17, total_users: 999, nested: { a: 1 } }),
+          800,
+          42.5,
+          1200,
+          300,
+          12,
+          3,
+          4,
+        ],
       );
     });
     const stats = async (id: number) => {
-      const row = await t.db.queryOne<{ d: string }>('SELECT statistics_data AS d FROM website_statistics WHERE website_id = ? AND date = ?', [id, DAY]);
+      const row = await t.db.queryOne<{ d: string }>(
+        'SELECT statistics_data AS d FROM website_statistics WHERE website_id = ? AND date = ?',
+        [id, DAY],
+      );
       return row ? (JSON.parse(row.d) as Record<string, unknown>) : undefined;
     };
 
-    it('merges the seed figures, keeps others\' keys, and a missing file fails only that site (exit 1 at the end)', async () => {
+    it("merges the seed figures, keeps others' keys, and a missing file fails only that site (exit 1 at the end)", async () => {
       const { summary, result, logs } = await run({ noPurge: true });
       expect(summary.status).toBe('failed');
       expect(summary.exitCode).toBe(1);
@@ -242,10 +346,19 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
         database_size_bytes: fs.statSync(path.join(dir, 'website_1.sqlite')).size,
       });
       const three = await stats(3);
-      expect(three).toMatchObject({ total_users: 2, total_webblocs: 0, webblocs_by_type: {}, average_rating: null, api_calls_today: 0, error_rate_percentage: 0 });
+      expect(three).toMatchObject({
+        total_users: 2,
+        total_webblocs: 0,
+        webblocs_by_type: {},
+        average_rating: null,
+        api_calls_today: 0,
+        error_rate_percentage: 0,
+      });
       expect(await stats(2)).toBeUndefined();
       expect(await stats(4)).toBeUndefined();
-      const stamped = await t.db.query<{ id: number; s: string | null }>('SELECT id, last_stats_processed AS s FROM websites ORDER BY id');
+      const stamped = await t.db.query<{ id: number; s: string | null }>(
+        'SELECT id, last_stats_processed AS s FROM websites ORDER BY id',
+      );
       expect(stamped.map((r) => [Number(r.id), r.s === null ? null : String(r.s).slice(0, 19)])).toEqual([
         [1, '2026-11-25 03:00:00'],
         [2, null],
@@ -269,10 +382,15 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     });
 
     it('an unreadable site file (not a database) fails that site with a readable reason', async () => {
-      fs.writeFileSync(path.join(dir, 'website_2.sqlite'), 'this is not a database, just text that happens to be long enough to look like a header'.repeat(20));
+      fs.writeFileSync(
+        path.join(dir, 'website_2.sqlite'),
+        'this is not a database, just text that happens to be long enough to look like a header'.repeat(20),
+      );
       const { summary, result } = await run({ noPurge: true });
       expect(summary.exitCode).toBe(1);
-      expect(result.websites.find((w) => w.id === 2)?.error).toMatch(/website_2\.sqlite.*(not a database|file is not a database)/);
+      expect(result.websites.find((w) => w.id === 2)?.error).toMatch(
+        /website_2\.sqlite.*(not a database|file is not a database)/,
+      );
       expect((await stats(1))?.total_users).toBe(6);
     });
   });
@@ -283,7 +401,10 @@ async function snapshot(t: TestDatabase): Promise<unknown> {
   if (t.engine === 'sqlite') {
     await t.db.execute('PRAGMA wal_checkpoint(TRUNCATE)');
     const wal = `${t.location}-wal`;
-    return { main: fs.readFileSync(t.location).toString('base64'), wal: fs.existsSync(wal) ? fs.readFileSync(wal).toString('base64') : null };
+    return {
+      main: fs.readFileSync(t.location).toString('base64'),
+      wal: fs.existsSync(wal) ? fs.readFileSync(wal).toString('base64') : null,
+    };
   }
   const tables = await t.db.listTables();
   const sums = await t.db.query(`CHECKSUM TABLE ${tables.map((x) => t.db.quote(x)).join(', ')} EXTENDED`);

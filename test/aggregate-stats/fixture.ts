@@ -47,7 +47,12 @@ export function generateRequests(days: Record<string, number>, seed = 7): Req[] 
 }
 
 export async function insertRequests(db: Db, rows: Req[]): Promise<void> {
-  await insertRows(db, 'api_requests', ['widget_id', 'platform', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'], rows.map((q) => [q.widget_id, q.platform, q.status_code, q.response_time_ms, q.cache_hit, q.created_at]));
+  await insertRows(
+    db,
+    'api_requests',
+    ['widget_id', 'platform', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'],
+    rows.map((q) => [q.widget_id, q.platform, q.status_code, q.response_time_ms, q.cache_hit, q.created_at]),
+  );
 }
 
 /** What the summary row of `day` must hold, computed in JavaScript from the fixture itself. */
@@ -66,16 +71,51 @@ export function expectedDay(rows: Req[], day: string) {
 }
 
 /** A website's own SQLite file with seed 000's users and web_blocs tables. */
-export function createSiteFile(file: string, opts: { day: string; users: number; blocs: Array<{ type: string; status: string; created: string; updated: string; views: number; interactions: number; likes: number; shares: number; rating?: number }> }): void {
+export function createSiteFile(
+  file: string,
+  opts: {
+    day: string;
+    users: number;
+    blocs: Array<{
+      type: string;
+      status: string;
+      created: string;
+      updated: string;
+      views: number;
+      interactions: number;
+      likes: number;
+      shares: number;
+      rating?: number;
+    }>;
+  },
+): void {
   const db = new Database(file);
   db.exec(`CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, created_at TEXT, last_activity_at TEXT, email_verified_at TEXT);
            CREATE TABLE web_blocs (id INTEGER PRIMARY KEY, webbloc_type TEXT, status TEXT, data TEXT, view_count INTEGER DEFAULT 0, interaction_count INTEGER DEFAULT 0,
                                    likes_count INTEGER DEFAULT 0, shares_count INTEGER DEFAULT 0, created_at TEXT, updated_at TEXT);`);
   const u = db.prepare('INSERT INTO users (name, created_at, last_activity_at, email_verified_at) VALUES (?, ?, ?, ?)');
   for (let i = 0; i < opts.users; i++) {
-    u.run(`u${i}`, i % 3 === 0 ? `${opts.day} 10:00:00` : '2026-01-01 10:00:00', i % 2 === 0 ? `${opts.day} 23:59:59` : null, i % 4 === 0 ? null : '2026-01-02 00:00:00');
+    u.run(
+      `u${i}`,
+      i % 3 === 0 ? `${opts.day} 10:00:00` : '2026-01-01 10:00:00',
+      i % 2 === 0 ? `${opts.day} 23:59:59` : null,
+      i % 4 === 0 ? null : '2026-01-02 00:00:00',
+    );
   }
-  const b = db.prepare('INSERT INTO web_blocs (webbloc_type, status, data, view_count, interaction_count, likes_count, shares_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-  for (const x of opts.blocs) b.run(x.type, x.status, JSON.stringify(x.rating === undefined ? {} : { rating: x.rating }), x.views, x.interactions, x.likes, x.shares, x.created, x.updated);
+  const b = db.prepare(
+    'INSERT INTO web_blocs (webbloc_type, status, data, view_count, interaction_count, likes_count, shares_count, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  for (const x of opts.blocs)
+    b.run(
+      x.type,
+      x.status,
+      JSON.stringify(x.rating === undefined ? {} : { rating: x.rating }),
+      x.views,
+      x.interactions,
+      x.likes,
+      x.shares,
+      x.created,
+      x.updated,
+    );
   db.close();
 }

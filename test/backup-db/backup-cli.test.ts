@@ -23,7 +23,8 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd: work, env: { DATABASE_URL: t.url, ...env } });
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    runCli(args, { cwd: work, env: { DATABASE_URL: t.url, ...env } });
 
   it('--dry-run lists tables and the target, writes no file, no folder, no history row', async () => {
     const out = path.join(work, 'dry');
@@ -51,19 +52,27 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     expect(finalBackups(out)).toEqual([path.basename(s.result.file)]);
     expect(fs.statSync(s.result.file).size).toBe(s.result.bytes);
     expect(fs.statSync(s.result.file).mode & 0o777).toBe(0o600);
-    const runs = await t.db.query<{ status: string; attempts: number; host: string }>("SELECT status, attempts, host FROM webjobs_runs WHERE job = 'backup-db' AND status = 'succeeded'");
+    const runs = await t.db.query<{ status: string; attempts: number; host: string }>(
+      "SELECT status, attempts, host FROM webjobs_runs WHERE job = 'backup-db' AND status = 'succeeded'",
+    );
     expect(runs).toHaveLength(1);
     expect(runs[0]?.host).toBe(os.hostname());
   });
 
   it('warns about and skips a listed table that does not exist; fails when none exists', async () => {
     const cfg = path.join(work, 'missing.json');
-    fs.writeFileSync(cfg, JSON.stringify({ backup: { critical: ['users', 'no_such_table'], dir: path.join(work, 'missing') } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({ backup: { critical: ['users', 'no_such_table'], dir: path.join(work, 'missing') } }),
+    );
     const ok = await cli(['backup-db', '--config', cfg, '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).result.skippedTables).toEqual(['no_such_table']);
     expect(ok.stderr).toMatch(/WARN .*no_such_table/);
-    fs.writeFileSync(cfg, JSON.stringify({ backup: { critical: ['nope_a', 'nope_b'], dir: path.join(work, 'missing2') } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({ backup: { critical: ['nope_a', 'nope_b'], dir: path.join(work, 'missing2') } }),
+    );
     const bad = await cli(['backup-db', '--config', cfg, '--json']);
     expect(bad.code).toBe(1);
     expect(JSON.parse(bad.stdout).error).toMatch(/none of the 2 critical tables exists/);
@@ -73,15 +82,10 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
   it('exits 0 as skipped while another live run holds the lock, naming the holder', async () => {
     await cli(['init']);
     const now = Date.now();
-    await t.db.execute('INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-      'backup-db',
-      'someone-else',
-      null,
-      os.hostname(),
-      process.pid,
-      now,
-      now + 600_000,
-    ]);
+    await t.db.execute(
+      'INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ['backup-db', 'someone-else', null, os.hostname(), process.pid, now, now + 600_000],
+    );
     try {
       const r = await cli(['backup-db', '--json', '--out', path.join(work, 'locked')]);
       expect(r.code).toBe(0);
@@ -99,7 +103,12 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     const out = path.join(work, 'retention');
     fs.mkdirSync(out, { recursive: true });
     const old = ['backup_critical_2020-01-01_03-00-00.sql.gz', 'backup_full_2020-01-02_03-00-00.sql.gz'];
-    const foreign = ['backup_critical_2020-01-01_03-00-00.sql.gz.bak', 'mydump_2020-01-01.sql.gz', 'notes.txt', 'backup_critical_2020-01-01.sql.gz'];
+    const foreign = [
+      'backup_critical_2020-01-01_03-00-00.sql.gz.bak',
+      'mydump_2020-01-01.sql.gz',
+      'notes.txt',
+      'backup_critical_2020-01-01.sql.gz',
+    ];
     for (const n of [...old, ...foreign]) fs.writeFileSync(path.join(out, n), 'x');
     const r = await cli(['backup-db', '--json', '--out', out]);
     expect(r.code).toBe(0);
@@ -114,8 +123,18 @@ describe('bad usage exits 2 with one clear line', () => {
   const work = tempDir();
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
   const cases: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
-    ['a bad database URL', ['backup-db', '--db', 'postgres://x@y/z'], {}, /must start with sqlite:, mysql:\/\/ or mariadb:\/\//],
-    ['an unreadable config file', ['backup-db', '--config', '/nonexistent/webjobs.json'], {}, /cannot read config file/],
+    [
+      'a bad database URL',
+      ['backup-db', '--db', 'postgres://x@y/z'],
+      {},
+      /must start with sqlite:, mysql:\/\/ or mariadb:\/\//,
+    ],
+    [
+      'an unreadable config file',
+      ['backup-db', '--config', '/nonexistent/webjobs.json'],
+      {},
+      /cannot read config file/,
+    ],
     ['a config file that is not JSON', ['backup-db', '--config', 'BROKEN'], {}, /is not valid JSON/],
     ['a level out of range', ['backup-db', '--level', '11'], {}, /--level must be between 1 and 9/],
     ['an unknown option', ['backup-db', '--frobnicate'], {}, /unknown option '--frobnicate'/],

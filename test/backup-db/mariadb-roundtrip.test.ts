@@ -55,33 +55,98 @@ async function buildFixture(conn: mysql.Connection): Promise<void> {
   }
   const rows: unknown[][] = [
     [
-      '18446744073709551615', '-9223372036854775808', '99999999999999999999999999999999999.999999999999999999999999999999', '-99999999999999999999999999999999999999999999999999999999999999999',
-      0.1, -0.0, '2026-01-02 03:04:05.123456', '2026-03-29 02:30:00.000001', '2026-02-28', '-838:59:59.999', 2155,
-      '0000-00-00 00:00:00', '0000-00-00', ALL_BYTES, Buffer.alloc(0), Buffer.from([0, 0, 0, 0]),
-      "NULL", 'tab\there \\ back\'slash "dq" \r\n nul\u0000 ctrl-z\u001a 😀 ünï', '{"a": [1, 2.50, "x\\"y\\\\z"], "n": null, "big": 12345678901234567890}',
-      'NULL', 'x,z', 1, 0b101010101010, '18446744073709551615', 'café',
+      '18446744073709551615',
+      '-9223372036854775808',
+      '99999999999999999999999999999999999.999999999999999999999999999999',
+      '-99999999999999999999999999999999999999999999999999999999999999999',
+      0.1,
+      -0.0,
+      '2026-01-02 03:04:05.123456',
+      '2026-03-29 02:30:00.000001',
+      '2026-02-28',
+      '-838:59:59.999',
+      2155,
+      '0000-00-00 00:00:00',
+      '0000-00-00',
+      ALL_BYTES,
+      Buffer.alloc(0),
+      Buffer.from([0, 0, 0, 0]),
+      'NULL',
+      'tab\there \\ back\'slash "dq" \r\n nul\u0000 ctrl-z\u001a 😀 ünï',
+      '{"a": [1, 2.50, "x\\"y\\\\z"], "n": null, "big": 12345678901234567890}',
+      'NULL',
+      'x,z',
+      1,
+      0b101010101010,
+      '18446744073709551615',
+      'café',
     ],
     [
-      null, null, '0.000000000000000000000000000001', '0', 3.4028234663852886e38, 1e308, '1000-01-01 00:00:00.000000', '1970-01-01 00:00:01.000000', '9999-12-31', '00:00:00.5', 1901,
-      '2026-00-00 00:00:00', '2026-02-00', Buffer.from('NULL'), Buffer.from([0xde, 0xad, 0xbe, 0xef]), null,
-      null, '', '[]',
-      '', '', 0, 0, 0, '',
+      null,
+      null,
+      '0.000000000000000000000000000001',
+      '0',
+      3.4028234663852886e38,
+      1e308,
+      '1000-01-01 00:00:00.000000',
+      '1970-01-01 00:00:01.000000',
+      '9999-12-31',
+      '00:00:00.5',
+      1901,
+      '2026-00-00 00:00:00',
+      '2026-02-00',
+      Buffer.from('NULL'),
+      Buffer.from([0xde, 0xad, 0xbe, 0xef]),
+      null,
+      null,
+      '',
+      '[]',
+      '',
+      '',
+      0,
+      0,
+      0,
+      '',
     ],
     [
-      '0', '9223372036854775807', '-0.5', '1', -1.5e-38, 2.2250738585072014e-308, null, '2038-01-19 03:14:07.999999', null, null, null,
-      null, null, Buffer.from("'\\\n"), ALL_BYTES, Buffer.from('ab\0\0'),
-      'ends with backslash \\', "'", '"plain string"',
-      'a', 'x,y,z', null, 4095, 1, null,
+      '0',
+      '9223372036854775807',
+      '-0.5',
+      '1',
+      -1.5e-38,
+      2.2250738585072014e-308,
+      null,
+      '2038-01-19 03:14:07.999999',
+      null,
+      null,
+      null,
+      null,
+      null,
+      Buffer.from("'\\\n"),
+      ALL_BYTES,
+      Buffer.from('ab\0\0'),
+      'ends with backslash \\',
+      "'",
+      '"plain string"',
+      'a',
+      'x,y,z',
+      null,
+      4095,
+      1,
+      null,
     ],
   ];
-  const cols = 'u64, i64, d65, d0, f, dbl, dt, ts, d, tm, y, zdt, zd, bin, blb, fixed, txt, vc, js, en, st, b1, b12, b64, lat';
+  const cols =
+    'u64, i64, d65, d0, f, dbl, dt, ts, d, tm, y, zdt, zd, bin, blb, fixed, txt, vc, js, en, st, b1, b12, b64, lat';
   for (const r of rows) {
     const ph = r.map((_, i) => (i === 23 ? 'CAST(? AS UNSIGNED)' : '?')).join(', ');
     await conn.query(`INSERT INTO \`types\` (${cols}) VALUES (${ph})`, r);
   }
   await conn.query('UPDATE `types` SET dbl = -0e0 WHERE id = 1000'); // negative zero, kept as the server prints it
   await conn.query('DELETE FROM `types` WHERE id = 1001'); // a gap; AUTO_INCREMENT stays past it
-  await conn.query("INSERT INTO `order` VALUES (1, 'NULL', NULL, '2026-01-01 00:00:00.001'), (2, NULL, 'NULL', NULL), (3, '`', '\\\\', '0000-00-00 00:00:00.000')");
+  await conn.query(
+    "INSERT INTO `order` VALUES (1, 'NULL', NULL, '2026-01-01 00:00:00.001'), (2, NULL, 'NULL', NULL), (3, '`', '\\\\', '0000-00-00 00:00:00.000')",
+  );
   await conn.query("INSERT INTO nokey VALUES (1, 'dup'), (1, 'dup'), (NULL, NULL), (2, 'NULL')");
   await conn.query("INSERT INTO parent VALUES (1, 'one'), (2, 'two')");
   await conn.query('INSERT INTO child VALUES (10, 1), (11, 2), (12, 2)');
@@ -95,7 +160,15 @@ const TABLES = ['audit', 'bulk', 'child', 'nokey', 'order', 'parent', 'types', '
 
 async function adminConnection(database: string): Promise<mysql.Connection> {
   const s = mariadbServer();
-  return mysql.createConnection({ host: '127.0.0.1', port: s.port, user: s.user, password: s.password, database, multipleStatements: false, charset: 'utf8mb4' });
+  return mysql.createConnection({
+    host: '127.0.0.1',
+    port: s.port,
+    user: s.user,
+    password: s.password,
+    database,
+    multipleStatements: false,
+    charset: 'utf8mb4',
+  });
 }
 
 /** Definitions (tables, views, triggers) as SHOW CREATE prints them, with the database's name taken out. */
@@ -103,16 +176,28 @@ async function definitions(database: string): Promise<Record<string, string>> {
   const c = await adminConnection(database);
   try {
     const out: Record<string, string> = {};
-    const [objects] = await c.query<mysql.RowDataPacket[]>('SELECT TABLE_NAME AS name, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME', [database]);
+    const [objects] = await c.query<mysql.RowDataPacket[]>(
+      'SELECT TABLE_NAME AS name, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME',
+      [database],
+    );
     for (const o of objects) {
       if (String(o.name).startsWith('webjobs_')) continue;
       const view = o.type === 'VIEW';
-      const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: `SHOW CREATE ${view ? 'VIEW' : 'TABLE'} \`${String(o.name).replace(/`/g, '``')}\``, rowsAsArray: true });
+      const [rows] = await c.query<mysql.RowDataPacket[]>({
+        sql: `SHOW CREATE ${view ? 'VIEW' : 'TABLE'} \`${String(o.name).replace(/`/g, '``')}\``,
+        rowsAsArray: true,
+      });
       out[`${view ? 'view' : 'table'} ${o.name}`] = String((rows[0] as unknown as string[])[1]);
     }
-    const [triggers] = await c.query<mysql.RowDataPacket[]>('SELECT TRIGGER_NAME AS name, ACTION_ORDER AS ord FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?', [database]);
+    const [triggers] = await c.query<mysql.RowDataPacket[]>(
+      'SELECT TRIGGER_NAME AS name, ACTION_ORDER AS ord FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?',
+      [database],
+    );
     for (const t of triggers) {
-      const [rows] = await c.query<mysql.RowDataPacket[]>({ sql: `SHOW CREATE TRIGGER \`${t.name}\``, rowsAsArray: true });
+      const [rows] = await c.query<mysql.RowDataPacket[]>({
+        sql: `SHOW CREATE TRIGGER \`${t.name}\``,
+        rowsAsArray: true,
+      });
       const r = rows[0] as unknown as string[];
       out[`trigger ${t.name}`] = `${r[1]} | ${r[2]} | order ${t.ord}`;
     }
@@ -130,7 +215,14 @@ async function serverView(database: string): Promise<Record<string, unknown>> {
     const out: Record<string, unknown> = {};
     for (const t of TABLES) {
       const [[sum]] = await c.query<mysql.RowDataPacket[]>(`CHECKSUM TABLE \`${t}\` EXTENDED`);
-      const order = t === 'nokey' ? 'ORDER BY a, b' : t === 'uniq_only' ? 'ORDER BY code' : t === 'order' ? 'ORDER BY `select`' : 'ORDER BY id';
+      const order =
+        t === 'nokey'
+          ? 'ORDER BY a, b'
+          : t === 'uniq_only'
+            ? 'ORDER BY code'
+            : t === 'order'
+              ? 'ORDER BY `select`'
+              : 'ORDER BY id';
       const [rows] = await c.query({ sql: `SELECT * FROM \`${t}\` ${order}`, rowsAsArray: true, typeCast: false });
       out[t] = { checksum: String(sum?.Checksum), rows };
     }
@@ -142,16 +234,23 @@ async function serverView(database: string): Promise<Record<string, unknown>> {
 
 function mariadbClient(database: string, input: string): void {
   const s = mariadbServer();
-  execFileSync('sh', ['-c', 'gunzip -c "$1" | mariadb -h 127.0.0.1 -P "$2" -u "$3" "$4"', 'sh', input, String(s.port), s.user, database], {
-    env: { ...process.env, MYSQL_PWD: s.password },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  execFileSync(
+    'sh',
+    ['-c', 'gunzip -c "$1" | mariadb -h 127.0.0.1 -P "$2" -u "$3" "$4"', 'sh', input, String(s.port), s.user, database],
+    {
+      env: { ...process.env, MYSQL_PWD: s.password },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
 }
 
 describe('backup-db on MariaDB: every value and object round-trips', () => {
   let src: TestDatabase;
   let work: string;
-  let summary: { status: string; result: Record<string, unknown> & { file: string; verified: { ok: boolean; tables: unknown[] } } };
+  let summary: {
+    status: string;
+    result: Record<string, unknown> & { file: string; verified: { ok: boolean; tables: unknown[] } };
+  };
   let sourceDefinitions: Record<string, string>;
   let sourceView: Record<string, unknown>;
   const cleanups: (() => Promise<void>)[] = [];
@@ -163,10 +262,13 @@ describe('backup-db on MariaDB: every value and object round-trips', () => {
     await buildFixture(conn);
     await conn.end();
     fs.writeFileSync(path.join(work, 'config.json'), JSON.stringify({ backup: { maxStatementBytes: 16384 } }));
-    const r = await runCli(['backup-db', '--type', 'full', '--verify', '--json', '--out', path.join(work, 'out'), '--config', 'config.json'], {
-      cwd: work,
-      env: { DATABASE_URL: src.url },
-    });
+    const r = await runCli(
+      ['backup-db', '--type', 'full', '--verify', '--json', '--out', path.join(work, 'out'), '--config', 'config.json'],
+      {
+        cwd: work,
+        env: { DATABASE_URL: src.url },
+      },
+    );
     expect(r.stderr).not.toMatch(/ERROR/);
     expect(r.code).toBe(0);
     summary = JSON.parse(r.stdout);
@@ -223,13 +325,18 @@ describe('backup-db on MariaDB: every value and object round-trips', () => {
     mariadbClient(dst.location, summary.result.file);
     expect(await definitions(dst.location)).toEqual(sourceDefinitions);
     expect(await serverView(dst.location)).toEqual(sourceView);
-    expect(await checksumMysqlTables(dst.db as MysqlDb, TABLES)).toEqual(await checksumMysqlTables(src.db as MysqlDb, TABLES));
+    expect(await checksumMysqlTables(dst.db as MysqlDb, TABLES)).toEqual(
+      await checksumMysqlTables(src.db as MysqlDb, TABLES),
+    );
     const c = await adminConnection(dst.location);
     try {
       const [[count]] = await c.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM audit');
       expect(count?.n).toBe(6);
       await c.query("SET time_zone = '+00:00'");
-      const [[ts]] = await c.query<mysql.RowDataPacket[]>({ sql: 'SELECT CAST(ts AS CHAR) AS ts, HEX(bin) AS h, js, CAST(u64 AS CHAR) AS u FROM `types` WHERE id = 1000', typeCast: false });
+      const [[ts]] = await c.query<mysql.RowDataPacket[]>({
+        sql: 'SELECT CAST(ts AS CHAR) AS ts, HEX(bin) AS h, js, CAST(u64 AS CHAR) AS u FROM `types` WHERE id = 1000',
+        typeCast: false,
+      });
       // Inserted as 02:30 at +05:30: 21:00 the day before in UTC, whatever the restoring session's zone.
       expect(String(ts?.ts)).toBe('2026-03-28 21:00:00.000001');
       expect(String(ts?.h)).toBe(ALL_BYTES.toString('hex').toUpperCase());

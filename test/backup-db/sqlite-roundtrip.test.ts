@@ -53,20 +53,24 @@ function buildFixture(file: string): void {
   raw.exec('DELETE FROM counters WHERE id IN (4, 5)'); // AUTOINCREMENT must hand out 6 next, not 4
   raw.prepare('INSERT INTO kv VALUES (?, ?)').run('zeros', Buffer.from([0, 0, 1, 255, 0]));
   raw.prepare('INSERT INTO kv VALUES (?, ?)').run('empty', Buffer.alloc(0));
-  raw.prepare('INSERT INTO kv VALUES (?, ?)').run("quote'n\"newline\n", null);
+  raw.prepare('INSERT INTO kv VALUES (?, ?)').run('quote\'n"newline\n', null);
   const typed = raw.prepare('INSERT INTO typed (id, n, r, t, b, a) VALUES (?, ?, ?, ?, ?, ?)');
   typed.safeIntegers(true);
   typed.run(1n, 9223372036854775807n, 0.1, 'NULL', Buffer.from('NULL'), null);
   typed.run(2n, -9223372036854775808n, 1e308, null, null, 'text in ANY');
-  typed.run(3n, 0n, -0.0, '😀 emoji, \\ backslash, \'quote\', \r\n crlf', Buffer.from([1, 2, 3]), 42n);
+  typed.run(3n, 0n, -0.0, "😀 emoji, \\ backslash, 'quote', \r\n crlf", Buffer.from([1, 2, 3]), 42n);
   typed.run(4n, 1n, 5e-324, '', Buffer.alloc(0), 3.0);
   typed.run(5n, 2n, 3.0, 'tab\there\u0000nul inside', null, Buffer.from([0xde, 0xad]));
   typed.run(6n, 3n, 123456789.12345679, 'ends with backslash \\', null, 1.0000000000000002);
   // Text that is not valid UTF-8 must come back as the same bytes, still typed text.
-  raw.exec("INSERT INTO untyped VALUES (CAST(X'C328FF' AS TEXT), 1), ('plain', 2.5), (X'00', NULL), (NULL, 'NULL'), (-1, 1e-5)");
+  raw.exec(
+    "INSERT INTO untyped VALUES (CAST(X'C328FF' AS TEXT), 1), ('plain', 2.5), (X'00', NULL), (NULL, 'NULL'), (-1, 1e-5)",
+  );
   // Reals SQLite's quote() gets wrong on its own (-0.0) or writes specially (±Inf, 17 digits), and ASCII text with a lone CR.
-  raw.exec("INSERT INTO untyped VALUES (-0.0, 9e999), (-9e999, 0.30000000000000004), ('cr\r only ascii', char(9, 10, 1))");
-  raw.exec("DELETE FROM untyped WHERE rowid = 2"); // a rowid gap the restore must keep
+  raw.exec(
+    "INSERT INTO untyped VALUES (-0.0, 9e999), (-9e999, 0.30000000000000004), ('cr\r only ascii', char(9, 10, 1))",
+  );
+  raw.exec('DELETE FROM untyped WHERE rowid = 2'); // a rowid gap the restore must keep
   // The rowid column not first; text that quote() gets right (UTF-8, tabs) beside each thing it gets wrong or the reader must re-read.
   const late = raw.prepare('INSERT INTO late_key (name, id, note) VALUES (?, ?, ?)');
   late.safeIntegers(true);
@@ -86,7 +90,17 @@ function buildFixture(file: string): void {
   raw.exec("INSERT INTO nul_other VALUES (1, 'c' || char(0) || 'd'), (2, 'z')");
   // More columns than one printf() takes, and than a flat chain of conditions over them allows
   // (SQLite's expression depth limit); row 2 holds a NUL, so its chunk is read row by row.
-  const wideRow = (n: number) => Array.from({ length: WIDE }, (_, i) => [n * 1000 + i, n === 2 && i === 5 ? 'nul\u0000' : `t${n}'${i}`, n + i / 8, i % 8 === 3 ? Buffer.from([n, i % 256]) : null][i % 4]);
+  const wideRow = (n: number) =>
+    Array.from(
+      { length: WIDE },
+      (_, i) =>
+        [
+          n * 1000 + i,
+          n === 2 && i === 5 ? 'nul\u0000' : `t${n}'${i}`,
+          n + i / 8,
+          i % 8 === 3 ? Buffer.from([n, i % 256]) : null,
+        ][i % 4],
+    );
   const insertWide = raw.prepare(`INSERT INTO wide VALUES (?${', ?'.repeat(WIDE)})`);
   const insertWideKv = raw.prepare(`INSERT INTO wide_kv VALUES (?${', ?'.repeat(WIDE)})`);
   for (let n = 1; n <= 3; n++) {
@@ -114,7 +128,11 @@ function buildFixture(file: string): void {
 
 function schemaOf(file: string): { type: string; name: string; sql: string | null }[] {
   const raw = new Database(file, { readonly: true });
-  const rows = raw.prepare("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND tbl_name NOT LIKE 'webjobs_%' ORDER BY type, name").all() as { type: string; name: string; sql: string | null }[];
+  const rows = raw
+    .prepare(
+      "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' AND tbl_name NOT LIKE 'webjobs_%' ORDER BY type, name",
+    )
+    .all() as { type: string; name: string; sql: string | null }[];
   raw.close();
   return rows;
 }
@@ -126,17 +144,46 @@ function sequenceOf(file: string): unknown[] {
   return rows;
 }
 
-const ALL_TABLES = ['affinity', 'audit', 'counters', 'empty', 'empty_kv', 'gen', 'kv', 'late_key', 'many', 'nul_other', 'nul_text', 'only_key', 'order', 'sparse', 'typed', 'untyped', 'wide', 'wide_kv'];
+const ALL_TABLES = [
+  'affinity',
+  'audit',
+  'counters',
+  'empty',
+  'empty_kv',
+  'gen',
+  'kv',
+  'late_key',
+  'many',
+  'nul_other',
+  'nul_text',
+  'only_key',
+  'order',
+  'sparse',
+  'typed',
+  'untyped',
+  'wide',
+  'wide_kv',
+];
 
 /** Every stored value of a table, exactly: its type, text as the hex of its bytes, integers as BigInt, -0.0 apart from 0.0, blobs as bytes. */
 function valuesOf(file: string, table: string): unknown[][] {
   const raw = new Database(file, { readonly: true });
   raw.defaultSafeIntegers(true);
   const q = (name: string) => `"${name.replace(/"/g, '""')}"`;
-  const cols = (raw.prepare('SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0').pluck().all(table) as string[]).map(q);
-  const withoutRowid = raw.prepare("SELECT wr FROM pragma_table_list WHERE name = ? AND schema = 'main'").pluck().get(table) === 1n;
-  const select = cols.map((c) => `typeof(${c}), CASE WHEN typeof(${c}) = 'text' THEN hex(${c}) ELSE ${c} END`).join(', ');
-  const rows = raw.prepare(`SELECT ${withoutRowid ? '' : 'rowid, '}${select} FROM ${q(table)} ORDER BY ${withoutRowid ? '1' : 'rowid'}`).raw().all() as unknown[][];
+  const cols = (
+    raw.prepare('SELECT name FROM pragma_table_xinfo(?) WHERE hidden = 0').pluck().all(table) as string[]
+  ).map(q);
+  const withoutRowid =
+    raw.prepare("SELECT wr FROM pragma_table_list WHERE name = ? AND schema = 'main'").pluck().get(table) === 1n;
+  const select = cols
+    .map((c) => `typeof(${c}), CASE WHEN typeof(${c}) = 'text' THEN hex(${c}) ELSE ${c} END`)
+    .join(', ');
+  const rows = raw
+    .prepare(
+      `SELECT ${withoutRowid ? '' : 'rowid, '}${select} FROM ${q(table)} ORDER BY ${withoutRowid ? '1' : 'rowid'}`,
+    )
+    .raw()
+    .all() as unknown[][];
   raw.close();
   return rows;
 }
@@ -151,7 +198,11 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
     source = path.join(dir, 'source.sqlite');
     buildFixture(source);
     const db = SqliteDb.open(source);
-    const env = testEnvironment({ db, url: `sqlite:${source}`, config: { backup: { dir: path.join(dir, 'backups') } } });
+    const env = testEnvironment({
+      db,
+      url: `sqlite:${source}`,
+      config: { backup: { dir: path.join(dir, 'backups') } },
+    });
     const summary = await runJob(backupDbJob, { type: 'full', verify: true }, env, { dryRun: false, args: {} });
     await db.close();
     expect(summary.error).toBeUndefined();
@@ -190,20 +241,44 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
       const raw = new Database(target);
       // Triggers came after the data: restoring did not fire them (audit is as it was: empty of restore noise).
       expect(raw.prepare('SELECT COUNT(*) AS n FROM audit').get()).toEqual({ n: 5 });
-      expect(raw.prepare("SELECT typeof(x) AS t, hex(x) AS h FROM untyped WHERE rowid = 1").get()).toEqual({ t: 'text', h: 'C328FF' });
-      expect(raw.prepare('SELECT rowid FROM untyped ORDER BY rowid').all()).toEqual([{ rowid: 1 }, { rowid: 3 }, { rowid: 4 }, { rowid: 5 }, { rowid: 6 }, { rowid: 7 }, { rowid: 8 }]);
+      expect(raw.prepare('SELECT typeof(x) AS t, hex(x) AS h FROM untyped WHERE rowid = 1').get()).toEqual({
+        t: 'text',
+        h: 'C328FF',
+      });
+      expect(raw.prepare('SELECT rowid FROM untyped ORDER BY rowid').all()).toEqual([
+        { rowid: 1 },
+        { rowid: 3 },
+        { rowid: 4 },
+        { rowid: 5 },
+        { rowid: 6 },
+        { rowid: 7 },
+        { rowid: 8 },
+      ]);
       expect(raw.prepare('SELECT x, y FROM untyped WHERE rowid = 6').raw().get()).toEqual([-0, Infinity]);
-      expect(raw.prepare('SELECT hex(x) FROM untyped WHERE rowid = 8').pluck().get()).toBe('6372' + '0D' + '206F6E6C79206173636969');
-      const lateRows = raw.prepare('SELECT id, hex(name) AS name, typeof(note) AS t, note FROM late_key ORDER BY id').all();
-      const sourceRows = new Database(source, { readonly: true }).prepare('SELECT id, hex(name) AS name, typeof(note) AS t, note FROM late_key ORDER BY id').all();
+      expect(raw.prepare('SELECT hex(x) FROM untyped WHERE rowid = 8').pluck().get()).toBe(
+        '6372' + '0D' + '206F6E6C79206173636969',
+      );
+      const lateRows = raw
+        .prepare('SELECT id, hex(name) AS name, typeof(note) AS t, note FROM late_key ORDER BY id')
+        .all();
+      const sourceRows = new Database(source, { readonly: true })
+        .prepare('SELECT id, hex(name) AS name, typeof(note) AS t, note FROM late_key ORDER BY id')
+        .all();
       expect(lateRows).toEqual(sourceRows);
       expect(lateRows.map((r) => (r as { name: string }).name)).toContain('FF');
-      expect(Object.is((raw.prepare('SELECT note FROM late_key WHERE id = 3').pluck().get() as number), -0)).toBe(true);
-      const manyOf = (db: Database.Database) => db.prepare('SELECT id, typeof(v) AS t, hex(CAST(v AS BLOB)) AS h, atan2(v, -1) < 0 AS negative FROM many ORDER BY id').all();
+      expect(Object.is(raw.prepare('SELECT note FROM late_key WHERE id = 3').pluck().get() as number, -0)).toBe(true);
+      const manyOf = (db: Database.Database) =>
+        db
+          .prepare(
+            'SELECT id, typeof(v) AS t, hex(CAST(v AS BLOB)) AS h, atan2(v, -1) < 0 AS negative FROM many ORDER BY id',
+          )
+          .all();
       const manyRows = manyOf(raw);
       expect(manyRows).toHaveLength(6000);
       expect(manyRows).toEqual(manyOf(new Database(source, { readonly: true })));
-      expect(manyRows.filter((r) => (r as { negative: number }).negative === 1).map((r) => (r as { id: number }).id)).toEqual([3500]);
+      expect(
+        manyRows.filter((r) => (r as { negative: number }).negative === 1).map((r) => (r as { id: number }).id),
+      ).toEqual([3500]);
       raw.prepare('INSERT INTO counters (label) VALUES (?)').run('next');
       expect(raw.prepare("SELECT id FROM counters WHERE label = 'next'").get()).toEqual({ id: 6 });
       expect(raw.prepare('SELECT total, label FROM gen WHERE id = 2').get()).toEqual({ total: 298.5, label: 'item 2' });

@@ -4,7 +4,11 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { cleanupCacheJob, type CleanupCacheOptions, type CleanupCacheResult } from '../../src/jobs/cleanup-cache/index.js';
+import {
+  cleanupCacheJob,
+  type CleanupCacheOptions,
+  type CleanupCacheResult,
+} from '../../src/jobs/cleanup-cache/index.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import { insertRows } from '../../src/demo/insert.js';
 import { runJob } from '../../src/runner/runner.js';
@@ -19,18 +23,37 @@ const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'writer.m
 
 /** Keys spread so expired and live rows interleave in key order; the highest key of all is expired. */
 async function fillCache(db: TestDatabase['db'], expired: number, live: number): Promise<void> {
-  await insertRows(db, 'cache', ['key', 'value', 'expires_at'], (function* () {
-    for (let i = 0; i < expired; i++) yield [`k:${String((i * 7919) % 1_000_003).padStart(7, '0')}:e`, `expired ${i}`, i === 0 ? '2026-11-25 02:59:59' : `2026-11-${String(1 + (i % 24)).padStart(2, '0')} 12:00:00`];
-    for (let i = 0; i < live; i++) yield [`live:${String(i).padStart(6, '0')}`, `live ${i}`, i % 10 === 0 ? null : i === 1 ? NOW_LOCAL : '2026-12-01 00:00:00'];
-    yield ['zzz:last', 'highest key, expired', '2026-01-01 00:00:00'];
-  })());
+  await insertRows(
+    db,
+    'cache',
+    ['key', 'value', 'expires_at'],
+    (function* () {
+      for (let i = 0; i < expired; i++)
+        yield [
+          `k:${String((i * 7919) % 1_000_003).padStart(7, '0')}:e`,
+          `expired ${i}`,
+          i === 0 ? '2026-11-25 02:59:59' : `2026-11-${String(1 + (i % 24)).padStart(2, '0')} 12:00:00`,
+        ];
+      for (let i = 0; i < live; i++)
+        yield [
+          `live:${String(i).padStart(6, '0')}`,
+          `live ${i}`,
+          i % 10 === 0 ? null : i === 1 ? NOW_LOCAL : '2026-12-01 00:00:00',
+        ];
+      yield ['zzz:last', 'highest key, expired', '2026-01-01 00:00:00'];
+    })(),
+  );
 }
 
 describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
   let t: TestDatabase;
   const q = (sql: string) => (t.db.dialect === 'mysql' ? sql.replace(/"/g, '`') : sql);
-  const count = async (where = '1 = 1', params: unknown[] = []) => Number((await t.db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM cache WHERE ${where}`, params))?.n);
-  const run = async (options: CleanupCacheOptions, extra: { dryRun?: boolean; config?: Record<string, unknown> } = {}) => {
+  const count = async (where = '1 = 1', params: unknown[] = []) =>
+    Number((await t.db.queryOne<{ n: number }>(`SELECT COUNT(*) AS n FROM cache WHERE ${where}`, params))?.n);
+  const run = async (
+    options: CleanupCacheOptions,
+    extra: { dryRun?: boolean; config?: Record<string, unknown> } = {},
+  ) => {
     const env = testEnvironment({ db: t.db, clock: new ManualClock(NOW), config: extra.config });
     const summary = await runJob(cleanupCacheJob, options, env, { dryRun: Boolean(extra.dryRun), args: {} });
     return { summary, result: summary.result as CleanupCacheResult, logs: env.logs() };
@@ -58,19 +81,23 @@ describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
     expect(await count(q('"key" = ?'), ['zzz:last'])).toBe(0);
     expect(await count()).toBe(600); // live rows, a NULL expiry and one expiring exactly now stay
     expect(await count('expires_at IS NULL')).toBe(60);
-    if (result.sizeBeforeBytes !== null && result.sizeAfterBytes !== null) expect(result.spaceReclaimedBytes).toBe(Math.max(0, result.sizeBeforeBytes - result.sizeAfterBytes));
+    if (result.sizeBeforeBytes !== null && result.sizeAfterBytes !== null)
+      expect(result.spaceReclaimedBytes).toBe(Math.max(0, result.sizeBeforeBytes - result.sizeAfterBytes));
   });
 
   it('the app keeps working: a concurrent writer process sees no error during the cleanup', async () => {
     await fillCache(t.db, 30_000, 500);
-    const child = spawn(process.execPath, [WRITER, t.engine, t.engine === 'sqlite' ? t.location : t.url], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [WRITER, t.engine, t.engine === 'sqlite' ? t.location : t.url], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const lines = readline.createInterface({ input: child.stdout });
-    const next = () => new Promise<string>((resolve, reject) => {
-      lines.once('line', resolve);
-      child.once('exit', () => reject(new Error(`writer exited: ${stderr}`)));
-    });
+    const next = () =>
+      new Promise<string>((resolve, reject) => {
+        lines.once('line', resolve);
+        child.once('exit', () => reject(new Error(`writer exited: ${stderr}`)));
+      });
     expect(await next()).toBe('ready');
     const ask = async () => {
       const reply = next();
@@ -84,7 +111,12 @@ describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
     const after = await ask();
     const finalLine = next();
     child.stdin.write('stop\n');
-    const report = JSON.parse(await finalLine) as { ops: number; errors: string[]; maxLatencyMs: number; inserted: number };
+    const report = JSON.parse(await finalLine) as {
+      ops: number;
+      errors: string[];
+      maxLatencyMs: number;
+      inserted: number;
+    };
 
     expect(summary.status).toBe('succeeded');
     expect(result.rowsDeleted).toBe(30_001);
@@ -125,12 +157,36 @@ describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
   });
 
   it("Laravel's layout through config: an expiration column in unix seconds, any table name", async () => {
-    await t.db.execute(t.db.dialect === 'sqlite' ? 'CREATE TABLE IF NOT EXISTS app_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expiration INTEGER NOT NULL)' : 'CREATE TABLE IF NOT EXISTS app_cache (`key` VARCHAR(191) PRIMARY KEY, value MEDIUMTEXT NOT NULL, expiration INT NOT NULL) ENGINE=InnoDB');
+    await t.db.execute(
+      t.db.dialect === 'sqlite'
+        ? 'CREATE TABLE IF NOT EXISTS app_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expiration INTEGER NOT NULL)'
+        : 'CREATE TABLE IF NOT EXISTS app_cache (`key` VARCHAR(191) PRIMARY KEY, value MEDIUMTEXT NOT NULL, expiration INT NOT NULL) ENGINE=InnoDB',
+    );
     const now = Date.parse(NOW) / 1000;
-    await insertRows(t.db, 'app_cache', ['key', 'value', 'expiration'], [['a', 'x', now - 100], ['b', 'x', now], ['c', 'x', now + 1], ['d', 'x', now + 3600], ['e', 'x', 1]]);
-    const { summary, result } = await run({ chunk: 2 }, { config: { cleanupCache: { layout: 'laravel' }, tables: { cache: { name: 'app_cache' } } } });
+    await insertRows(
+      t.db,
+      'app_cache',
+      ['key', 'value', 'expiration'],
+      [
+        ['a', 'x', now - 100],
+        ['b', 'x', now],
+        ['c', 'x', now + 1],
+        ['d', 'x', now + 3600],
+        ['e', 'x', 1],
+      ],
+    );
+    const { summary, result } = await run(
+      { chunk: 2 },
+      { config: { cleanupCache: { layout: 'laravel' }, tables: { cache: { name: 'app_cache' } } } },
+    );
     expect(summary.status).toBe('succeeded');
-    expect(result).toMatchObject({ table: 'app_cache', expiryColumn: 'expiration', expiry: 'unix-seconds', expiredBefore: now, rowsDeleted: 3 });
+    expect(result).toMatchObject({
+      table: 'app_cache',
+      expiryColumn: 'expiration',
+      expiry: 'unix-seconds',
+      expiredBefore: now,
+      rowsDeleted: 3,
+    });
     const left = await t.db.query<{ k: string }>(q('SELECT "key" AS k FROM app_cache ORDER BY "key"'));
     expect(left.map((r) => r.k)).toEqual(['c', 'd']);
     const wrong = await run({}, { config: { tables: { cache: { name: 'app_cache' } } } });
@@ -143,7 +199,10 @@ describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
     const work = tempDir();
     try {
       const env = { DATABASE_URL: t.url, TZ: 'UTC' };
-      const missingConfig = await runCli(['cleanup-cache', '--config', path.join(work, 'none.json')], { cwd: work, env });
+      const missingConfig = await runCli(['cleanup-cache', '--config', path.join(work, 'none.json')], {
+        cwd: work,
+        env,
+      });
       expect(missingConfig.code).toBe(2);
       expect(await count()).toBe(126);
       const r = await runCli(['cleanup-cache', '--json', '--chunk', '50', '--vacuum'], { cwd: work, env });
@@ -167,7 +226,10 @@ async function snapshot(t: TestDatabase): Promise<unknown> {
   if (t.engine === 'sqlite') {
     await t.db.execute('PRAGMA wal_checkpoint(TRUNCATE)');
     const wal = `${t.location}-wal`;
-    return { main: fs.readFileSync(t.location).toString('base64'), wal: fs.existsSync(wal) ? fs.readFileSync(wal).toString('base64') : null };
+    return {
+      main: fs.readFileSync(t.location).toString('base64'),
+      wal: fs.existsSync(wal) ? fs.readFileSync(wal).toString('base64') : null,
+    };
   }
   const tables = await t.db.listTables();
   return t.db.query(`CHECKSUM TABLE ${tables.map((x) => t.db.quote(x)).join(', ')} EXTENDED`);

@@ -17,9 +17,15 @@ describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
   beforeEach(async () => {
     await t.db.execute('DELETE FROM api_requests');
     // ids 1..1000; every third row is old; the highest id (1000) is old too.
-    await insertRows(t.db, 'api_requests', ['id', 'widget_id', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'], (function* () {
-      for (let i = 1; i <= 1000; i++) yield [i, 1, 200, 10, 0, i % 3 === 0 || i === 1000 ? '2020-01-01 00:00:00' : '2026-11-24 00:00:00'];
-    })());
+    await insertRows(
+      t.db,
+      'api_requests',
+      ['id', 'widget_id', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'],
+      (function* () {
+        for (let i = 1; i <= 1000; i++)
+          yield [i, 1, 200, 10, 0, i % 3 === 0 || i === 1000 ? '2020-01-01 00:00:00' : '2026-11-24 00:00:00'];
+      })(),
+    );
   });
   const spec = { table: 'api_requests', keyColumn: 'id', where: 'created_at < ?', params: ['2021-01-01 00:00:00'] };
 
@@ -37,7 +43,12 @@ describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
 
   it('adapts the chunk to the statement target: slow deletes halve it, never above chunkSize', async () => {
     const sizes: number[] = [];
-    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 64, targetStatementMs: 0.000001, onChunk: (p) => sizes.push(p.chunkSize) });
+    const res = await purgeInChunks(t.db, {
+      ...spec,
+      chunkSize: 64,
+      targetStatementMs: 0.000001,
+      onChunk: (p) => sizes.push(p.chunkSize),
+    });
     expect(res.deleted).toBe(334);
     expect(sizes.slice(0, 7)).toEqual([32, 16, 8, 4, 2, 1, 1]);
     const fast = await purgeInChunks(t.db, { ...spec, chunkSize: 64, targetStatementMs: 1e9 });
@@ -47,7 +58,12 @@ describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
   it('stops between chunks when cancelled; committed chunks stay deleted', async () => {
     const ac = new AbortController();
     await expect(
-      purgeInChunks(t.db, { ...spec, chunkSize: 100, signal: ac.signal, onChunk: (p) => p.chunks === 2 && ac.abort(new CancelledError('stop')) }),
+      purgeInChunks(t.db, {
+        ...spec,
+        chunkSize: 100,
+        signal: ac.signal,
+        onChunk: (p) => p.chunks === 2 && ac.abort(new CancelledError('stop')),
+      }),
     ).rejects.toThrow('stop');
     expect(await countMatching(t.db, 'api_requests', spec.where, spec.params)).toBe(134);
   });
@@ -91,26 +107,42 @@ describe.each(ENGINES)('purgeInChunks over a text key on $engine', ({ create }) 
   beforeEach(async () => {
     await t.db.execute('DELETE FROM cache');
     // Every key but every fourth expired; the highest key in the table's order ('T') expired too.
-    await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
-      for (const [i, k] of CASE_KEYS.entries()) yield [k, `v${i}`, i % 4 === 1 && k !== 'T' ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
-    })());
+    await insertRows(
+      t.db,
+      'cache',
+      ['key', 'value', 'expires_at'],
+      (function* () {
+        for (const [i, k] of CASE_KEYS.entries())
+          yield [k, `v${i}`, i % 4 === 1 && k !== 'T' ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+      })(),
+    );
   });
   const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
   const expired = () => countMatching(t.db, 'cache', spec.where, spec.params);
-  const kept = async () => (await t.db.query<{ key: string }>('SELECT `key` FROM cache ORDER BY `key`')).map((r) => r.key);
+  const kept = async () =>
+    (await t.db.query<{ key: string }>('SELECT `key` FROM cache ORDER BY `key`')).map((r) => r.key);
 
-  it.each([1, 2, 3, 15, 50])('chunks of %i delete exactly the matching rows, the highest key included, whatever the case of the keys', async (chunkSize) => {
-    const res = await purgeInChunks(t.db, { ...spec, chunkSize });
-    expect(res.readCommitted).toBe(t.db.dialect === 'mysql');
-    expect(res.deleted).toBe(15);
-    expect(res.chunks).toBe(Math.ceil(15 / chunkSize));
-    expect(await expired()).toBe(0);
-    expect(await kept()).toEqual(['B', 'F', 'J', 'N', 'R']);
-  });
+  it.each([1, 2, 3, 15, 50])(
+    'chunks of %i delete exactly the matching rows, the highest key included, whatever the case of the keys',
+    async (chunkSize) => {
+      const res = await purgeInChunks(t.db, { ...spec, chunkSize });
+      expect(res.readCommitted).toBe(t.db.dialect === 'mysql');
+      expect(res.deleted).toBe(15);
+      expect(res.chunks).toBe(Math.ceil(15 / chunkSize));
+      expect(await expired()).toBe(0);
+      expect(await kept()).toEqual(['B', 'F', 'J', 'N', 'R']);
+    },
+  );
 
   it('stops on the budget between chunks with the right count left, and the next run finishes', async () => {
     let clock = 0;
-    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 4, maxRuntimeMs: 25, now: () => clock, onChunk: () => (clock += 10) });
+    const res = await purgeInChunks(t.db, {
+      ...spec,
+      chunkSize: 4,
+      maxRuntimeMs: 25,
+      now: () => clock,
+      onChunk: () => (clock += 10),
+    });
     expect(res.stoppedEarly).toBe('max-runtime');
     expect(res.chunks).toBe(3);
     expect(res.deleted).toBe(12);
@@ -131,16 +163,32 @@ describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
   afterAll(async () => t?.cleanup());
   beforeEach(async () => {
     await t.db.execute('DELETE FROM cache');
-    await insertRows(t.db, 'cache', ['key', 'value', 'expires_at'], (function* () {
-      for (let i = 0; i < 500; i++) yield [`widget:${i}`, 'x', i % 3 === 0 ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
-    })());
+    await insertRows(
+      t.db,
+      'cache',
+      ['key', 'value', 'expires_at'],
+      (function* () {
+        for (let i = 0; i < 500; i++)
+          yield [`widget:${i}`, 'x', i % 3 === 0 ? '2099-01-01 00:00:00' : '2020-01-01 00:00:00'];
+      })(),
+    );
   });
   const spec = { table: 'cache', keyColumn: 'key', where: '`expires_at` < ?', params: ['2021-01-01 00:00:00'] };
-  const withTimeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
+  const withTimeout = <T>(p: Promise<T>, ms: number) =>
+    Promise.race([
+      p,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms)),
+    ]);
 
   it('no gap locks: while a chunk waits for a row the app holds, the app still inserts into the range the chunk has passed', async () => {
     const server = mariadbServer();
-    const other = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password, database: t.location });
+    const other = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: server.port,
+      user: server.user,
+      password: server.password,
+      database: t.location,
+    });
     let purge: Promise<PurgeResult> | undefined;
     try {
       await t.db.transaction(async (app) => {
@@ -149,7 +197,12 @@ describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
         purge = purgeInChunks(t.db, { ...spec, chunkSize: 1000 });
         await new Promise((r) => setTimeout(r, 500));
         // A new live row whose key sorts inside the part of the range already scanned.
-        await withTimeout(other.query("INSERT INTO cache (`key`, value, expires_at) VALUES ('widget:1000x', 'new', '2099-01-01 00:00:00')"), 5000);
+        await withTimeout(
+          other.query(
+            "INSERT INTO cache (`key`, value, expires_at) VALUES ('widget:1000x', 'new', '2099-01-01 00:00:00')",
+          ),
+          5000,
+        );
       });
     } finally {
       other.destroy();
@@ -170,9 +223,15 @@ describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
 
   it('the session goes back to the pool at the server default; readCommitted: false keeps it', async () => {
     const seen = new Set<string>();
-    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 60, onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => seen.add(r!.i)) });
+    const res = await purgeInChunks(t.db, {
+      ...spec,
+      chunkSize: 60,
+      onChunk: () => void t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i').then((r) => seen.add(r!.i)),
+    });
     expect(res.deleted).toBe(333);
-    const after = await Promise.all(Array.from({ length: 6 }, () => t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i')));
+    const after = await Promise.all(
+      Array.from({ length: 6 }, () => t.db.queryOne<{ i: string }>('SELECT @@tx_isolation AS i')),
+    );
     expect(new Set(after.map((r) => r!.i))).toEqual(new Set(['REPEATABLE-READ']));
     const off = await purgeInChunks(t.db, { ...spec, chunkSize: 60, readCommitted: false });
     expect(off.readCommitted).toBe(false);

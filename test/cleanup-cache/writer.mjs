@@ -41,9 +41,16 @@ while (!stopping) {
   n++;
   const t0 = performance.now();
   try {
-    await exec('INSERT INTO cache ("key", value, expires_at) VALUES (?, ?, ?)', [`writer:${process.pid}:${n}`, `value ${n}`, '2099-01-01 00:00:00']);
+    await exec('INSERT INTO cache ("key", value, expires_at) VALUES (?, ?, ?)', [
+      `writer:${process.pid}:${n}`,
+      `value ${n}`,
+      '2099-01-01 00:00:00',
+    ]);
     await exec('SELECT value FROM cache WHERE "key" = ?', [`live:${String(n % 500).padStart(6, '0')}`]);
-    await exec('UPDATE cache SET value = ? WHERE "key" = ?', [`touched ${n}`, `live:${String((n * 7) % 500).padStart(6, '0')}`]);
+    await exec('UPDATE cache SET value = ? WHERE "key" = ?', [
+      `touched ${n}`,
+      `live:${String((n * 7) % 500).padStart(6, '0')}`,
+    ]);
     await exec('SELECT COUNT(*) AS n FROM cache WHERE expires_at > ?', ['2098-12-31 00:00:00']);
     ops++;
   } catch (err) {

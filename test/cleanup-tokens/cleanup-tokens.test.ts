@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
 import type { Db } from '../../src/db/types.js';
-import { cleanupTokensJob, type CleanupTokensOptions, type CleanupTokensResult } from '../../src/jobs/cleanup-tokens/index.js';
+import {
+  cleanupTokensJob,
+  type CleanupTokensOptions,
+  type CleanupTokensResult,
+} from '../../src/jobs/cleanup-tokens/index.js';
 import { createMailer } from '../../src/notify/mailer.js';
 import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -12,9 +16,28 @@ import { SqliteDb } from '../../src/db/sqlite.js';
 import { ENGINES, sqliteDatabase, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
-import { buildFixture, buildTempFiles, daysAgo, insertStatistics, NOW, POLICY_RULES, snapshotFiles } from './fixture.js';
+import {
+  buildFixture,
+  buildTempFiles,
+  daysAgo,
+  insertStatistics,
+  NOW,
+  POLICY_RULES,
+  snapshotFiles,
+} from './fixture.js';
 
-const USER_TABLES = ['api_keys', 'websites', 'website_statistics', 'website_statistics_monthly', 'sessions', 'personal_access_tokens', 'jobs', 'notifications', 'audit_logs', 'settings'];
+const USER_TABLES = [
+  'api_keys',
+  'websites',
+  'website_statistics',
+  'website_statistics_monthly',
+  'sessions',
+  'personal_access_tokens',
+  'jobs',
+  'notifications',
+  'audit_logs',
+  'settings',
+];
 
 /** Every row of every fixture table, in key order: what "changes nothing" is measured against. */
 async function dumpTables(db: Db): Promise<Record<string, unknown[]>> {
@@ -35,7 +58,9 @@ async function databaseFingerprint(t: TestDatabase): Promise<string> {
     return `${crypto.createHash('sha256').update(fs.readFileSync(t.location)).digest('hex')} wal=${walSize}`;
   }
   const tables = (await t.db.listTables()).sort();
-  const sums = await t.db.query<{ Table: string; Checksum: number }>(`CHECKSUM TABLE ${tables.map((x) => t.db.quote(x)).join(', ')}`);
+  const sums = await t.db.query<{ Table: string; Checksum: number }>(
+    `CHECKSUM TABLE ${tables.map((x) => t.db.quote(x)).join(', ')}`,
+  );
   return JSON.stringify({ tables, sums });
 }
 
@@ -81,8 +106,22 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
   let work: string;
   let files: ReturnType<typeof buildTempFiles>;
   const config = () => ({ retention: { rules: POLICY_RULES } });
-  const runOnce = async (opts: { dryRun?: boolean; config?: Record<string, unknown>; options?: CleanupTokensOptions; mailer?: ReturnType<typeof createMailer> } = {}) => {
-    const env = testEnvironment({ db: t.db, url: t.url, config: opts.config ?? config(), clock: new ManualClock(NOW), baseDir: work, mailer: opts.mailer });
+  const runOnce = async (
+    opts: {
+      dryRun?: boolean;
+      config?: Record<string, unknown>;
+      options?: CleanupTokensOptions;
+      mailer?: ReturnType<typeof createMailer>;
+    } = {},
+  ) => {
+    const env = testEnvironment({
+      db: t.db,
+      url: t.url,
+      config: opts.config ?? config(),
+      clock: new ManualClock(NOW),
+      baseDir: work,
+      mailer: opts.mailer,
+    });
     const summary = await runJob(cleanupTokensJob, opts.options ?? {}, env, { dryRun: opts.dryRun ?? false, args: {} });
     return { summary, result: summary.result as CleanupTokensResult, logs: env.logs() };
   };
@@ -144,20 +183,48 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
     expect(result.breakdown).toEqual(dry.breakdown);
     expect(result.totalCleaned).toBe(Object.values(result.breakdown).reduce((a, b) => a + b, 0));
 
-    const keys = await t.db.query<{ id: number; status: string; deactivated_at: string | null; deactivated_reason: string | null }>('SELECT * FROM api_keys ORDER BY id');
+    const keys = await t.db.query<{
+      id: number;
+      status: string;
+      deactivated_at: string | null;
+      deactivated_reason: string | null;
+    }>('SELECT * FROM api_keys ORDER BY id');
     const byId = new Map(keys.map((k) => [Number(k.id), k]));
     const nowLocal = '2026-11-25 03:00:00';
-    expect(byId.get(1)).toMatchObject({ status: 'expired', deactivated_at: nowLocal, deactivated_reason: 'Automatic cleanup - expired' });
-    expect(byId.get(3)).toMatchObject({ status: 'expired', deactivated_at: daysAgo(60), deactivated_reason: 'compromised' });
-    for (const id of [5, 6, 11, 12]) expect(byId.get(id)).toMatchObject({ status: 'inactive', deactivated_at: nowLocal, deactivated_reason: 'Automatic cleanup - 90 days inactive' });
+    expect(byId.get(1)).toMatchObject({
+      status: 'expired',
+      deactivated_at: nowLocal,
+      deactivated_reason: 'Automatic cleanup - expired',
+    });
+    expect(byId.get(3)).toMatchObject({
+      status: 'expired',
+      deactivated_at: daysAgo(60),
+      deactivated_reason: 'compromised',
+    });
+    for (const id of [5, 6, 11, 12])
+      expect(byId.get(id)).toMatchObject({
+        status: 'inactive',
+        deactivated_at: nowLocal,
+        deactivated_reason: 'Automatic cleanup - 90 days inactive',
+      });
     // Everything else exactly as it was.
     const beforeKeys = new Map((before.api_keys as { id: number }[]).map((k) => [Number(k.id), k]));
     for (const id of [2, 4, 7, 8, 9, 10]) expect(byId.get(id)).toEqual(beforeKeys.get(id));
 
-    const sites = await t.db.query<{ id: number; status: string; verification_token: string | null; verification_expires_at: string | null }>('SELECT * FROM websites ORDER BY id');
+    const sites = await t.db.query<{
+      id: number;
+      status: string;
+      verification_token: string | null;
+      verification_expires_at: string | null;
+    }>('SELECT * FROM websites ORDER BY id');
     const beforeSites = new Map((before.websites as { id: number }[]).map((k) => [Number(k.id), k]));
     for (const s of sites) {
-      if ([1, 5].includes(Number(s.id))) expect(s).toMatchObject({ status: 'verification_expired', verification_token: null, verification_expires_at: null });
+      if ([1, 5].includes(Number(s.id)))
+        expect(s).toMatchObject({
+          status: 'verification_expired',
+          verification_token: null,
+          verification_expires_at: null,
+        });
       else expect(s).toEqual(beforeSites.get(Number(s.id)));
     }
 
@@ -166,15 +233,25 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
     const tokens = await t.db.query<{ name: string }>('SELECT name FROM personal_access_tokens ORDER BY name');
     expect(tokens.map((x) => x.name)).toEqual(['future', 'never']);
 
-    const jobs = await t.db.query<{ status: string; completed_at: string | null }>('SELECT status, completed_at FROM jobs ORDER BY id');
+    const jobs = await t.db.query<{ status: string; completed_at: string | null }>(
+      'SELECT status, completed_at FROM jobs ORDER BY id',
+    );
     expect(jobs).toEqual([
       { status: 'RUNNING', completed_at: daysAgo(40) },
       { status: 'COMPLETED', completed_at: daysAgo(29) },
       { status: 'PENDING', completed_at: null },
     ]);
-    const notes = await t.db.query<{ is_read: number; archived: number }>('SELECT is_read, archived FROM notifications ORDER BY id');
-    expect(notes.map((n) => [Number(n.is_read), Number(n.archived)])).toEqual([[1, 1], [0, 0], [1, 0]]);
-    const audit = await t.db.query<{ severity: string | null; created_at: string }>('SELECT severity, created_at FROM audit_logs ORDER BY id');
+    const notes = await t.db.query<{ is_read: number; archived: number }>(
+      'SELECT is_read, archived FROM notifications ORDER BY id',
+    );
+    expect(notes.map((n) => [Number(n.is_read), Number(n.archived)])).toEqual([
+      [1, 1],
+      [0, 0],
+      [1, 0],
+    ]);
+    const audit = await t.db.query<{ severity: string | null; created_at: string }>(
+      'SELECT severity, created_at FROM audit_logs ORDER BY id',
+    );
     expect(audit).toEqual([
       { severity: 'critical', created_at: daysAgo(400) },
       { severity: null, created_at: daysAgo(400) },
@@ -183,10 +260,14 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
   });
 
   it('old statistics: whole months before the cutoff are summarized (equal to plain SQL) and deleted; newer rows, and rows no summary covers, stay', async () => {
-    const left = await t.db.query<{ website_id: number; created_at: string }>('SELECT website_id, created_at FROM website_statistics ORDER BY website_id, created_at');
+    const left = await t.db.query<{ website_id: number; created_at: string }>(
+      'SELECT website_id, created_at FROM website_statistics ORDER BY website_id, created_at',
+    );
     // Website 1 from Nov 2025 on (its rows older than the retention wait for November to end), website 3 (conflicting summary), website 6 (inside retention).
     expect(left.filter((r) => Number(r.website_id) === 1)).toHaveLength(40);
-    expect(left.filter((r) => Number(r.website_id) === 1).every((r) => String(r.created_at) >= '2025-11-01')).toBe(true);
+    expect(left.filter((r) => Number(r.website_id) === 1).every((r) => String(r.created_at) >= '2025-11-01')).toBe(
+      true,
+    );
     expect(left.filter((r) => Number(r.website_id) === 3)).toHaveLength(5);
     expect(left.filter((r) => Number(r.website_id) === 6).map((r) => String(r.created_at))).toEqual([daysAgo(364)]);
     expect(left.filter((r) => [2, 4, 5].includes(Number(r.website_id)))).toEqual([]);
@@ -195,8 +276,19 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
     expect(step.details?.waitingForMonthEnd).toBe(24);
     expect(step.notes.join(' ')).toMatch(/24 row\(s\) older than the retention wait until their month \(2025-11\)/);
 
-    const monthly = await t.db.query<{ website_id: number; year: number; month: number; summary_data: string }>('SELECT website_id, year, month, summary_data FROM website_statistics_monthly ORDER BY website_id, year, month');
-    expect(monthly.map((m) => `${m.website_id}/${m.year}/${m.month}`)).toEqual(['1/2025/8', '1/2025/9', '1/2025/10', '2/2025/9', '2/2025/10', '3/2025/9', '4/2025/10', '5/2025/7']);
+    const monthly = await t.db.query<{ website_id: number; year: number; month: number; summary_data: string }>(
+      'SELECT website_id, year, month, summary_data FROM website_statistics_monthly ORDER BY website_id, year, month',
+    );
+    expect(monthly.map((m) => `${m.website_id}/${m.year}/${m.month}`)).toEqual([
+      '1/2025/8',
+      '1/2025/9',
+      '1/2025/10',
+      '2/2025/9',
+      '2/2025/10',
+      '3/2025/9',
+      '4/2025/10',
+      '5/2025/7',
+    ]);
     for (const m of monthly) {
       const key = `${m.website_id}/${m.year}/${m.month}`;
       const got = JSON.parse(m.summary_data) as Record<string, number | null>;
@@ -208,11 +300,21 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
       expect(got.max_total_users, key).toBe(want?.max_total_users);
       for (const avg of ['avg_api_calls', 'avg_response_time'] as const) {
         if (want?.[avg] === null) expect(got[avg], `${key} ${avg}`).toBeNull();
-        else expect(Math.abs((got[avg] as number) - (want?.[avg] as number)), `${key} ${avg}`).toBeLessThanOrEqual(0.005 + 1e-9);
+        else
+          expect(Math.abs((got[avg] as number) - (want?.[avg] as number)), `${key} ${avg}`).toBeLessThanOrEqual(
+            0.005 + 1e-9,
+          );
       }
     }
-    expect(JSON.parse(monthly.find((m) => Number(m.website_id) === 3)?.summary_data ?? '{}')).toEqual({ record_count: 2, avg_api_calls: 1 });
-    expect(JSON.parse(monthly.find((m) => Number(m.website_id) === 5)?.summary_data ?? '{}')).toMatchObject({ record_count: 2, avg_api_calls: null, total_page_views: null });
+    expect(JSON.parse(monthly.find((m) => Number(m.website_id) === 3)?.summary_data ?? '{}')).toEqual({
+      record_count: 2,
+      avg_api_calls: 1,
+    });
+    expect(JSON.parse(monthly.find((m) => Number(m.website_id) === 5)?.summary_data ?? '{}')).toMatchObject({
+      record_count: 2,
+      avg_api_calls: null,
+      total_page_views: null,
+    });
   });
 
   it('a second run changes nothing', async () => {
@@ -236,9 +338,19 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
   });
 
   it('a failing step (a wrong column mapping) is named, the other steps still run, and the run exits 1', async () => {
-    await t.db.execute('INSERT INTO api_keys (id, website_id, status, expires_at, last_used_at, created_at) VALUES (?, ?, ?, ?, ?, ?)', [20, 1, 'active', daysAgo(1), null, daysAgo(10)]);
-    await t.db.execute('INSERT INTO sessions (id, user_id, payload, last_activity) VALUES (?, ?, ?, ?)', ['s-late', 1, 'x', Math.floor(Date.parse(NOW) / 1000) - 40 * 86400]);
-    const { summary, result } = await runOnce({ config: { ...config(), tables: { api_keys: { columns: { last_used_at: 'last_use_time' } } } } });
+    await t.db.execute(
+      'INSERT INTO api_keys (id, website_id, status, expires_at, last_used_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [20, 1, 'active', daysAgo(1), null, daysAgo(10)],
+    );
+    await t.db.execute('INSERT INTO sessions (id, user_id, payload, last_activity) VALUES (?, ?, ?, ?)', [
+      's-late',
+      1,
+      'x',
+      Math.floor(Date.parse(NOW) / 1000) - 40 * 86400,
+    ]);
+    const { summary, result } = await runOnce({
+      config: { ...config(), tables: { api_keys: { columns: { last_used_at: 'last_use_time' } } } },
+    });
     expect(summary.status).toBe('failed');
     expect(summary.exitCode).toBe(1);
     expect(summary.error).toMatch(/^1 of 9 cleanup step\(s\) failed: inactive_api_keys \(.*last_use_time/);
@@ -266,9 +378,13 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.server.address() as { port: number }).port;
-    const mailer = () => createMailer({ url: `smtp://127.0.0.1:${port}`, admins: ['ops@example.test'], from: 'webjobs@example.test' });
+    const mailer = () =>
+      createMailer({ url: `smtp://127.0.0.1:${port}`, admins: ['ops@example.test'], from: 'webjobs@example.test' });
     try {
-      await t.db.execute('INSERT INTO websites (id, name, domain, status, verification_token, verification_expires_at) VALUES (?, ?, ?, ?, ?, ?)', [30, 'late', 'late.example.test', 'pending', 'tok-30', daysAgo(2)]);
+      await t.db.execute(
+        'INSERT INTO websites (id, name, domain, status, verification_token, verification_expires_at) VALUES (?, ?, ?, ?, ?, ?)',
+        [30, 'late', 'late.example.test', 'pending', 'tok-30', daysAgo(2)],
+      );
       const m1 = mailer();
       const { summary } = await runOnce({ mailer: m1 });
       m1.close();
@@ -289,7 +405,6 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
   });
 });
 
-
 describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create }) => {
   let t: TestDatabase;
   let work: string;
@@ -305,11 +420,31 @@ describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create })
 
   it('unix-seconds time columns and set-to-null work; a rule on a missing table fails alone, named; a missing sessions table is a note', async () => {
     const rules = [
-      { name: 'stale-sessions', table: 'sessions', column: 'last_activity', days: 30, timeFormat: 'unix', action: 'set', set: { payload: null } },
+      {
+        name: 'stale-sessions',
+        table: 'sessions',
+        column: 'last_activity',
+        days: 30,
+        timeFormat: 'unix',
+        action: 'set',
+        set: { payload: null },
+      },
       { name: 'ghost', table: 'no_such_table', column: 'created_at', days: 30 },
-      { name: 'old-audit', table: 'audit_logs', column: 'created_at', days: 365, where: { column: 'severity', op: 'not in', value: ['critical'] } },
+      {
+        name: 'old-audit',
+        table: 'audit_logs',
+        column: 'created_at',
+        days: 365,
+        where: { column: 'severity', op: 'not in', value: ['critical'] },
+      },
     ];
-    const env = testEnvironment({ db: t.db, url: t.url, config: { retention: { rules }, tables: { sessions: { name: 'app_sessions' } } }, clock: new ManualClock(NOW), baseDir: work });
+    const env = testEnvironment({
+      db: t.db,
+      url: t.url,
+      config: { retention: { rules }, tables: { sessions: { name: 'app_sessions' } } },
+      clock: new ManualClock(NOW),
+      baseDir: work,
+    });
     const summary = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
     const result = summary.result as CleanupTokensResult;
     expect(summary.status).toBe('failed');
@@ -319,8 +454,12 @@ describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create })
     expect(result.breakdown['retention:old-audit']).toBe(1);
     // A missing sessions table is a note, not a failure; the tokens are still cleaned.
     expect(stepOf(result, 'session_tokens')).toMatchObject({ status: 'ok', count: 1 });
-    expect(stepOf(result, 'session_tokens').notes.join(' ')).toMatch(/sessions: table app_sessions does not exist, nothing to do/);
-    const sessions = await t.db.query<{ id: string; payload: string | null }>('SELECT id, payload FROM sessions ORDER BY id');
+    expect(stepOf(result, 'session_tokens').notes.join(' ')).toMatch(
+      /sessions: table app_sessions does not exist, nothing to do/,
+    );
+    const sessions = await t.db.query<{ id: string; payload: string | null }>(
+      'SELECT id, payload FROM sessions ORDER BY id',
+    );
     expect(sessions).toEqual([
       { id: 's-ancient', payload: null },
       { id: 's-new', payload: 'x' },
@@ -339,16 +478,51 @@ describe.each(ENGINES)('cleanup-tokens statistics JSON paths on $engine', ({ cre
     try {
       await createReferenceSchema(t.db);
       const rows = [
-        { users: { total_users: 7 }, performance: { api_calls: 10, avg_response_time: 100.5 }, engagement: { page_views: 3 } },
-        { users: { total_users: 9 }, performance: { api_calls: 20, avg_response_time: 50 }, engagement: { page_views: 4 } },
+        {
+          users: { total_users: 7 },
+          performance: { api_calls: 10, avg_response_time: 100.5 },
+          engagement: { page_views: 3 },
+        },
+        {
+          users: { total_users: 9 },
+          performance: { api_calls: 20, avg_response_time: 50 },
+          engagement: { page_views: 4 },
+        },
       ];
-      await insertStatistics(t.db, rows.map((data, i) => ({ website_id: 9, date: `2025-06-0${i + 1}`, created_at: `2025-06-0${i + 1} 10:00:00`, statistics_data: JSON.stringify(data) })));
-      const paths = { api_calls_today: '$.performance.api_calls', average_response_time: '$.performance.avg_response_time', page_views_today: '$.engagement.page_views', total_users: '$.users.total_users' };
-      const env = testEnvironment({ db: t.db, url: t.url, config: { cleanup: { statisticsJsonPaths: paths } }, clock: new ManualClock(NOW), baseDir: work });
+      await insertStatistics(
+        t.db,
+        rows.map((data, i) => ({
+          website_id: 9,
+          date: `2025-06-0${i + 1}`,
+          created_at: `2025-06-0${i + 1} 10:00:00`,
+          statistics_data: JSON.stringify(data),
+        })),
+      );
+      const paths = {
+        api_calls_today: '$.performance.api_calls',
+        average_response_time: '$.performance.avg_response_time',
+        page_views_today: '$.engagement.page_views',
+        total_users: '$.users.total_users',
+      };
+      const env = testEnvironment({
+        db: t.db,
+        url: t.url,
+        config: { cleanup: { statisticsJsonPaths: paths } },
+        clock: new ManualClock(NOW),
+        baseDir: work,
+      });
       const summary = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
       expect(summary.error).toBeUndefined();
-      const row = await t.db.queryOne<{ summary_data: string }>('SELECT summary_data FROM website_statistics_monthly WHERE website_id = 9 AND year = 2025 AND month = 6');
-      expect(JSON.parse(row?.summary_data ?? '{}')).toEqual({ record_count: 2, avg_api_calls: 15, avg_response_time: 75.25, total_page_views: 7, max_total_users: 9 });
+      const row = await t.db.queryOne<{ summary_data: string }>(
+        'SELECT summary_data FROM website_statistics_monthly WHERE website_id = 9 AND year = 2025 AND month = 6',
+      );
+      expect(JSON.parse(row?.summary_data ?? '{}')).toEqual({
+        record_count: 2,
+        avg_api_calls: 15,
+        avg_response_time: 75.25,
+        total_page_views: 7,
+        max_total_users: 9,
+      });
       expect(await t.db.queryOne('SELECT id FROM website_statistics')).toBeUndefined();
     } finally {
       await t.cleanup();

@@ -12,7 +12,9 @@ describe('the CLI registers what the command line names', () => {
   it('--help lists every command, the jobs first', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    const listed = [...r.stdout.matchAll(/^ {2}([a-z-]+)\b/gm)].map((m) => m[1]).filter((name) => COMMANDS.some((c) => c.name === name));
+    const listed = [...r.stdout.matchAll(/^ {2}([a-z-]+)\b/gm)]
+      .map((m) => m[1])
+      .filter((name) => COMMANDS.some((c) => c.name === name));
     expect(listed).toEqual(COMMANDS.map((c) => c.name));
     expect(listed.slice(0, JOB_NAMES.length)).toEqual(JOB_NAMES);
   });
@@ -43,7 +45,10 @@ describe('a reader that goes away', () => {
   it('--help into a pipe closed at once: no EPIPE crash, exit 0', async () => {
     const { spawn } = await import('node:child_process');
     const { BIN, ROOT } = await import('../support/cli.js');
-    const child = spawn(process.execPath, [BIN, 'backup-db', '--help'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'backup-db', '--help'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.destroy();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -15,7 +15,11 @@ function onTerminal(args: string[], cwd: string, columns: number): Promise<{ cod
   const sizing = columns > 0 ? `stty cols ${columns} rows 30; ` : '';
   const command = `${sizing}exec ${process.execPath} ${BIN} ${args.join(' ')}`;
   return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qfec', command, log], { cwd, env: { PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', TERM: 'xterm-256color' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('script', ['-qfec', command, log], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', TERM: 'xterm-256color' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     child.on('error', reject);
     child.on('close', (code) => {

@@ -34,14 +34,22 @@ describe('cron expressions', () => {
     expect(previousRun(daily3, at('2026-11-25T03:00:00Z'), 'UTC')?.toISOString()).toBe('2026-11-25T03:00:00.000Z');
     expect(previousRun(daily3, at('2026-11-25T02:00:00Z'), 'UTC')?.toISOString()).toBe('2026-11-24T03:00:00.000Z');
     // Istanbul is UTC+3 all year.
-    expect(nextRun(daily3, at('2026-11-25T12:00:00Z'), 'Europe/Istanbul')?.toISOString()).toBe('2026-11-26T00:00:00.000Z');
+    expect(nextRun(daily3, at('2026-11-25T12:00:00Z'), 'Europe/Istanbul')?.toISOString()).toBe(
+      '2026-11-26T00:00:00.000Z',
+    );
     // Berlin switches to summer time on 2026-03-29 at 02:00 → 03:00: 03:00 local is 01:00Z that day, 02:00Z the day before.
-    expect(nextRun(daily3, at('2026-03-28T12:00:00Z'), 'Europe/Berlin')?.toISOString()).toBe('2026-03-29T01:00:00.000Z');
-    expect(previousRun(daily3, at('2026-03-28T12:00:00Z'), 'Europe/Berlin')?.toISOString()).toBe('2026-03-28T02:00:00.000Z');
+    expect(nextRun(daily3, at('2026-03-28T12:00:00Z'), 'Europe/Berlin')?.toISOString()).toBe(
+      '2026-03-29T01:00:00.000Z',
+    );
+    expect(previousRun(daily3, at('2026-03-28T12:00:00Z'), 'Europe/Berlin')?.toISOString()).toBe(
+      '2026-03-28T02:00:00.000Z',
+    );
     const weekly = parseCron('0 8 * * 1');
     expect(nextRun(weekly, at('2026-11-25T12:00:00Z'), 'UTC')?.toISOString()).toBe('2026-11-30T08:00:00.000Z');
     expect(previousRun(weekly, at('2026-11-25T12:00:00Z'), 'UTC', 2 * 86_400_000)).toBeNull();
-    expect(previousRun(weekly, at('2026-11-25T12:00:00Z'), 'UTC', 3 * 86_400_000)?.toISOString()).toBe('2026-11-23T08:00:00.000Z');
+    expect(previousRun(weekly, at('2026-11-25T12:00:00Z'), 'UTC', 3 * 86_400_000)?.toISOString()).toBe(
+      '2026-11-23T08:00:00.000Z',
+    );
     const perSecond = parseCron('*/5 * * * * *');
     expect(nextRun(perSecond, at('2026-11-25T12:00:01Z'), 'UTC')?.toISOString()).toBe('2026-11-25T12:00:05.000Z');
   });
@@ -83,14 +91,29 @@ describe('the schedule from config', () => {
   });
 
   it('overrides, removes and adds entries; a bad expression is a usage error naming the job', () => {
-    const s = loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '30 1 * * *', 'warm-cache': false, 'export-report': { args: ['--period', 'monthly'] } } } }));
-    expect(s.entries.find((e) => e.job === 'backup-db')).toMatchObject({ args: ['--type', 'critical'], words: 'every day at 01:30' });
+    const s = loadSchedule(
+      cfg({
+        schedule: {
+          jobs: { 'backup-db': '30 1 * * *', 'warm-cache': false, 'export-report': { args: ['--period', 'monthly'] } },
+        },
+      }),
+    );
+    expect(s.entries.find((e) => e.job === 'backup-db')).toMatchObject({
+      args: ['--type', 'critical'],
+      words: 'every day at 01:30',
+    });
     expect(s.entries.find((e) => e.job === 'warm-cache')).toBeUndefined();
     expect(s.entries.find((e) => e.job === 'export-report')?.args).toEqual(['--period', 'monthly']);
     expect(() => loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).toThrow(UsageError);
-    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).toThrow(/schedule for backup-db/);
-    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'new-job': { args: [] } } } }))).toThrow(/new-job has no cron expression/);
-    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'backup-db': { cron: '0 3 * * *', args: ['--config', 'x'] } } } }))).toThrow(/for the whole schedule/);
+    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).toThrow(
+      /schedule for backup-db/,
+    );
+    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'new-job': { args: [] } } } }))).toThrow(
+      /new-job has no cron expression/,
+    );
+    expect(() =>
+      loadSchedule(cfg({ schedule: { jobs: { 'backup-db': { cron: '0 3 * * *', args: ['--config', 'x'] } } } })),
+    ).toThrow(/for the whole schedule/);
     expect(() => loadSchedule(cfg({ schedule: { jobz: {} } }))).toThrow(/schedule.jobz is not a known key/);
   });
 

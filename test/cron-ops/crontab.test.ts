@@ -6,7 +6,18 @@ import { ROOT, runCli } from '../support/cli.js';
 import { tempDir } from '../support/databases.js';
 import { crontabOf, throwawayUser } from './support.js';
 
-const EXAMPLE_ARGS = ['cron', 'print', '--cwd', '/srv/app', '--node', '/usr/bin/node', '--webjobs', '/srv/app/bin/webjobs.js', '--log-dir', '/srv/app/var/log'];
+const EXAMPLE_ARGS = [
+  'cron',
+  'print',
+  '--cwd',
+  '/srv/app',
+  '--node',
+  '/usr/bin/node',
+  '--webjobs',
+  '/srv/app/bin/webjobs.js',
+  '--log-dir',
+  '/srv/app/var/log',
+];
 
 describe('webjobs cron print', () => {
   let work: string;
@@ -23,8 +34,12 @@ describe('webjobs cron print', () => {
     expect(block).toBe(r.stdout);
     expect(example).toContain(`webjobs ${EXAMPLE_ARGS.join(' ')}`);
     // Absolute paths, the working directory, one log per job, both stdout and stderr.
-    expect(r.stdout).toContain("0 3 * * * cd '/srv/app' && '/usr/bin/node' '/srv/app/bin/webjobs.js' backup-db --type critical >> '/srv/app/var/log/backup-db.log' 2>&1\n");
-    expect(r.stdout).toContain("0 8 * * 1 cd '/srv/app' && '/usr/bin/node' '/srv/app/bin/webjobs.js' export-report --period weekly >> '/srv/app/var/log/export-report.log' 2>&1\n");
+    expect(r.stdout).toContain(
+      "0 3 * * * cd '/srv/app' && '/usr/bin/node' '/srv/app/bin/webjobs.js' backup-db --type critical >> '/srv/app/var/log/backup-db.log' 2>&1\n",
+    );
+    expect(r.stdout).toContain(
+      "0 8 * * 1 cd '/srv/app' && '/usr/bin/node' '/srv/app/bin/webjobs.js' export-report --period weekly >> '/srv/app/var/log/export-report.log' 2>&1\n",
+    );
     expect(r.stdout).toContain('# export-report --period weekly: every Monday at 08:00');
     expect(r.stdout).not.toContain('CRON_TZ');
   });
@@ -33,7 +48,10 @@ describe('webjobs cron print', () => {
     const dir = path.join(work, "it's 100% app");
     fs.mkdirSync(dir);
     const cfg = path.join(dir, 'webjobs.config.json');
-    fs.writeFileSync(cfg, JSON.stringify({ timezone: 'Europe/Istanbul', schedule: { jitterSeconds: 600, jobs: { 'warm-cache': false } } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({ timezone: 'Europe/Istanbul', schedule: { jitterSeconds: 600, jobs: { 'warm-cache': false } } }),
+    );
     const r = await runCli(['cron', 'print', '--host', 'web-1'], { cwd: dir });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('\nCRON_TZ=Europe/Istanbul\n');
@@ -71,10 +89,15 @@ describe('setup-cron.sh with the real crontab program', () => {
   let app: string;
   let user: ReturnType<typeof throwawayUser>;
   let logDir: string;
-  const ORIGINAL = 'MAILTO=""\n# my own lines   (spacing kept)\n*/5 * * * * echo "50\\% off" > /dev/null\n\n@daily /bin/true # trailing comment\n';
+  const ORIGINAL =
+    'MAILTO=""\n# my own lines   (spacing kept)\n*/5 * * * * echo "50\\% off" > /dev/null\n\n@daily /bin/true # trailing comment\n';
 
   const setup = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    spawnSync('/bin/bash', [path.join(app, 'setup-cron.sh'), ...args], { encoding: 'utf8', cwd: work, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env } });
+    spawnSync('/bin/bash', [path.join(app, 'setup-cron.sh'), ...args], {
+      encoding: 'utf8',
+      cwd: work,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    });
 
   beforeAll(() => {
     work = tempDir('webjobs-cron-');
@@ -82,9 +105,13 @@ describe('setup-cron.sh with the real crontab program', () => {
     // A copy of the app in a folder whose name has spaces (node resolves symlinks, so a real copy).
     app = path.join(work, 'web jobs app');
     fs.mkdirSync(app);
-    for (const f of ['bin', 'dist', 'package.json', 'setup-cron.sh']) fs.cpSync(path.join(ROOT, f), path.join(app, f), { recursive: true });
+    for (const f of ['bin', 'dist', 'package.json', 'setup-cron.sh'])
+      fs.cpSync(path.join(ROOT, f), path.join(app, f), { recursive: true });
     fs.symlinkSync(fs.realpathSync(path.join(ROOT, 'node_modules')), path.join(app, 'node_modules'));
-    fs.writeFileSync(path.join(app, 'webjobs.config.json'), JSON.stringify({ timezone: 'UTC', database: { url: 'sqlite:./var/app.sqlite' } }));
+    fs.writeFileSync(
+      path.join(app, 'webjobs.config.json'),
+      JSON.stringify({ timezone: 'UTC', database: { url: 'sqlite:./var/app.sqlite' } }),
+    );
     logDir = path.join(work, 'cron logs');
     user = throwawayUser();
     fs.writeFileSync(path.join(work, 'original'), ORIGINAL);
@@ -115,7 +142,14 @@ describe('setup-cron.sh with the real crontab program', () => {
 
   it('a changed schedule replaces the old lines; --dry-run prints the new crontab and changes nothing', () => {
     const before = crontabOf(user.name).text;
-    fs.writeFileSync(path.join(app, 'webjobs.config.json'), JSON.stringify({ timezone: 'UTC', database: { url: 'sqlite:./var/app.sqlite' }, schedule: { jobs: { 'backup-db': '15 1 * * *' } } }));
+    fs.writeFileSync(
+      path.join(app, 'webjobs.config.json'),
+      JSON.stringify({
+        timezone: 'UTC',
+        database: { url: 'sqlite:./var/app.sqlite' },
+        schedule: { jobs: { 'backup-db': '15 1 * * *' } },
+      }),
+    );
     const dry = setup(['--user', user.name, '--log-dir', logDir, '--dry-run']);
     expect(dry.status, dry.stderr).toBe(0);
     expect(crontabOf(user.name).text).toBe(before);
@@ -130,27 +164,53 @@ describe('setup-cron.sh with the real crontab program', () => {
   });
 
   it('the installed line runs as cron would run it: minimal PATH, from anywhere, path with spaces', () => {
-    const init = spawnSync(process.execPath, [path.join(app, 'bin', 'webjobs.js'), 'init', '--schema'], { cwd: app, encoding: 'utf8' });
+    const init = spawnSync(process.execPath, [path.join(app, 'bin', 'webjobs.js'), 'init', '--schema'], {
+      cwd: app,
+      encoding: 'utf8',
+    });
     expect(init.status, init.stderr).toBe(0);
-    const line = crontabOf(user.name).text.split('\n').find((l) => / backup-db --type critical /.test(l) && !l.startsWith('#'));
+    const line = crontabOf(user.name)
+      .text.split('\n')
+      .find((l) => / backup-db --type critical /.test(l) && !l.startsWith('#'));
     expect(line).toBeDefined();
     const command = (line as string).replace(/^(\S+\s+){5}/, '').replace(/\\%/g, '%'); // what cron hands to /bin/sh
-    const r = spawnSync('/bin/sh', ['-c', command], { cwd: '/', encoding: 'utf8', env: { PATH: '/usr/bin:/bin', HOME: work, SHELL: '/bin/sh' } });
+    const r = spawnSync('/bin/sh', ['-c', command], {
+      cwd: '/',
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', HOME: work, SHELL: '/bin/sh' },
+    });
     expect(r.status, r.stderr).toBe(0);
     const log = fs.readFileSync(path.join(logDir, 'backup-db.log'), 'utf8');
     expect(log).toMatch(/INFO {2}backup-db succeeded in/);
-    expect(fs.readdirSync(path.join(app, 'var', 'backups')).filter((f) => /^backup_critical_.*\.sql\.gz$/.test(f))).toHaveLength(1);
+    expect(
+      fs.readdirSync(path.join(app, 'var', 'backups')).filter((f) => /^backup_critical_.*\.sql\.gz$/.test(f)),
+    ).toHaveLength(1);
   });
 
   it('doctor finds the block matching the schedule, and reports a block that no longer matches', () => {
-    const doctor = () => spawnSync(process.execPath, [path.join(app, 'bin', 'webjobs.js'), 'doctor', '--json', '--crontab-user', user.name], { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH, TZ: 'UTC' } });
+    const doctor = () =>
+      spawnSync(
+        process.execPath,
+        [path.join(app, 'bin', 'webjobs.js'), 'doctor', '--json', '--crontab-user', user.name],
+        { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH, TZ: 'UTC' } },
+      );
     const ok = JSON.parse(doctor().stdout) as { checks: Array<{ name: string; status: string; detail: string }> };
     expect(ok.checks.find((c) => c.name === 'crontab')).toMatchObject({ status: 'ok' });
-    fs.writeFileSync(path.join(app, 'webjobs.config.json'), JSON.stringify({ timezone: 'UTC', database: { url: 'sqlite:./var/app.sqlite' }, schedule: { jobs: { 'backup-db': '45 2 * * *' } } }));
+    fs.writeFileSync(
+      path.join(app, 'webjobs.config.json'),
+      JSON.stringify({
+        timezone: 'UTC',
+        database: { url: 'sqlite:./var/app.sqlite' },
+        schedule: { jobs: { 'backup-db': '45 2 * * *' } },
+      }),
+    );
     const r = doctor();
     expect(r.status).toBe(1);
     const bad = JSON.parse(r.stdout) as typeof ok;
-    expect(bad.checks.find((c) => c.name === 'crontab')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/does not match the schedule .*re-run \.\/setup-cron\.sh/) });
+    expect(bad.checks.find((c) => c.name === 'crontab')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/does not match the schedule .*re-run \.\/setup-cron\.sh/),
+    });
   });
 
   it('--uninstall removes only the block: the original crontab byte for byte', () => {
@@ -169,7 +229,11 @@ describe('setup-cron.sh with the real crontab program', () => {
       const userLogs = path.join(work, 'user logs');
       fs.mkdirSync(userLogs, { mode: 0o777 });
       fs.chmodSync(userLogs, 0o777);
-      const asUser = (args: string) => spawnSync('su', ['-s', '/bin/sh', other.name, '-c', `${shq(path.join(app, 'setup-cron.sh'))} ${args}`], { encoding: 'utf8', cwd: '/' });
+      const asUser = (args: string) =>
+        spawnSync('su', ['-s', '/bin/sh', other.name, '-c', `${shq(path.join(app, 'setup-cron.sh'))} ${args}`], {
+          encoding: 'utf8',
+          cwd: '/',
+        });
       expect(crontabOf(other.name).exists).toBe(false);
       const r = asUser(`--log-dir ${shq(path.join(userLogs, 'x'))}`);
       expect(r.status, r.stderr + r.stdout).toBe(0);
@@ -187,11 +251,15 @@ describe('setup-cron.sh with the real crontab program', () => {
   it('fails clearly when crontab or node is missing', () => {
     const bin = path.join(work, 'bin-no-crontab');
     fs.mkdirSync(bin);
-    for (const t of ['dirname']) fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim(), path.join(bin, t));
+    for (const t of ['dirname'])
+      fs.symlinkSync(spawnSync('sh', ['-c', `command -v ${t}`], { encoding: 'utf8' }).stdout.trim(), path.join(bin, t));
     const noCrontab = setup(['--dry-run'], { PATH: bin });
     expect(noCrontab.status).toBe(1);
     expect(noCrontab.stderr).toMatch(/the crontab program is not installed/);
-    fs.symlinkSync(spawnSync('sh', ['-c', 'command -v crontab'], { encoding: 'utf8' }).stdout.trim(), path.join(bin, 'crontab'));
+    fs.symlinkSync(
+      spawnSync('sh', ['-c', 'command -v crontab'], { encoding: 'utf8' }).stdout.trim(),
+      path.join(bin, 'crontab'),
+    );
     const noNode = setup(['--dry-run'], { PATH: bin });
     expect(noNode.status).toBe(1);
     expect(noNode.stderr).toMatch(/node is not on PATH/);

@@ -30,7 +30,12 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
       JSON.stringify({
         timezone: 'UTC',
         database: { url: dbUrl() },
-        monitor: { pings: { sleepy: `http://127.0.0.1:${port}/ping/abc-123` }, pingRetryDelayMs: 50, textfileDir: metricsDir, ...extra },
+        monitor: {
+          pings: { sleepy: `http://127.0.0.1:${port}/ping/abc-123` },
+          pingRetryDelayMs: 50,
+          textfileDir: metricsDir,
+          ...extra,
+        },
       }),
     );
     return file;
@@ -64,56 +69,85 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
   });
 
   const metrics = () => parsePrometheusText(fs.readFileSync(path.join(metricsDir, 'webjobs.prom'), 'utf8'));
-  const value = (name: string, job: string) => (fs.existsSync(path.join(metricsDir, 'webjobs.prom')) ? metrics().samples.find((s) => s.name === name && s.labels.job === job)?.value : undefined);
+  const value = (name: string, job: string) =>
+    fs.existsSync(path.join(metricsDir, 'webjobs.prom'))
+      ? metrics().samples.find((s) => s.name === name && s.labels.job === job)?.value
+      : undefined;
 
-  it('a success pings URL/start then URL, with the same rid and the log tail as the body; metrics written', { timeout: 60_000 }, async () => {
-    hits = [];
-    const r = await runFixture(['sleepy', '--ms', '20', '--json', '--config', config()], { cwd: work });
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout);
-    expect(hits.map((h) => `${h.method} ${h.path}`)).toEqual(['POST /ping/abc-123/start', 'POST /ping/abc-123']);
-    expect(hits.map((h) => h.rid)).toEqual([s.runId, s.runId]);
-    expect(hits[1]?.body).toMatch(/sleepy woke up/);
-    expect(hits[1]?.body).toMatch(/sleepy started/);
-    // The textfile: valid exposition, the four gauges, this run's values.
-    const m = metrics();
-    expect([...m.types.entries()]).toEqual([
-      ['webjobs_last_run_timestamp_seconds', 'gauge'],
-      ['webjobs_last_success_timestamp_seconds', 'gauge'],
-      ['webjobs_last_duration_seconds', 'gauge'],
-      ['webjobs_last_exit_code', 'gauge'],
-    ]);
-    expect(value('webjobs_last_exit_code', 'sleepy')).toBe(0);
-    expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
-    expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBeGreaterThanOrEqual(Date.parse(s.startedAt) / 1000);
-    expect(value('webjobs_last_duration_seconds', 'sleepy')).toBeGreaterThan(0);
-    expect(fs.readdirSync(metricsDir)).toEqual(['webjobs.prom']);
-  });
+  it(
+    'a success pings URL/start then URL, with the same rid and the log tail as the body; metrics written',
+    { timeout: 60_000 },
+    async () => {
+      hits = [];
+      const r = await runFixture(['sleepy', '--ms', '20', '--json', '--config', config()], { cwd: work });
+      expect(r.code, r.stderr).toBe(0);
+      const s = JSON.parse(r.stdout);
+      expect(hits.map((h) => `${h.method} ${h.path}`)).toEqual(['POST /ping/abc-123/start', 'POST /ping/abc-123']);
+      expect(hits.map((h) => h.rid)).toEqual([s.runId, s.runId]);
+      expect(hits[1]?.body).toMatch(/sleepy woke up/);
+      expect(hits[1]?.body).toMatch(/sleepy started/);
+      // The textfile: valid exposition, the four gauges, this run's values.
+      const m = metrics();
+      expect([...m.types.entries()]).toEqual([
+        ['webjobs_last_run_timestamp_seconds', 'gauge'],
+        ['webjobs_last_success_timestamp_seconds', 'gauge'],
+        ['webjobs_last_duration_seconds', 'gauge'],
+        ['webjobs_last_exit_code', 'gauge'],
+      ]);
+      expect(value('webjobs_last_exit_code', 'sleepy')).toBe(0);
+      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
+      expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBeGreaterThanOrEqual(
+        Date.parse(s.startedAt) / 1000,
+      );
+      expect(value('webjobs_last_duration_seconds', 'sleepy')).toBeGreaterThan(0);
+      expect(fs.readdirSync(metricsDir)).toEqual(['webjobs.prom']);
+    },
+  );
 
-  it('a failure pings URL/start then URL/fail with the error in the body; the exit code metric turns 1, last success stays', { timeout: 60_000 }, async () => {
-    const lastSuccess = value('webjobs_last_success_timestamp_seconds', 'sleepy');
-    hits = [];
-    const r = await runFixture(['sleepy', '--ms', '10', '--fail', '--json', '--config', config({ pingRetries: 0 })], { cwd: work, env: { } });
-    expect(r.code).toBe(1);
-    const s = JSON.parse(r.stdout);
-    expect(hits.map((h) => `${h.path} ${h.rid}`)).toEqual([`/ping/abc-123/start ${s.runId}`, `/ping/abc-123/fail ${s.runId}`]);
-    expect(hits[1]?.body).toMatch(/sleepy failed: sleepy was told to fail/);
-    expect(value('webjobs_last_exit_code', 'sleepy')).toBe(1);
-    expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBe(lastSuccess);
-  });
+  it(
+    'a failure pings URL/start then URL/fail with the error in the body; the exit code metric turns 1, last success stays',
+    { timeout: 60_000 },
+    async () => {
+      const lastSuccess = value('webjobs_last_success_timestamp_seconds', 'sleepy');
+      hits = [];
+      const r = await runFixture(['sleepy', '--ms', '10', '--fail', '--json', '--config', config({ pingRetries: 0 })], {
+        cwd: work,
+        env: {},
+      });
+      expect(r.code).toBe(1);
+      const s = JSON.parse(r.stdout);
+      expect(hits.map((h) => `${h.path} ${h.rid}`)).toEqual([
+        `/ping/abc-123/start ${s.runId}`,
+        `/ping/abc-123/fail ${s.runId}`,
+      ]);
+      expect(hits[1]?.body).toMatch(/sleepy failed: sleepy was told to fail/);
+      expect(value('webjobs_last_exit_code', 'sleepy')).toBe(1);
+      expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBe(lastSuccess);
+    },
+  );
 
   it('a server error is retried; a run skipped by the lock pings nothing', { timeout: 60_000 }, async () => {
     hits = [];
     failNext = 2;
-    const r = await runFixture(['sleepy', '--ms', '10', '--json', '--config', config({ pingRetries: 3 })], { cwd: work });
+    const r = await runFixture(['sleepy', '--ms', '10', '--json', '--config', config({ pingRetries: 3 })], {
+      cwd: work,
+    });
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).warnings).toEqual([]);
-    expect(hits.map((h) => h.path)).toEqual(['/ping/abc-123/start', '/ping/abc-123/start', '/ping/abc-123/start', '/ping/abc-123']);
+    expect(hits.map((h) => h.path)).toEqual([
+      '/ping/abc-123/start',
+      '/ping/abc-123/start',
+      '/ping/abc-123/start',
+      '/ping/abc-123',
+    ]);
 
     const { openDatabase } = await import('../../src/db/connect.js');
     const db = await openDatabase(dbUrl());
     const now = Date.now();
-    await db.execute('INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)', ['sleepy', 'x', null, 'app-2', 7, now, now + 600_000]);
+    await db.execute(
+      'INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ['sleepy', 'x', null, 'app-2', 7, now, now + 600_000],
+    );
     hits = [];
     const skipped = await runFixture(['sleepy', '--ms', '10', '--json', '--config', config()], { cwd: work });
     expect(JSON.parse(skipped.stdout).status).toBe('skipped');
@@ -124,32 +158,48 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
 
   it('a monitor that cannot be reached is a warning, never a job failure', { timeout: 60_000 }, async () => {
     const closed = await freePort();
-    const cfg = config({ pings: { sleepy: `http://127.0.0.1:${closed}/ping/nobody` }, pingRetries: 1, pingTimeoutSeconds: 2 });
+    const cfg = config({
+      pings: { sleepy: `http://127.0.0.1:${closed}/ping/nobody` },
+      pingRetries: 1,
+      pingTimeoutSeconds: 2,
+    });
     const r = await runFixture(['sleepy', '--ms', '10', '--json', '--config', cfg], { cwd: work });
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.status).toBe('succeeded');
-    expect(s.warnings).toEqual([expect.stringMatching(/^monitor start ping failed: http:\/\/127\.0\.0\.1:\d+\/…: fetch failed/), expect.stringMatching(/^monitor finish report failed: /)]);
+    expect(s.warnings).toEqual([
+      expect.stringMatching(/^monitor start ping failed: http:\/\/127\.0\.0\.1:\d+\/…: fetch failed/),
+      expect.stringMatching(/^monitor finish report failed: /),
+    ]);
     expect(r.stderr).toMatch(/WARN {2}monitor start ping failed/);
   });
 
-  it('when the database cannot be reached, the metrics still record the failed run (from the run itself)', { timeout: 60_000 }, async () => {
-    const before = value('webjobs_last_success_timestamp_seconds', 'sleepy');
-    const closed = await freePort();
-    const cfg = config({ pings: {} });
-    const data = JSON.parse(fs.readFileSync(cfg, 'utf8'));
-    fs.writeFileSync(cfg, JSON.stringify({ ...data, database: { url: `mysql://u:p@127.0.0.1:${closed}/x` }, retry: { tries: 1 } }));
-    const r = await runFixture(['sleepy', '--ms', '10', '--json', '--config', cfg], { cwd: work });
-    expect(r.code).toBe(1);
-    const s = JSON.parse(r.stdout);
-    expect(s.warnings).toEqual([expect.stringMatching(/metrics written from this run only \(history unreadable: /)]);
-    expect(value('webjobs_last_exit_code', 'sleepy')).toBe(1);
-    expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
-    expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBe(before);
-  });
+  it(
+    'when the database cannot be reached, the metrics still record the failed run (from the run itself)',
+    { timeout: 60_000 },
+    async () => {
+      const before = value('webjobs_last_success_timestamp_seconds', 'sleepy');
+      const closed = await freePort();
+      const cfg = config({ pings: {} });
+      const data = JSON.parse(fs.readFileSync(cfg, 'utf8'));
+      fs.writeFileSync(
+        cfg,
+        JSON.stringify({ ...data, database: { url: `mysql://u:p@127.0.0.1:${closed}/x` }, retry: { tries: 1 } }),
+      );
+      const r = await runFixture(['sleepy', '--ms', '10', '--json', '--config', cfg], { cwd: work });
+      expect(r.code).toBe(1);
+      const s = JSON.parse(r.stdout);
+      expect(s.warnings).toEqual([expect.stringMatching(/metrics written from this run only \(history unreadable: /)]);
+      expect(value('webjobs_last_exit_code', 'sleepy')).toBe(1);
+      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
+      expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBe(before);
+    },
+  );
 
   it('a malformed ping URL is bad configuration: exit 2 before the run', async () => {
-    const r = await runFixture(['sleepy', '--ms', '10', '--config', config({ pings: { sleepy: 'ftp://x/y' } })], { cwd: work });
+    const r = await runFixture(['sleepy', '--ms', '10', '--config', config({ pings: { sleepy: 'ftp://x/y' } })], {
+      cwd: work,
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/config monitor.pings.sleepy must be an http\(s\) URL/);
   });
@@ -166,7 +216,15 @@ describe('monitor helpers', () => {
 
   it('renders labels escaped and reads its own file back', async () => {
     const { renderMetrics, readMetrics } = await import('../../src/monitor/textfile.js');
-    const values = new Map([['odd "job"\\x', new Map([['webjobs_last_exit_code', 1], ['webjobs_last_duration_seconds', 1.2346]])]]);
+    const values = new Map([
+      [
+        'odd "job"\\x',
+        new Map([
+          ['webjobs_last_exit_code', 1],
+          ['webjobs_last_duration_seconds', 1.2346],
+        ]),
+      ],
+    ]);
     const text = renderMetrics(values);
     const parsed = parsePrometheusText(text);
     expect(parsed.samples).toEqual([
@@ -178,8 +236,12 @@ describe('monitor helpers', () => {
 
   it('ping URLs and the body limit', async () => {
     const { pingTarget, lastBytes } = await import('../../src/monitor/healthchecks.js');
-    expect(pingTarget('https://hc.example/ping/uuid/', 'start', 'r1')).toBe('https://hc.example/ping/uuid/start?rid=r1');
-    expect(pingTarget('https://hc.example/ping/uuid?x=1', 'fail', 'r1')).toBe('https://hc.example/ping/uuid/fail?x=1&rid=r1');
+    expect(pingTarget('https://hc.example/ping/uuid/', 'start', 'r1')).toBe(
+      'https://hc.example/ping/uuid/start?rid=r1',
+    );
+    expect(pingTarget('https://hc.example/ping/uuid?x=1', 'fail', 'r1')).toBe(
+      'https://hc.example/ping/uuid/fail?x=1&rid=r1',
+    );
     expect(pingTarget('https://hc.example/ping/uuid', 'success', 'r1')).toBe('https://hc.example/ping/uuid?rid=r1');
     const long = 'é'.repeat(8000); // 16,000 bytes
     const cut = lastBytes(long);

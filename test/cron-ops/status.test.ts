@@ -14,13 +14,25 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
   const cli = (args: string[]) => runCli(args, { cwd: work, env: { DATABASE_URL: t.url } });
 
   /** Records a finished run as the runner does, `agoMs` before now. */
-  async function record(job: string, status: 'succeeded' | 'failed' | 'skipped', agoMs: number, opts: { durationMs?: number; error?: string; host?: string } = {}) {
+  async function record(
+    job: string,
+    status: 'succeeded' | 'failed' | 'skipped',
+    agoMs: number,
+    opts: { durationMs?: number; error?: string; host?: string } = {},
+  ) {
     const h = new RunHistory(t.db, 'UTC');
     const runId = `${job}-${status}-${agoMs}`;
     const startedAt = new Date(Date.now() - agoMs);
     await h.start({ runId, job, arguments: '{}', startedAt });
     const duration = opts.durationMs ?? 1500;
-    await h.finish(runId, { status, attempts: 1, finishedAt: new Date(startedAt.getTime() + duration), durationMs: duration, result: { ok: status === 'succeeded' }, error: opts.error });
+    await h.finish(runId, {
+      status,
+      attempts: 1,
+      finishedAt: new Date(startedAt.getTime() + duration),
+      durationMs: duration,
+      result: { ok: status === 'succeeded' },
+      error: opts.error,
+    });
     if (opts.host) await t.db.execute('UPDATE webjobs_runs SET host = ? WHERE run_id = ?', [opts.host, runId]);
     return runId;
   }
@@ -42,10 +54,15 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
     await record('aggregate-stats', 'failed', 2 * DAY, { error: 'boom again' });
     // cleanup-tokens's lock is held by another server right now.
     const now = Date.now();
-    await t.db.execute('INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)', ['cleanup-tokens', 'o', null, 'app-2', 4242, now - 5000, now + 55_000]);
+    await t.db.execute(
+      'INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ['cleanup-tokens', 'o', null, 'app-2', 4242, now - 5000, now + 55_000],
+    );
     // Circuits written by warm-cache (its table, read only by status).
     await t.db.execute('CREATE TABLE webjobs_circuits (platform VARCHAR(100) PRIMARY KEY, state VARCHAR(16) NOT NULL)');
-    await t.db.execute("INSERT INTO webjobs_circuits (platform, state) VALUES ('booking', 'open'), ('expedia', 'closed'), ('airbnb', 'half_open'), ('agoda', 'closed')");
+    await t.db.execute(
+      "INSERT INTO webjobs_circuits (platform, state) VALUES ('booking', 'open'), ('expedia', 'closed'), ('airbnb', 'half_open'), ('agoda', 'closed')",
+    );
     expect((await cli(['pause', 'warm-cache', '--note', 'API quota'])).code).toBe(0);
   });
   afterAll(async () => {
@@ -73,8 +90,16 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
     expect(job('backup-db').stale).toMatch(/no success for 2 d 23 h \(more than twice its interval of 1 d\)/);
     expect(job('aggregate-stats').stale).toMatch(/never succeeded since its first run on/);
     expect(job('cleanup-cache')).toMatchObject({ stale: null, lastRun: { status: 'succeeded', durationMs: 4200 } });
-    expect(job('export-report')).toMatchObject({ stale: null, schedule: 'every Monday at 08:00', intervalSeconds: 7 * 86400 });
-    expect(job('cleanup-tokens')).toMatchObject({ lastRun: null, stale: null, lock: { host: 'app-2', pid: 4242, stale: false } });
+    expect(job('export-report')).toMatchObject({
+      stale: null,
+      schedule: 'every Monday at 08:00',
+      intervalSeconds: 7 * 86400,
+    });
+    expect(job('cleanup-tokens')).toMatchObject({
+      lastRun: null,
+      stale: null,
+      lock: { host: 'app-2', pid: 4242, stale: false },
+    });
     expect(job('warm-cache').paused).toMatch(/API quota/);
     expect(report.circuits).toEqual({ total: 4, closed: 2, open: 1, halfOpen: 1, open_platforms: ['booking'] });
   });
@@ -91,11 +116,20 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
   });
 
   it('history: newest first, by job, --failed, --limit, --json', async () => {
-    const all = JSON.parse((await cli(['history', '--json'])).stdout) as Array<{ job: string; status: string; startedMs: number; result: unknown }>;
+    const all = JSON.parse((await cli(['history', '--json'])).stdout) as Array<{
+      job: string;
+      status: string;
+      startedMs: number;
+      result: unknown;
+    }>;
     expect(all).toHaveLength(7);
     expect(all.map((r) => r.startedMs)).toEqual([...all.map((r) => r.startedMs)].sort((a, b) => b - a));
     expect(all.find((r) => r.job === 'cleanup-cache')?.result).toEqual({ ok: true });
-    const failed = JSON.parse((await cli(['history', 'backup-db', '--failed', '--json'])).stdout) as Array<{ job: string; status: string; error: string }>;
+    const failed = JSON.parse((await cli(['history', 'backup-db', '--failed', '--json'])).stdout) as Array<{
+      job: string;
+      status: string;
+      error: string;
+    }>;
     expect(failed).toEqual([expect.objectContaining({ job: 'backup-db', status: 'failed', error: 'disk full' })]);
     const one = JSON.parse((await cli(['history', '--limit', '1', '--json'])).stdout) as unknown[];
     expect(one).toHaveLength(1);

@@ -7,23 +7,36 @@ import { ROOT, type CliResult } from '../support/cli.js';
 export const FIXTURE = path.join(ROOT, 'test', 'cron-ops', 'fixtures', 'cli.ts');
 const TSX = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
-const baseEnv = (env: NodeJS.ProcessEnv = {}) => ({ PATH: process.env.PATH, HOME: process.env.HOME, TZ: 'UTC', NO_COLOR: '1', ...env });
+const baseEnv = (env: NodeJS.ProcessEnv = {}) => ({
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  TZ: 'UTC',
+  NO_COLOR: '1',
+  ...env,
+});
 
 /** Starts the CLI with the test job `sleepy` registered (through tsx), for tests that signal it or run it twice. */
 export function startFixture(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, ['--import', TSX, FIXTURE, ...args], { cwd: opts.cwd ?? ROOT, env: baseEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', TSX, FIXTURE, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: baseEnv(opts.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString();
-    for (const w of [...waiters]) if (w.re.test(stderr)) {
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve();
-    }
+    for (const w of [...waiters])
+      if (w.re.test(stderr)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
   });
-  const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
   /** Resolves when stderr matches (rejects after the timeout, showing what was logged). */
   const waitFor = (re: RegExp, timeoutMs = 30_000) =>
     new Promise<void>((resolve, reject) => {
@@ -34,7 +47,10 @@ export function startFixture(args: string[], opts: { cwd?: string; env?: NodeJS.
   return { child, done, waitFor, output: () => ({ stdout, stderr }) };
 }
 
-export async function runFixture(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+export async function runFixture(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<CliResult> {
   return startFixture(args, opts).done;
 }
 
@@ -83,7 +99,8 @@ export function parsePrometheusText(text: string): { samples: PromSample[]; type
       const [, kind, name, rest] = m as unknown as [string, string, string, string];
       if (kind === 'TYPE') {
         if (types.has(name)) throw new Error(`second TYPE for ${name} (${where})`);
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest)) throw new Error(`bad type (${where})`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest))
+          throw new Error(`bad type (${where})`);
         if (samples.some((s) => s.name === name)) throw new Error(`TYPE after samples (${where})`);
         types.set(name, rest);
       } else {

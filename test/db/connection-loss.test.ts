@@ -50,13 +50,21 @@ describe('a MariaDB connection lost in the middle of a streamed result', () => {
         for await (const _row of db.stream(LONG_RESULT)) {
           rows++;
           if (rows === 1) {
-            const [found] = await admin.query<mysqlPromise.RowDataPacket[]>("SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT seq FROM seq_1_to_2000000%'");
+            const [found] = await admin.query<mysqlPromise.RowDataPacket[]>(
+              "SELECT id FROM information_schema.processlist WHERE info LIKE 'SELECT seq FROM seq_1_to_2000000%'",
+            );
             expect(found).toHaveLength(1);
             await admin.query(`KILL CONNECTION ${Number(found[0]?.id)}`);
           }
         }
       })();
-      const outcome = await Promise.race([read.then(() => 'finished', (e: Error) => e), new Promise((r) => setTimeout(() => r('hung'), 15_000))]);
+      const outcome = await Promise.race([
+        read.then(
+          () => 'finished',
+          (e: Error) => e,
+        ),
+        new Promise((r) => setTimeout(() => r('hung'), 15_000)),
+      ]);
       expect(outcome).toBeInstanceOf(Error);
       expect(rows).toBeLessThan(2_000_000);
       // The pool still serves queries afterwards.

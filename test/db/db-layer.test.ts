@@ -14,7 +14,9 @@ describe.each(ENGINES)('database layer on $engine', ({ create }) => {
 
   it('creates every reference table and seeds the settings defaults', async () => {
     for (const spec of REFERENCE_TABLES) expect(await t.db.tableExists(spec.name), spec.name).toBe(true);
-    const rows = await t.db.query<{ key: string; value: string }>('SELECT `key`, value FROM settings ORDER BY `key`'.replace(/`/g, t.db.dialect === 'sqlite' ? '"' : '`'));
+    const rows = await t.db.query<{ key: string; value: string }>(
+      'SELECT `key`, value FROM settings ORDER BY `key`'.replace(/`/g, t.db.dialect === 'sqlite' ? '"' : '`'),
+    );
     expect(rows.find((r) => r.key === 'cache-statistics-retention-days')?.value).toBe('30');
     expect(rows).toHaveLength(8);
     // Running it again changes nothing and does not fail.
@@ -25,7 +27,10 @@ describe.each(ENGINES)('database layer on $engine', ({ create }) => {
     const hostile = "x'); DROP TABLE users; --";
     await t.db.execute(upsertSql(t.db, 'settings', ['key', 'value'], ['key']), ['hostile', hostile]);
     await t.db.execute(upsertSql(t.db, 'settings', ['key', 'value'], ['key']), ['hostile', hostile + '2']);
-    const row = await t.db.queryOne<{ v: string }>(`SELECT ${t.db.quote('value')} AS v FROM settings WHERE ${t.db.quote('key')} = ?`, ['hostile']);
+    const row = await t.db.queryOne<{ v: string }>(
+      `SELECT ${t.db.quote('value')} AS v FROM settings WHERE ${t.db.quote('key')} = ?`,
+      ['hostile'],
+    );
     expect(row?.v).toBe(hostile + '2');
     expect(await t.db.tableExists('users')).toBe(true);
   });
@@ -43,12 +48,22 @@ describe.each(ENGINES)('database layer on $engine', ({ create }) => {
 
   it('purges in chunks exactly the rows that match, and streams rows back', async () => {
     const values: unknown[] = [];
-    for (let i = 1; i <= 1234; i++) values.push(`k${String(i).padStart(5, '0')}`, 'v', i % 3 === 0 ? '2020-01-01 00:00:00' : '2099-01-01 00:00:00');
+    for (let i = 1; i <= 1234; i++)
+      values.push(`k${String(i).padStart(5, '0')}`, 'v', i % 3 === 0 ? '2020-01-01 00:00:00' : '2099-01-01 00:00:00');
     for (let i = 0; i < values.length; i += 300) {
       const batch = values.slice(i, i + 300);
-      await t.db.execute(`INSERT INTO cache (${t.db.quote('key')}, ${t.db.quote('value')}, expires_at) VALUES ${Array.from({ length: batch.length / 3 }, () => '(?, ?, ?)').join(', ')}`, batch);
+      await t.db.execute(
+        `INSERT INTO cache (${t.db.quote('key')}, ${t.db.quote('value')}, expires_at) VALUES ${Array.from({ length: batch.length / 3 }, () => '(?, ?, ?)').join(', ')}`,
+        batch,
+      );
     }
-    const res = await purgeInChunks(t.db, { table: 'cache', keyColumn: 'key', where: 'expires_at < ?', params: ['2026-01-01 00:00:00'], chunkSize: 100 });
+    const res = await purgeInChunks(t.db, {
+      table: 'cache',
+      keyColumn: 'key',
+      where: 'expires_at < ?',
+      params: ['2026-01-01 00:00:00'],
+      chunkSize: 100,
+    });
     expect(res.deleted).toBe(411);
     expect(res.chunks).toBe(5);
     let streamed = 0;

@@ -38,7 +38,14 @@ describe('SQLite rows in rowid-range chunks', () => {
       const chunks = [...tupleChunks(raw, 't', tableShape(raw, 't'), () => Buffer.from('-- prefix\n'))];
       expect(chunks.map((c) => c.rows)).toEqual([1000, 1024, 1024, 1024, 1024, 976]);
       for (const c of chunks) expect(c.bytes.subarray(0, c.prefixBytes).toString()).toBe('-- prefix\n');
-      const read = chunks.flatMap((c) => [...c.bytes.subarray(c.prefixBytes).toString().matchAll(/^\((\d+),'row [\d.]+ *'\),?$/gm)].map((m) => Number(m[1])));
+      const read = chunks.flatMap((c) =>
+        [
+          ...c.bytes
+            .subarray(c.prefixBytes)
+            .toString()
+            .matchAll(/^\((\d+),'row [\d.]+ *'\),?$/gm),
+        ].map((m) => Number(m[1])),
+      );
       expect(read).toEqual(ids);
     } finally {
       raw.exec('COMMIT');

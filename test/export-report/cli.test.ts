@@ -23,7 +23,8 @@ describe.each(ENGINES)('export-report from the command line on $engine', ({ crea
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['export-report', ...args], { cwd: work, env: { DATABASE_URL: t.url, ...env } });
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    runCli(['export-report', ...args], { cwd: work, env: { DATABASE_URL: t.url, ...env } });
 
   it.each([
     [['--period', 'yearly'], /--period must be one of daily, weekly, monthly/],
@@ -49,11 +50,19 @@ describe.each(ENGINES)('export-report from the command line on $engine', ({ crea
 
   it('--dry-run --json: the period, row counts and recipients; no file, no folder, no mail, no history', async () => {
     const before = sink.messages.length;
-    const r = await cli(['--dry-run', '--json', '--end', '2026-11-25'], { SMTP_URL: sink.url, WEBJOBS_ADMINS: 'a@example.test, b@example.test' });
+    const r = await cli(['--dry-run', '--json', '--end', '2026-11-25'], {
+      SMTP_URL: sink.url,
+      WEBJOBS_ADMINS: 'a@example.test, b@example.test',
+    });
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s).toMatchObject({ job: 'export-report', status: 'dry-run', dryRun: true });
-    expect(s.result).toMatchObject({ period: 'weekly', from: '2026-11-18', to: '2026-11-25', recipients: ['a@example.test', 'b@example.test'] });
+    expect(s.result).toMatchObject({
+      period: 'weekly',
+      from: '2026-11-18',
+      to: '2026-11-25',
+      recipients: ['a@example.test', 'b@example.test'],
+    });
     expect(s.result.sections.map((x: { rows: number }) => x.rows)).toEqual([7, 10, 10, 3, 20, 6, 4]);
     expect(fs.existsSync(path.join(work, 'var'))).toBe(false);
     expect(sink.messages.length).toBe(before);
@@ -62,11 +71,16 @@ describe.each(ENGINES)('export-report from the command line on $engine', ({ crea
 
   it('writes the report (0600) under report.dir and mails each admin through SMTP_URL', async () => {
     const before = sink.messages.length;
-    const r = await cli(['--period', 'weekly', '--end', '2026-11-25', '--json'], { SMTP_URL: sink.url, WEBJOBS_ADMINS: 'a@example.test,b@example.test' });
+    const r = await cli(['--period', 'weekly', '--end', '2026-11-25', '--json'], {
+      SMTP_URL: sink.url,
+      WEBJOBS_ADMINS: 'a@example.test,b@example.test',
+    });
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.status).toBe('succeeded');
-    expect(s.result.file).toBe(path.join(work, 'var/reports/user_activity/user_activity_report_weekly_2026-11-18_to_2026-11-25.csv'));
+    expect(s.result.file).toBe(
+      path.join(work, 'var/reports/user_activity/user_activity_report_weekly_2026-11-18_to_2026-11-25.csv'),
+    );
     expect(fs.statSync(s.result.file).mode & 0o777).toBe(0o600);
     expect(fs.readdirSync(path.dirname(s.result.file))).toEqual([path.basename(s.result.file)]);
     expect(s.result.mail.sent).toEqual(['a@example.test', 'b@example.test']);
@@ -89,7 +103,10 @@ describe.each(ENGINES)('export-report from the command line on $engine', ({ crea
     const blocker = path.join(work, 'not-a-dir');
     fs.writeFileSync(blocker, 'x');
     const cfg = path.join(work, 'fail.json');
-    fs.writeFileSync(cfg, JSON.stringify({ report: { dir: blocker }, mail: { url: sink.url, admins: ['ops@example.test'] } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({ report: { dir: blocker }, mail: { url: sink.url, admins: ['ops@example.test'] } }),
+    );
     const before = sink.messages.length;
     const r = await cli(['--config', cfg, '--json', '--end', '2026-11-25']);
     expect(r.code).toBe(1);

@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigObject } from '../../src/config/config.js';
-import { exportReportJob, type ExportReportOptions, type ExportReportResult } from '../../src/jobs/export-report/index.js';
+import {
+  exportReportJob,
+  type ExportReportOptions,
+  type ExportReportResult,
+} from '../../src/jobs/export-report/index.js';
 import { createMailer, type Mailer } from '../../src/notify/mailer.js';
 import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
@@ -32,12 +36,31 @@ async function plainSql(t: TestDatabase, fromTs: string, toTs: string): Promise<
   const one = async (sql: string, params?: unknown[]) => Number(Object.values((await q(sql, params))[0] ?? {})[0] ?? 0);
   const summary = [
     { metric: 'Total Users', value: await one('SELECT COUNT(*) FROM users', []) },
-    { metric: 'Active Users', value: await one('SELECT COUNT(*) FROM users WHERE last_activity_at >= ? AND last_activity_at < ?') },
+    {
+      metric: 'Active Users',
+      value: await one('SELECT COUNT(*) FROM users WHERE last_activity_at >= ? AND last_activity_at < ?'),
+    },
     { metric: 'New Users', value: await one('SELECT COUNT(*) FROM users WHERE created_at >= ? AND created_at < ?') },
-    { metric: 'Total Activities', value: await one('SELECT COUNT(*) FROM user_activities WHERE created_at >= ? AND created_at < ?') },
-    { metric: 'Unique Active Users', value: await one('SELECT COUNT(DISTINCT user_id) FROM user_activities WHERE created_at >= ? AND created_at < ?') },
-    { metric: 'Total Logins', value: await one("SELECT COUNT(*) FROM user_activities WHERE activity_type = 'login' AND created_at >= ? AND created_at < ?") },
-    { metric: 'Failed Logins', value: await one("SELECT COUNT(*) FROM user_activities WHERE activity_type = 'login_failed' AND created_at >= ? AND created_at < ?") },
+    {
+      metric: 'Total Activities',
+      value: await one('SELECT COUNT(*) FROM user_activities WHERE created_at >= ? AND created_at < ?'),
+    },
+    {
+      metric: 'Unique Active Users',
+      value: await one('SELECT COUNT(DISTINCT user_id) FROM user_activities WHERE created_at >= ? AND created_at < ?'),
+    },
+    {
+      metric: 'Total Logins',
+      value: await one(
+        "SELECT COUNT(*) FROM user_activities WHERE activity_type = 'login' AND created_at >= ? AND created_at < ?",
+      ),
+    },
+    {
+      metric: 'Failed Logins',
+      value: await one(
+        "SELECT COUNT(*) FROM user_activities WHERE activity_type = 'login_failed' AND created_at >= ? AND created_at < ?",
+      ),
+    },
   ];
   const topUsers = await q(
     `SELECT ua.user_id AS id, u.username AS username, u.email AS email, COUNT(*) AS activity_count
@@ -65,7 +88,8 @@ async function plainSql(t: TestDatabase, fromTs: string, toTs: string): Promise<
       WHERE activity_type = 'login_failed' AND ip_address IS NOT NULL AND created_at >= ? AND created_at < ?
       GROUP BY ip_address HAVING COUNT(*) >= 5 ORDER BY COUNT(*) DESC, ip_address ASC`,
   );
-  const numeric = (rows: Plain, keys: string[]) => rows.map((r) => ({ ...r, ...Object.fromEntries(keys.map((k) => [k, r[k] === null ? null : Number(r[k])])) }));
+  const numeric = (rows: Plain, keys: string[]) =>
+    rows.map((r) => ({ ...r, ...Object.fromEntries(keys.map((k) => [k, r[k] === null ? null : Number(r[k])])) }));
   return {
     summary,
     top_users: numeric(topUsers, ['id', 'activity_count']),
@@ -105,7 +129,10 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
     fs.rmSync(work, { recursive: true, force: true });
   });
 
-  async function report(options: Partial<ExportReportOptions> = {}, extra: { config?: ConfigObject; mailer?: Mailer; dryRun?: boolean; db?: TestDatabase; dir?: string } = {}) {
+  async function report(
+    options: Partial<ExportReportOptions> = {},
+    extra: { config?: ConfigObject; mailer?: Mailer; dryRun?: boolean; db?: TestDatabase; dir?: string } = {},
+  ) {
     const dir = extra.dir ?? fs.mkdtempSync(path.join(work, 'r-'));
     const env = testEnvironment({
       db: (extra.db ?? t).db,
@@ -114,8 +141,16 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
       config: { report: { dir }, ...extra.config },
       mailer: extra.mailer ?? createMailer({ url: sink.url, admins: ADMINS, retryDelaysMs: [0, 0] }),
     });
-    const summary = await runJob(exportReportJob, { period: 'weekly', format: 'csv', email: true, ...options }, env, { dryRun: Boolean(extra.dryRun), args: {} });
-    return { summary, result: summary.result as ExportReportResult, logs: env.logs(), dir: path.join(dir, 'user_activity') };
+    const summary = await runJob(exportReportJob, { period: 'weekly', format: 'csv', email: true, ...options }, env, {
+      dryRun: Boolean(extra.dryRun),
+      args: {},
+    });
+    return {
+      summary,
+      result: summary.result as ExportReportResult,
+      logs: env.logs(),
+      dir: path.join(dir, 'user_activity'),
+    };
   }
 
   it('mails every admin exactly one message: the subject, the CSV attached byte for byte, the summary in the HTML part', async () => {
@@ -123,7 +158,9 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
     const { summary, result } = await report();
     expect(summary.status).toBe('succeeded');
     expect(summary.warnings).toEqual([]);
-    expect(result.file).toBe(path.join(path.dirname(result.file as string), 'user_activity_report_weekly_2026-11-18_to_2026-11-25.csv'));
+    expect(result.file).toBe(
+      path.join(path.dirname(result.file as string), 'user_activity_report_weekly_2026-11-18_to_2026-11-25.csv'),
+    );
     expect(result.mail.sent).toEqual(ADMINS);
     const mails = sink.messages.slice(before);
     expect(mails.map((m) => m.to)).toEqual(ADMINS.map((a) => [a]));
@@ -154,7 +191,11 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
   it('computes each section equal to plain SQL over the fixture, ties broken by count desc then id/key asc', async () => {
     const { result } = await report({ format: 'json', email: false });
     expect(result.file).toMatch(/user_activity_report_weekly_2026-11-18_to_2026-11-25\.json$/);
-    const doc = JSON.parse(fs.readFileSync(result.file as string, 'utf8')) as { sections: JsonSection[]; from: string; to: string };
+    const doc = JSON.parse(fs.readFileSync(result.file as string, 'utf8')) as {
+      sections: JsonSection[];
+      from: string;
+      to: string;
+    };
     expect([doc.from, doc.to]).toEqual(['2026-11-18', '2026-11-25']);
     const plain = await plainSql(t, FROM_TS, TO_TS);
     expect(doc.sections.map((s) => s.id)).toEqual(Object.keys(plain));
@@ -171,7 +212,11 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
     expect(byId.top_movies?.find((r) => r.id === 99)).toMatchObject({ title: null, views: 2 });
     expect(byId.top_movies?.find((r) => r.id === 2)).toMatchObject({ rating: -5 });
     expectTieOrdered(byId.top_movies ?? [], 'views', 'id');
-    expect(byId.top_series?.map((r) => [r.id, r.views])).toEqual([[1, 3], [2, 3], [3, 1]]);
+    expect(byId.top_series?.map((r) => [r.id, r.views])).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 1],
+    ]);
     expect(byId.top_search_terms).toHaveLength(20);
     expect(byId.top_search_terms?.map((r) => r.search_term)).not.toContain('');
     expect(byId.top_search_terms?.map((r) => r.search_term)).not.toContain('outside');
@@ -232,7 +277,9 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
     expect(records.filter((r) => r.length === 0).length).toBeGreaterThanOrEqual(8);
     // The CSV holds the same rows as the JSON document.
     const json = await report({ format: 'json', email: false });
-    const doc = JSON.parse(fs.readFileSync(json.result.file as string, 'utf8')) as { sections: (JsonSection & { columns: { key: string }[] })[] };
+    const doc = JSON.parse(fs.readFileSync(json.result.file as string, 'utf8')) as {
+      sections: (JsonSection & { columns: { key: string }[] })[];
+    };
     for (const s of doc.sections) {
       const start = records.findIndex((r) => r[0] === s.title);
       const body = records.slice(start + 2, start + 2 + s.rows.length);
@@ -243,7 +290,10 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
   it('a recipient the SMTP server refuses is a warning: the others are mailed and the file stays', async () => {
     const refusing = await startSmtpSink({ refuse: ['cto@example.test'] });
     try {
-      const { summary, result } = await report({}, { mailer: createMailer({ url: refusing.url, admins: ADMINS, retryDelaysMs: [0, 0] }) });
+      const { summary, result } = await report(
+        {},
+        { mailer: createMailer({ url: refusing.url, admins: ADMINS, retryDelaysMs: [0, 0] }) },
+      );
       expect(summary.status).toBe('succeeded');
       expect(summary.exitCode).toBe(0);
       expect(result.mail.sent).toEqual(['ops@example.test', 'audit@example.test']);
@@ -261,7 +311,12 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
     const flaky = await startSmtpSink({ transient: { 'ops@example.test': 2 } });
     const waits: number[] = [];
     try {
-      const mailer = createMailer({ url: flaky.url, admins: ['ops@example.test'], retryDelaysMs: [10, 20, 40], sleep: async (ms) => void waits.push(ms) });
+      const mailer = createMailer({
+        url: flaky.url,
+        admins: ['ops@example.test'],
+        retryDelaysMs: [10, 20, 40],
+        sleep: async (ms) => void waits.push(ms),
+      });
       const { summary, result, logs } = await report({}, { mailer });
       expect(summary.status).toBe('succeeded');
       expect(result.mail.sent).toEqual(['ops@example.test']);
@@ -292,7 +347,9 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
       expect(records[at + 2]).toEqual([]);
       expect(records[at + 3]).toEqual(['Top 10 Watched Series']);
       expect(sink.messages.length - before).toBe(ADMINS.length);
-      const html = leafParts(parseMime(sink.messages[before]?.raw ?? '')).find((p) => p.contentType === 'text/html')?.body.toString('utf8');
+      const html = leafParts(parseMime(sink.messages[before]?.raw ?? ''))
+        .find((p) => p.contentType === 'text/html')
+        ?.body.toString('utf8');
       expect(html).toContain('Unavailable: table movies does not exist');
     } finally {
       await other.cleanup();
@@ -317,9 +374,17 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
       fs.utimesSync(path.join(reports, name), mtime, mtime);
     }
     const { result } = await report({ email: false }, { dir, config: { report: { dir, retentionDays: 30 } } });
-    expect(result.retention.deleted.sort()).toEqual(['user_activity_report_daily_2026-10-15_to_2026-10-16.json', 'user_activity_report_weekly_2026-10-09_to_2026-10-16.csv']);
+    expect(result.retention.deleted.sort()).toEqual([
+      'user_activity_report_daily_2026-10-15_to_2026-10-16.json',
+      'user_activity_report_weekly_2026-10-09_to_2026-10-16.csv',
+    ]);
     expect(fs.readdirSync(reports).sort()).toEqual(
-      ['notes.csv', 'user_activity_report_weekly_2026-10-09_to_2026-10-16.csv.bak', 'user_activity_report_weekly_2026-11-13_to_2026-11-20.csv', 'user_activity_report_weekly_2026-11-18_to_2026-11-25.csv'].sort(),
+      [
+        'notes.csv',
+        'user_activity_report_weekly_2026-10-09_to_2026-10-16.csv.bak',
+        'user_activity_report_weekly_2026-11-13_to_2026-11-20.csv',
+        'user_activity_report_weekly_2026-11-18_to_2026-11-25.csv',
+      ].sort(),
     );
   });
 

@@ -10,10 +10,18 @@ import { demoDatabase } from '../support/fixtures.js';
 const sha = (file: string) => crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 
 /** Runs the CLI through a shell, so limits (ulimit) and another user (setpriv) can wrap it. */
-function runShell(wrap: (command: string) => string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliResult> {
+function runShell(
+  wrap: (command: string) => string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): Promise<CliResult> {
   const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', wrap(quoted)], { cwd, env: { PATH: process.env.PATH, TZ: 'UTC', NO_COLOR: '1', ...env } });
+    const child = spawn('bash', ['-c', wrap(quoted)], {
+      cwd,
+      env: { PATH: process.env.PATH, TZ: 'UTC', NO_COLOR: '1', ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -42,11 +50,21 @@ describe.each(ENGINES)('disk full and unwritable folders on $engine', ({ create 
 
   it('a write that fails part-way (ulimit -f): exit 1, the temporary file removed, older backups untouched', async () => {
     // A first run lays out webjobs' own tables, so the limited run's database writes stay small.
-    const warm = await runShell((c) => `exec ${c}`, ['backup-db', '--out', path.join(work, 'warm')], { DATABASE_URL: t.url }, work);
+    const warm = await runShell(
+      (c) => `exec ${c}`,
+      ['backup-db', '--out', path.join(work, 'warm')],
+      { DATABASE_URL: t.url },
+      work,
+    );
     expect(warm.code).toBe(0);
     if (t.engine === 'sqlite') await t.db.query('PRAGMA wal_checkpoint(TRUNCATE)');
     const before = sha(path.join(out, older));
-    const r = await runShell((c) => `ulimit -f 256; exec ${c}`, ['backup-db', '--type', 'full', '--level', '1', '--out', out, '--json'], { DATABASE_URL: t.url }, work);
+    const r = await runShell(
+      (c) => `ulimit -f 256; exec ${c}`,
+      ['backup-db', '--type', 'full', '--level', '1', '--out', out, '--json'],
+      { DATABASE_URL: t.url },
+      work,
+    );
     expect(r.signal).toBeNull();
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error).toMatch(/EFBIG|too large|file size/i);
@@ -66,9 +84,15 @@ describe.each(ENGINES)('disk full and unwritable folders on $engine', ({ create 
       if (t.engine === 'sqlite') {
         fs.chmodSync(path.dirname(t.location), 0o777);
         fs.chmodSync(t.location, 0o666);
-        for (const suffix of ['-wal', '-shm']) if (fs.existsSync(t.location + suffix)) fs.chmodSync(t.location + suffix, 0o666);
+        for (const suffix of ['-wal', '-shm'])
+          if (fs.existsSync(t.location + suffix)) fs.chmodSync(t.location + suffix, 0o666);
       }
-      r = await runShell((c) => `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${c}`, ['backup-db', '--out', locked, '--json'], { DATABASE_URL: t.url, HOME: '/tmp' }, work);
+      r = await runShell(
+        (c) => `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${c}`,
+        ['backup-db', '--out', locked, '--json'],
+        { DATABASE_URL: t.url, HOME: '/tmp' },
+        work,
+      );
     } else {
       fs.chmodSync(locked, 0o555);
       r = await runShell((c) => `exec ${c}`, ['backup-db', '--out', locked, '--json'], { DATABASE_URL: t.url }, work);
@@ -80,7 +104,12 @@ describe.each(ENGINES)('disk full and unwritable folders on $engine', ({ create 
   });
 
   it('a backup folder path that runs through a regular file: exit 1, nothing written', async () => {
-    const r = await runShell((c) => `exec ${c}`, ['backup-db', '--out', path.join(out, older, 'sub'), '--json'], { DATABASE_URL: t.url }, work);
+    const r = await runShell(
+      (c) => `exec ${c}`,
+      ['backup-db', '--out', path.join(out, older, 'sub'), '--json'],
+      { DATABASE_URL: t.url },
+      work,
+    );
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout).error).toMatch(/ENOTDIR|not a directory/i);
     expect(fs.readdirSync(out)).toEqual([older]);

@@ -7,7 +7,13 @@ import { runCli } from '../support/cli.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { demoDatabase } from '../support/fixtures.js';
 
-const HOSTILE_NAMES = ["users'; DROP TABLE users; --", 'users`', 'users; DELETE FROM users', 'users /* x */', 'users"--'];
+const HOSTILE_NAMES = [
+  "users'; DROP TABLE users; --",
+  'users`',
+  'users; DELETE FROM users',
+  'users /* x */',
+  'users"--',
+];
 
 /** Everything a run could have changed: the tables' row counts and the working folder's files. */
 async function snapshot(t: TestDatabase, work: string): Promise<string> {
@@ -41,7 +47,12 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     // One line says what is wrong; anything else on stderr is plain information (e.g. that no mail is configured).
-    expect(r.stderr.trim().split('\n').filter((l) => !/^\S+ \S+ INFO /.test(l))).toHaveLength(1);
+    expect(
+      r.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !/^\S+ \S+ INFO /.test(l)),
+    ).toHaveLength(1);
     expect(r.stderr).toMatch(message);
     expect(await snapshot(t, work)).toBe(before);
   }
@@ -68,8 +79,16 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
 
   it.each([
     ['cleanup-cache', ['cleanup-cache'], { tables: { cache: { name: 'cache; DROP TABLE users' } } }],
-    ['aggregate-stats', ['aggregate-stats'], { tables: { api_requests: { columns: { created_at: 'created_at` --' } } } }],
-    ['warm-cache', ['warm-cache', '--force'], { tables: { api_requests: { name: "api_requests' OR 1=1" } }, warm: { urlTemplate: 'http://127.0.0.1:9/{id}' } }],
+    [
+      'aggregate-stats',
+      ['aggregate-stats'],
+      { tables: { api_requests: { columns: { created_at: 'created_at` --' } } } },
+    ],
+    [
+      'warm-cache',
+      ['warm-cache', '--force'],
+      { tables: { api_requests: { name: "api_requests' OR 1=1" } }, warm: { urlTemplate: 'http://127.0.0.1:9/{id}' } },
+    ],
     ['export-report', ['export-report', '--no-email'], { tables: { users: { name: 'users /* x */' } } }],
     ['cleanup-tokens', ['cleanup-tokens'], { tables: { api_keys: { name: 'api_keys"; DELETE FROM api_keys; --' } } }],
   ])('%s with a hostile table or column name in config', async (_job, args, config) => {
@@ -87,7 +106,11 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     await t.db.execute(`DELETE FROM settings WHERE ${keyCol} = ?`, [key]);
     await t.db.execute(`INSERT INTO settings (${keyCol}, value) VALUES (?, ?)`, [key, value]);
     try {
-      await expectRefused(args as string[], { warm: { urlTemplate: 'http://127.0.0.1:9/{id}' } }, new RegExp(`setting ${key}`));
+      await expectRefused(
+        args as string[],
+        { warm: { urlTemplate: 'http://127.0.0.1:9/{id}' } },
+        new RegExp(`setting ${key}`),
+      );
     } finally {
       await t.db.execute(`DELETE FROM settings WHERE ${keyCol} = ?`, [key]);
       if (old) await t.db.execute(`INSERT INTO settings (${keyCol}, value) VALUES (?, ?)`, [key, old.value]);
@@ -107,9 +130,12 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     await expectRefused(args as string[], {}, message as RegExp);
   });
 
-  it.each(['file:///etc/passwd?{id}', 'ftp://127.0.0.1/{id}', 'javascript:alert({id})', 'gopher://127.0.0.1:70/{id}'])('warm-cache with warm.urlTemplate %j (not http)', async (template) => {
-    await expectRefused(['warm-cache', '--force'], { warm: { urlTemplate: template } }, /warm.urlTemplate/);
-  });
+  it.each(['file:///etc/passwd?{id}', 'ftp://127.0.0.1/{id}', 'javascript:alert({id})', 'gopher://127.0.0.1:70/{id}'])(
+    'warm-cache with warm.urlTemplate %j (not http)',
+    async (template) => {
+      await expectRefused(['warm-cache', '--force'], { warm: { urlTemplate: template } }, /warm.urlTemplate/);
+    },
+  );
 
   it.each([
     ['61 * * * *', /61/],
@@ -118,7 +144,11 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     ['@every 5m', /@every/],
     ['0 3 * *', /field|expression/],
   ])('cron print with a schedule expression out of range (%j)', async (expression, message) => {
-    await expectRefused(['cron', 'print'], { schedule: { jobs: { 'backup-db': expression } } }, new RegExp(`backup-db.*${(message as RegExp).source}|${(message as RegExp).source}.*backup-db`));
+    await expectRefused(
+      ['cron', 'print'],
+      { schedule: { jobs: { 'backup-db': expression } } },
+      new RegExp(`backup-db.*${(message as RegExp).source}|${(message as RegExp).source}.*backup-db`),
+    );
   });
 
   describe('restore-db refuses a file it did not write, before touching the target', () => {
@@ -156,7 +186,10 @@ describe.each(ENGINES)('hostile input on $engine: one clear line, exit 2, nothin
     });
     it("another tool's dump", async () => {
       const file = path.join(work, 'mysqldump.sql.gz');
-      fs.writeFileSync(file, zlib.gzipSync('-- MySQL dump 10.13  Distrib 10.11\nCREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n'));
+      fs.writeFileSync(
+        file,
+        zlib.gzipSync('-- MySQL dump 10.13  Distrib 10.11\nCREATE TABLE t (a int);\nINSERT INTO t VALUES (1);\n'),
+      );
       await expectRestoreRefused(file, /not a webjobs backup/);
       fs.rmSync(file);
     });

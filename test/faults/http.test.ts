@@ -46,7 +46,10 @@ describe.each(ENGINES)('warm-cache against targets that hang, reset, fail and dr
     work = tempDir();
     await new Promise<void>((resolve) => target.server.listen(0, '127.0.0.1', resolve));
     const port = (target.server.address() as { port: number }).port;
-    fs.writeFileSync(path.join(work, 'webjobs.config.json'), JSON.stringify({ warm: { urlTemplate: `http://127.0.0.1:${port}/widgets/{id}` } }));
+    fs.writeFileSync(
+      path.join(work, 'webjobs.config.json'),
+      JSON.stringify({ warm: { urlTemplate: `http://127.0.0.1:${port}/widgets/{id}` } }),
+    );
   });
   afterAll(async () => {
     for (const s of target.sockets) s.destroy();
@@ -57,7 +60,10 @@ describe.each(ENGINES)('warm-cache against targets that hang, reset, fail and dr
 
   it('finishes within the request timeouts, counts no misbehaving answer as a success, exits 1 (nothing succeeded) with every widget accounted for', async () => {
     const t0 = Date.now();
-    const r = await runCli(['warm-cache', '--force', '--count', '16', '--concurrency', '4', '--timeout', '1', '--json'], { cwd: work, env: { DATABASE_URL: t.url, WEBJOBS_NOW: '2026-11-25T03:00:00Z' }, timeoutMs: 60_000 });
+    const r = await runCli(
+      ['warm-cache', '--force', '--count', '16', '--concurrency', '4', '--timeout', '1', '--json'],
+      { cwd: work, env: { DATABASE_URL: t.url, WEBJOBS_NOW: '2026-11-25T03:00:00Z' }, timeoutMs: 60_000 },
+    );
     const seconds = (Date.now() - t0) / 1000;
     // 16 widgets, 4 at a time, each cut off after 1 s at worst: about 4 s of requests.
     expect(seconds).toBeLessThan(20);

@@ -44,52 +44,64 @@ async function brokenSmtp(behaviour: Behaviour): Promise<{ url: string; close():
   };
 }
 
-describe.each(ENGINES)('mail failing on $engine: the job finishes, with a warning, within the mail timeouts', ({ create }) => {
-  let t: TestDatabase;
-  let work: string;
-  beforeAll(async () => {
-    t = await create();
-    await demoDatabase(t.db, 500);
-    work = tempDir();
-    fs.writeFileSync(path.join(work, 'webjobs.config.json'), JSON.stringify({ mail: { timeoutSeconds: 2, retryDelaysMs: [200] } }));
-  });
-  afterAll(async () => {
-    await t?.cleanup();
-    fs.rmSync(work, { recursive: true, force: true });
-  });
+describe.each(ENGINES)(
+  'mail failing on $engine: the job finishes, with a warning, within the mail timeouts',
+  ({ create }) => {
+    let t: TestDatabase;
+    let work: string;
+    beforeAll(async () => {
+      t = await create();
+      await demoDatabase(t.db, 500);
+      work = tempDir();
+      fs.writeFileSync(
+        path.join(work, 'webjobs.config.json'),
+        JSON.stringify({ mail: { timeoutSeconds: 2, retryDelaysMs: [200] } }),
+      );
+    });
+    afterAll(async () => {
+      await t?.cleanup();
+      fs.rmSync(work, { recursive: true, force: true });
+    });
 
-  async function backupWithMail(url: string) {
-    const out = path.join(work, `b-${Date.now()}`);
-    const t0 = Date.now();
-    const r = await runCli(['backup-db', '--json', '--out', out], { cwd: work, env: { DATABASE_URL: t.url, SMTP_URL: url, WEBJOBS_ADMINS: 'ops@example.test' } });
-    return { r, seconds: (Date.now() - t0) / 1000, files: fs.readdirSync(out).filter((n) => n.endsWith('.sql.gz')) };
-  }
-
-  it('an SMTP server that refuses the recipient: exit 0, warning, backup kept', async () => {
-    const smtp = await startSmtpServer({ refuse: () => true });
-    try {
-      const { r, files } = await backupWithMail(smtp.url);
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/mail to ops@example.test failed/);
-      expect(files).toHaveLength(1);
-    } finally {
-      await smtp.close();
+    async function backupWithMail(url: string) {
+      const out = path.join(work, `b-${Date.now()}`);
+      const t0 = Date.now();
+      const r = await runCli(['backup-db', '--json', '--out', out], {
+        cwd: work,
+        env: { DATABASE_URL: t.url, SMTP_URL: url, WEBJOBS_ADMINS: 'ops@example.test' },
+      });
+      return { r, seconds: (Date.now() - t0) / 1000, files: fs.readdirSync(out).filter((n) => n.endsWith('.sql.gz')) };
     }
-  });
 
-  it.each([
-    ['never answers', 'silent'],
-    ['hangs up in the middle of the message', 'close-mid-message'],
-  ] as const)('an SMTP server that %s: exit 0 with a warning within the timeouts (2 tries × 2 s), backup kept', async (_what, behaviour) => {
-    const smtp = await brokenSmtp(behaviour);
-    try {
-      const { r, seconds, files } = await backupWithMail(smtp.url);
-      expect(r.code).toBe(0);
-      expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/mail to ops@example.test failed/);
-      expect(seconds).toBeLessThan(15);
-      expect(files).toHaveLength(1);
-    } finally {
-      await smtp.close();
-    }
-  });
-});
+    it('an SMTP server that refuses the recipient: exit 0, warning, backup kept', async () => {
+      const smtp = await startSmtpServer({ refuse: () => true });
+      try {
+        const { r, files } = await backupWithMail(smtp.url);
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/mail to ops@example.test failed/);
+        expect(files).toHaveLength(1);
+      } finally {
+        await smtp.close();
+      }
+    });
+
+    it.each([
+      ['never answers', 'silent'],
+      ['hangs up in the middle of the message', 'close-mid-message'],
+    ] as const)(
+      'an SMTP server that %s: exit 0 with a warning within the timeouts (2 tries × 2 s), backup kept',
+      async (_what, behaviour) => {
+        const smtp = await brokenSmtp(behaviour);
+        try {
+          const { r, seconds, files } = await backupWithMail(smtp.url);
+          expect(r.code).toBe(0);
+          expect(JSON.parse(r.stdout).warnings.join('\n')).toMatch(/mail to ops@example.test failed/);
+          expect(seconds).toBeLessThan(15);
+          expect(files).toHaveLength(1);
+        } finally {
+          await smtp.close();
+        }
+      },
+    );
+  },
+);

@@ -13,7 +13,8 @@ async function waitFor(predicate: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-const COPY_REQUESTS = 'INSERT INTO api_requests (widget_id, platform, status_code, response_time_ms, cache_hit, created_at) SELECT widget_id, platform, status_code, response_time_ms, cache_hit, created_at FROM api_requests';
+const COPY_REQUESTS =
+  'INSERT INTO api_requests (widget_id, platform, status_code, response_time_ms, cache_hit, created_at) SELECT widget_id, platform, status_code, response_time_ms, cache_hit, created_at FROM api_requests';
 
 describe.each(ENGINES)('SIGTERM during a run on $engine', ({ create }) => {
   let t: TestDatabase;
@@ -31,7 +32,10 @@ describe.each(ENGINES)('SIGTERM during a run on $engine', ({ create }) => {
 
   it('backup-db stops within 5 s: temporary file removed, lock released, history says cancelled', async () => {
     const out = path.join(work, 'term');
-    const run = startCli(['backup-db', '--type', 'full', '--level', '9', '--out', out, '--json'], { cwd: work, env: { DATABASE_URL: t.url } });
+    const run = startCli(['backup-db', '--type', 'full', '--level', '9', '--out', out, '--json'], {
+      cwd: work,
+      env: { DATABASE_URL: t.url },
+    });
     await waitFor(() => fs.existsSync(out) && fs.readdirSync(out).some((n) => n.endsWith('.tmp')), 60_000);
     const t0 = Date.now();
     run.child.kill('SIGTERM');

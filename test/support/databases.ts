@@ -41,7 +41,12 @@ export async function sqliteDatabase(): Promise<TestDatabase> {
 export async function mariadbDatabase(prefix = 'wj'): Promise<TestDatabase> {
   const server = inject('mariadb');
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
-  const admin = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+  const admin = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: server.port,
+    user: server.user,
+    password: server.password,
+  });
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
   await admin.end();
   const url = `${server.url}${name}`;
@@ -53,7 +58,12 @@ export async function mariadbDatabase(prefix = 'wj'): Promise<TestDatabase> {
     location: name,
     cleanup: async () => {
       await db.close();
-      const c = await mysql.createConnection({ host: '127.0.0.1', port: server.port, user: server.user, password: server.password });
+      const c = await mysql.createConnection({
+        host: '127.0.0.1',
+        port: server.port,
+        user: server.user,
+        password: server.password,
+      });
       await c.query(`DROP DATABASE IF EXISTS \`${name}\``);
       await c.end();
     },

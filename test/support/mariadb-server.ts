@@ -45,7 +45,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const MISSING = 'MariaDB is not installed (no mariadbd/mariadb-install-db). Install it with: apt-get install -y mariadb-server mariadb-client — or run `npm run test:all`, which does.';
+const MISSING =
+  'MariaDB is not installed (no mariadbd/mariadb-install-db). Install it with: apt-get install -y mariadb-server mariadb-client — or run `npm run test:all`, which does.';
 
 export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Promise<PrivateMariaDb> {
   const server = findBinary(['mariadbd', 'mysqld']);
@@ -55,7 +56,17 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
   const socket = path.join(dataDir, 'mysqld.sock');
   // The bootstrap has been seen to crash (signal 11) on a loaded machine; a fresh try succeeds.
   for (let attempt = 1; ; attempt++) {
-    const install = spawnSync(installDb, ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8' });
+    const install = spawnSync(
+      installDb,
+      [
+        '--no-defaults',
+        `--datadir=${dataDir}`,
+        '--user=root',
+        '--auth-root-authentication-method=normal',
+        '--skip-test-db',
+      ],
+      { encoding: 'utf8' },
+    );
     if (install.status === 0) break;
     if (attempt >= 3) throw new Error(`mariadb-install-db failed: ${install.stderr || install.stdout}`);
     for (const entry of fs.readdirSync(dataDir)) fs.rmSync(path.join(dataDir, entry), { recursive: true, force: true });
@@ -95,7 +106,10 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
   const password = 'test-secret-Pw9';
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (exited) throw new Error(`mariadbd exited at start: ${fs.readFileSync(path.join(dataDir, 'error.log'), 'utf8').slice(-2000)}`);
+    if (exited)
+      throw new Error(
+        `mariadbd exited at start: ${fs.readFileSync(path.join(dataDir, 'error.log'), 'utf8').slice(-2000)}`,
+      );
     try {
       const conn = await mysql.createConnection({ socketPath: socket, user: 'root' });
       await conn.query(`CREATE USER IF NOT EXISTS '${user}'@'%' IDENTIFIED BY '${password}'`);
@@ -105,7 +119,8 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
       await conn.end();
       break;
     } catch (err) {
-      if (Date.now() > deadline) throw new Error(`MariaDB did not start within 90 s: ${(err as Error).message}`, { cause: err });
+      if (Date.now() > deadline)
+        throw new Error(`MariaDB did not start within 90 s: ${(err as Error).message}`, { cause: err });
       await new Promise((r) => setTimeout(r, 250));
     }
   }

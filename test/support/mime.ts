@@ -52,11 +52,22 @@ export function parseMime(raw: Buffer | string): MimePart {
   const headers = new Map<string, string>();
   for (const line of headText.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
     const i = line.indexOf(':');
-    if (i > 0) headers.set(line.slice(0, i).trim().toLowerCase(), decodeWords(Buffer.from(line.slice(i + 1).trim(), 'latin1').toString('utf8')));
+    if (i > 0)
+      headers.set(
+        line.slice(0, i).trim().toLowerCase(),
+        decodeWords(Buffer.from(line.slice(i + 1).trim(), 'latin1').toString('utf8')),
+      );
   }
   const { main, params } = parseParams(headers.get('content-type') ?? 'text/plain');
   const disposition = parseParams(headers.get('content-disposition') ?? '');
-  const part: MimePart = { headers, contentType: main, params, body: Buffer.alloc(0), parts: [], filename: disposition.params.filename ?? params.name };
+  const part: MimePart = {
+    headers,
+    contentType: main,
+    params,
+    body: Buffer.alloc(0),
+    parts: [],
+    filename: disposition.params.filename ?? params.name,
+  };
   if (main.startsWith('multipart/') && params.boundary) {
     const delimiter = `--${params.boundary}`;
     const chunks = bodyText.split(delimiter).slice(1);
@@ -68,7 +79,8 @@ export function parseMime(raw: Buffer | string): MimePart {
   }
   const enc = (headers.get('content-transfer-encoding') ?? '7bit').toLowerCase();
   if (enc === 'base64') part.body = Buffer.from(bodyText.replace(/\s+/g, ''), 'base64');
-  else if (enc === 'quoted-printable') part.body = decodeQuotedPrintable(Buffer.from(bodyText, 'latin1').toString('utf8'));
+  else if (enc === 'quoted-printable')
+    part.body = decodeQuotedPrintable(Buffer.from(bodyText, 'latin1').toString('utf8'));
   else part.body = Buffer.from(bodyText, 'latin1');
   return part;
 }

@@ -35,7 +35,8 @@ export async function startSmtpSink(options: SmtpSinkOptions = {}): Promise<Smtp
     onRcptTo(address, _session, cb) {
       const a = address.address;
       rcptAttempts.set(a, (rcptAttempts.get(a) ?? 0) + 1);
-      if (options.refuse?.includes(a)) return cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
+      if (options.refuse?.includes(a))
+        return cb(Object.assign(new Error('mailbox unavailable'), { responseCode: 550 }));
       const left = transientLeft.get(a) ?? 0;
       if (left > 0) {
         transientLeft.set(a, left - 1);

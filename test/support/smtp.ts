@@ -17,7 +17,9 @@ export interface TestSmtpServer {
  * A real SMTP server in the test process. `refuse` names recipients it answers 550 for;
  * `extra` overrides any smtp-server option (to hang, drop the connection, require auth...).
  */
-export async function startSmtpServer(options: { refuse?: (address: string) => boolean; extra?: Partial<SMTPServerOptions> } = {}): Promise<TestSmtpServer> {
+export async function startSmtpServer(
+  options: { refuse?: (address: string) => boolean; extra?: Partial<SMTPServerOptions> } = {},
+): Promise<TestSmtpServer> {
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,

@@ -13,7 +13,9 @@ function chunks(count: number): Buffer[] {
   return Array.from({ length: count }, (_, i) => {
     const size = sizes[i % sizes.length] as number;
     // Half compressible text, half noise: blocks take different times to compress, so they finish out of order.
-    return i % 2 === 0 ? Buffer.from(`(${i},'row ${i}'),\n`.repeat(Math.ceil(size / 16)).slice(0, size)) : randomBytes(size);
+    return i % 2 === 0
+      ? Buffer.from(`(${i},'row ${i}'),\n`.repeat(Math.ceil(size / 16)).slice(0, size))
+      : randomBytes(size);
   });
 }
 
@@ -21,18 +23,21 @@ describe('AtomicGzipFile', () => {
   let dir: string;
   afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it.each([1, 6, 9])('at level %i writes every byte in order, however the blocks finish, as gzip that gunzip reads', async (level) => {
-    dir = tempDir();
-    const input = chunks(60);
-    const file = new AtomicGzipFile(dir, 'backup_full_x.sql.gz', level);
-    for (const c of input) await file.write(c);
-    const written = await file.commit('backup_full_x.sql.gz');
-    expect(path.basename(written)).toBe('backup_full_x.sql.gz');
-    expect(fs.readdirSync(dir)).toEqual(['backup_full_x.sql.gz']);
-    expect(fs.statSync(written).mode & 0o777).toBe(0o600);
-    expect(gunzipSync(fs.readFileSync(written)).equals(Buffer.concat(input))).toBe(true);
-    execFileSync('gzip', ['-t', written]);
-  });
+  it.each([1, 6, 9])(
+    'at level %i writes every byte in order, however the blocks finish, as gzip that gunzip reads',
+    async (level) => {
+      dir = tempDir();
+      const input = chunks(60);
+      const file = new AtomicGzipFile(dir, 'backup_full_x.sql.gz', level);
+      for (const c of input) await file.write(c);
+      const written = await file.commit('backup_full_x.sql.gz');
+      expect(path.basename(written)).toBe('backup_full_x.sql.gz');
+      expect(fs.readdirSync(dir)).toEqual(['backup_full_x.sql.gz']);
+      expect(fs.statSync(written).mode & 0o777).toBe(0o600);
+      expect(gunzipSync(fs.readFileSync(written)).equals(Buffer.concat(input))).toBe(true);
+      execFileSync('gzip', ['-t', written]);
+    },
+  );
 
   it('aborted half-way leaves nothing in the folder, even with blocks still compressing or queued', async () => {
     dir = tempDir();

@@ -32,8 +32,16 @@ describe.each(ENGINES)('circuit store on $engine', ({ create }) => {
     expect((await CircuitStore.get(t.db, 'booking'))?.state).toBe('closed');
     await store.record('booking', fail, null);
     const c = await CircuitStore.get(t.db, 'booking');
-    expect(c).toMatchObject({ state: 'open', failureCount: 5, totalRequests: 10, totalFailures: 9, openedAtMs: Date.parse('2026-11-25T06:00:00Z') });
-    expect(transitions.map(describeTransition)).toEqual(['circuit booking: closed -> open (5 consecutive failure(s), threshold 5 (last: HTTP 500))']);
+    expect(c).toMatchObject({
+      state: 'open',
+      failureCount: 5,
+      totalRequests: 10,
+      totalFailures: 9,
+      openedAtMs: Date.parse('2026-11-25T06:00:00Z'),
+    });
+    expect(transitions.map(describeTransition)).toEqual([
+      'circuit booking: closed -> open (5 consecutive failure(s), threshold 5 (last: HTTP 500))',
+    ]);
   });
 
   it('an open circuit refuses requests until the timeout; reading it never moves the open time', async () => {

@@ -6,13 +6,31 @@ import { CircuitStore } from '../../src/circuit/store.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { ROOT } from '../support/cli.js';
 
-function hammer(url: string, platform: string, failures: number, threshold: number, go: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function hammer(
+  url: string,
+  platform: string,
+  failures: number,
+  threshold: number,
+  go: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/warm-cache/hammer.ts'), url, platform, String(failures), String(threshold)], {
-      cwd: ROOT,
-      env: { ...process.env, HAMMER_GO: go },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        path.join(ROOT, 'test/warm-cache/hammer.ts'),
+        url,
+        platform,
+        String(failures),
+        String(threshold),
+      ],
+      {
+        cwd: ROOT,
+        env: { ...process.env, HAMMER_GO: go },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -17,9 +17,17 @@ describe.each(ENGINES)('a run killed during its half-open trials on $engine', ({
     t = await create();
     server = await startServer();
     work = tempDir();
-    fs.writeFileSync(`${work}/webjobs.config.json`, JSON.stringify({ timezone: 'UTC', warm: { urlTemplate: `${server.url}/w/{id}?p={platform}` } }));
+    fs.writeFileSync(
+      `${work}/webjobs.config.json`,
+      JSON.stringify({ timezone: 'UTC', warm: { urlTemplate: `${server.url}/w/{id}?p={platform}` } }),
+    );
     await seedRequests(t.db, [{ platform: 'flaky', firstId: 1, widgets: 4, popularity: 10 }]);
-    const store = new CircuitStore(t.db, new ManualClock(new Date(T0)), { failureThreshold: 5, timeoutMs: 600_000, halfOpenRequests: 3, leaseMs: 1000 });
+    const store = new CircuitStore(t.db, new ManualClock(new Date(T0)), {
+      failureThreshold: 5,
+      timeoutMs: 600_000,
+      halfOpenRequests: 3,
+      leaseMs: 1000,
+    });
     for (let i = 0; i < 5; i++) await store.record('flaky', { ok: false, error: 'HTTP 500' }, null);
   });
   afterAll(async () => {
@@ -33,7 +41,10 @@ describe.each(ENGINES)('a run killed during its half-open trials on $engine', ({
     server.set('flaky', { kind: 'hang' });
     // --timeout 20: each trial slot is leased for 25 s (budget + 5 s).
     const started = Date.now();
-    const run = startCli(['warm-cache', '--force', '--timeout', '20', '--concurrency', '4'], { cwd: work, env: env(at(601_000)) });
+    const run = startCli(['warm-cache', '--force', '--timeout', '20', '--concurrency', '4'], {
+      cwd: work,
+      env: env(at(601_000)),
+    });
     const deadline = Date.now() + 30_000;
     while ((server.hits.get('flaky') ?? 0) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(server.hits.get('flaky')).toBe(3); // three trials; the fourth widget was refused a slot
@@ -54,7 +65,10 @@ describe.each(ENGINES)('a run killed during its half-open trials on $engine', ({
 
     // After the leases expire the circuit is not stuck: new trials go, a success closes it.
     server.set('flaky', { kind: 'ok' });
-    const later = await runCli(['warm-cache', '--force', '--json', '--concurrency', '1'], { cwd: work, env: env(at(leasesEnd + 1_000)) });
+    const later = await runCli(['warm-cache', '--force', '--json', '--concurrency', '1'], {
+      cwd: work,
+      env: env(at(leasesEnd + 1_000)),
+    });
     expect(later.code).toBe(0);
     const s = JSON.parse(later.stdout);
     expect(s.result.totals).toMatchObject({ ok: 4, trials: 1 });

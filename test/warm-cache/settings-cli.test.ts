@@ -24,14 +24,23 @@ describe.each(ENGINES)('settings list|get|set on $engine', ({ create }) => {
     await t?.cleanup();
     fs.rmSync(work, { recursive: true, force: true });
   });
-  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(args, { cwd: work, env: { DATABASE_URL: t.url, ...env } });
-  const stored = async (key: string) => (await t.db.queryOne<{ value: string }>(`SELECT ${t.db.quote('value')} AS value FROM settings WHERE ${t.db.quote('key')} = ?`, [key]))?.value;
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    runCli(args, { cwd: work, env: { DATABASE_URL: t.url, ...env } });
+  const stored = async (key: string) =>
+    (
+      await t.db.queryOne<{ value: string }>(
+        `SELECT ${t.db.quote('value')} AS value FROM settings WHERE ${t.db.quote('key')} = ?`,
+        [key],
+      )
+    )?.value;
 
   it('list shows every seed key with its default before any table exists; set creates the table', async () => {
     const r = await cli(['settings', 'list', '--json']);
     expect(r.code).toBe(0);
     const rows = JSON.parse(r.stdout).settings as Row[];
-    expect(rows.map((x) => [x.key, x.value, x.source])).toEqual(SETTING_DEFINITIONS.map((d) => [d.key, d.default, 'default']));
+    expect(rows.map((x) => [x.key, x.value, x.source])).toEqual(
+      SETTING_DEFINITIONS.map((d) => [d.key, d.default, 'default']),
+    );
     expect(rows.find((x) => x.key === 'circuit-breaker-timeout-seconds')?.value).toBe('600');
 
     const set = await cli(['settings', 'set', 'circuit-breaker-failure-threshold', ' 3 ', '--json']);
@@ -39,7 +48,11 @@ describe.each(ENGINES)('settings list|get|set on $engine', ({ create }) => {
     expect(JSON.parse(set.stdout)).toEqual({ key: 'circuit-breaker-failure-threshold', value: '3', previous: null });
     expect(await stored('circuit-breaker-failure-threshold')).toBe('3');
     const after = JSON.parse((await cli(['settings', 'list', '--json'])).stdout).settings as Row[];
-    expect(after.find((x) => x.key === 'circuit-breaker-failure-threshold')).toMatchObject({ value: '3', default: '5', source: 'database' });
+    expect(after.find((x) => x.key === 'circuit-breaker-failure-threshold')).toMatchObject({
+      value: '3',
+      default: '5',
+      source: 'database',
+    });
   });
 
   it('a bad value is exit 2 with one line, and changes nothing', async () => {
@@ -72,9 +85,14 @@ describe.each(ENGINES)('settings list|get|set on $engine', ({ create }) => {
     fs.writeFileSync(cfg, JSON.stringify({ settings: { 'cache-warming-widget-count': 25 } }));
     const r = await cli(['settings', 'get', 'cache-warming-widget-count', '--json', '--config', cfg]);
     expect(JSON.parse(r.stdout)).toMatchObject({ value: '25', source: 'config', default: '10' });
-    await t.db.execute(`UPDATE settings SET ${t.db.quote('value')} = ? WHERE ${t.db.quote('key')} = ?`, ['lots', 'circuit-breaker-failure-threshold']);
+    await t.db.execute(`UPDATE settings SET ${t.db.quote('value')} = ? WHERE ${t.db.quote('key')} = ?`, [
+      'lots',
+      'circuit-breaker-failure-threshold',
+    ]);
     const list = await cli(['settings', 'list']);
     expect(list.code).toBe(1);
-    expect(list.stdout).toMatch(/circuit-breaker-failure-threshold\s+lots .*INVALID: setting circuit-breaker-failure-threshold must be a whole number/);
+    expect(list.stdout).toMatch(
+      /circuit-breaker-failure-threshold\s+lots .*INVALID: setting circuit-breaker-failure-threshold must be a whole number/,
+    );
   });
 });

@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import type { Db } from '../../src/db/types.js';
 
-export type Behaviour = { kind: 'ok'; delayMs?: number } | { kind: 'fail'; status?: number } | { kind: 'hang' } | { kind: 'retry-after'; seconds: number; times: number };
+export type Behaviour =
+  | { kind: 'ok'; delayMs?: number }
+  | { kind: 'fail'; status?: number }
+  | { kind: 'hang' }
+  | { kind: 'retry-after'; seconds: number; times: number };
 
 export interface TestServer {
   url: string;
@@ -74,7 +78,11 @@ export async function startServer(): Promise<TestServer> {
  * api_requests rows: for each platform, `widgets` widgets with ids from `firstId`, widget i
  * requested (popularity − i) times yesterday, so the order of the warm list is known.
  */
-export async function seedRequests(db: Db, plan: Array<{ platform: string; firstId: number; widgets: number; popularity: number }>, day = '2026-11-24 12:00:00'): Promise<void> {
+export async function seedRequests(
+  db: Db,
+  plan: Array<{ platform: string; firstId: number; widgets: number; popularity: number }>,
+  day = '2026-11-24 12:00:00',
+): Promise<void> {
   await createReferenceSchema(db);
   await db.execute('DELETE FROM api_requests');
   const rows: unknown[][] = [];

@@ -31,7 +31,16 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     server = await startServer();
     work = tempDir();
     cfg = path.join(work, 'webjobs.config.json');
-    fs.writeFileSync(cfg, JSON.stringify({ timezone: 'UTC', warm: { urlTemplate: `${server.url}/api/v1/widgets/{id}?p={platform}`, headers: { Authorization: 'Bearer ${API_TOKEN}' } } }));
+    fs.writeFileSync(
+      cfg,
+      JSON.stringify({
+        timezone: 'UTC',
+        warm: {
+          urlTemplate: `${server.url}/api/v1/widgets/{id}?p={platform}`,
+          headers: { Authorization: 'Bearer ${API_TOKEN}' },
+        },
+      }),
+    );
     // bad: widgets 1-8 (the most requested), good: 101-104.
     await seedRequests(t.db, [
       { platform: 'bad', firstId: 1, widgets: 8, popularity: 100 },
@@ -46,7 +55,18 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
 
   const cli = (args: string[], now = '2026-11-25T06:00:00Z') =>
     runCli(args, { cwd: work, env: { DATABASE_URL: t.url, WEBJOBS_CONFIG: cfg, API_TOKEN: TOKEN, WEBJOBS_NOW: now } });
-  const json = (r: { stdout: string }) => JSON.parse(r.stdout) as { status: string; error?: string; result: { totals: Record<string, number>; widgets: WidgetOut[]; transitions: string[]; circuits: Record<string, string>; skipped?: boolean } };
+  const json = (r: { stdout: string }) =>
+    JSON.parse(r.stdout) as {
+      status: string;
+      error?: string;
+      result: {
+        totals: Record<string, number>;
+        widgets: WidgetOut[];
+        transitions: string[];
+        circuits: Record<string, string>;
+        skipped?: boolean;
+      };
+    };
   const hits = (p: string) => server.hits.get(p) ?? 0;
 
   it('is skipped while cache-warming-enabled is 0 (the default): exit 0, nothing sent', async () => {
@@ -72,7 +92,20 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     expect(r.code).toBe(0);
     const s = json(r);
     expect(s.status).toBe('dry-run');
-    expect(s.result.widgets.map((w) => w.widgetId)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '101', '102', '103', '104']);
+    expect(s.result.widgets.map((w) => w.widgetId)).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+      '7',
+      '8',
+      '101',
+      '102',
+      '103',
+      '104',
+    ]);
     expect(s.result.widgets[0]?.url).toBe(`${server.url}/api/v1/widgets/1?p=bad`);
     expect(r.stderr).toContain(`would GET ${server.url}/api/v1/widgets/101?p=good`);
     expect(server.total()).toBe(0);
@@ -88,7 +121,9 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     expect(s.result.totals).toMatchObject({ widgets: 12, sent: 9, ok: 4, failed: 5, skipped: 3 });
     expect(hits('bad')).toBe(5);
     expect(hits('good')).toBe(4);
-    expect(s.result.transitions).toEqual(['circuit bad: closed -> open (5 consecutive failure(s), threshold 5 (last: HTTP 500))']);
+    expect(s.result.transitions).toEqual([
+      'circuit bad: closed -> open (5 consecutive failure(s), threshold 5 (last: HTTP 500))',
+    ]);
     expect(r.stderr.split('\n').filter((l) => l.includes('circuit bad: closed -> open'))).toHaveLength(1);
     // Token from the environment was sent, and never printed.
     expect(server.headers.at(-1)?.authorization).toBe(`Bearer ${TOKEN}`);
@@ -106,7 +141,9 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     // The CLI's clock starts at WEBJOBS_NOW and runs on: the circuit opened a moment after 06:00:00.
     const opened = (await CircuitStore.get(t.db, 'bad'))!.openedAtMs!;
     expect(opened - Date.parse('2026-11-25T06:00:00Z')).toBeLessThan(30_000);
-    expect(s.result.widgets.find((w) => w.widgetId === '1')?.reason).toBe(`circuit open until ${formatLocalDateTime(new Date(opened + 600_000), 'UTC')}`);
+    expect(s.result.widgets.find((w) => w.widgetId === '1')?.reason).toBe(
+      `circuit open until ${formatLocalDateTime(new Date(opened + 600_000), 'UTC')}`,
+    );
   });
 
   it('circuit status --json matches the stored circuits', async () => {
@@ -114,9 +151,21 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     const stored = await CircuitStore.list(t.db);
-    expect(s).toMatchObject({ total_platforms: 2, closed: 1, open: 1, half_open: 0, total_requests: 9 + 4, total_failures: 5 });
+    expect(s).toMatchObject({
+      total_platforms: 2,
+      closed: 1,
+      open: 1,
+      half_open: 0,
+      total_requests: 9 + 4,
+      total_failures: 5,
+    });
     for (const c of stored) {
-      expect(s.platforms.find((p: { platform: string }) => p.platform === c.platform)).toMatchObject({ state: c.state, failure_count: c.failureCount, total_requests: c.totalRequests, version: c.version });
+      expect(s.platforms.find((p: { platform: string }) => p.platform === c.platform)).toMatchObject({
+        state: c.state,
+        failure_count: c.failureCount,
+        total_requests: c.totalRequests,
+        version: c.version,
+      });
     }
     const opened = (await CircuitStore.get(t.db, 'bad'))!.openedAtMs!;
     expect(s.platforms.find((p: { platform: string }) => p.platform === 'bad')).toMatchObject({
@@ -131,16 +180,25 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     server.set('bad', { kind: 'ok', delayMs: 400 });
     const before = hits('bad');
     const opened = (await CircuitStore.get(t.db, 'bad'))!.openedAtMs!;
-    const early = await cli(['warm-cache', '--json', '--count', '12', '--concurrency', '3'], new Date(opened + 590_000).toISOString());
+    const early = await cli(
+      ['warm-cache', '--json', '--count', '12', '--concurrency', '3'],
+      new Date(opened + 590_000).toISOString(),
+    );
     expect(json(early).result.totals).toMatchObject({ skipped: 8, trials: 0 });
     expect(hits('bad')).toBe(before);
-    const r = await cli(['warm-cache', '--json', '--count', '12', '--concurrency', '3'], new Date(opened + 600_000).toISOString());
+    const r = await cli(
+      ['warm-cache', '--json', '--count', '12', '--concurrency', '3'],
+      new Date(opened + 600_000).toISOString(),
+    );
     expect(r.code).toBe(0);
     const s = json(r);
     expect(s.result.totals).toMatchObject({ ok: 12, failed: 0, skipped: 0, trials: 3 });
     expect(s.result.widgets.filter((w) => w.trial).map((w) => w.widgetId)).toEqual(['1', '2', '3']);
     expect(hits('bad') - before).toBe(8);
-    expect(s.result.transitions).toEqual([expect.stringMatching(/^circuit bad: open -> half_open \(/), 'circuit bad: half_open -> closed (trial request succeeded)']);
+    expect(s.result.transitions).toEqual([
+      expect.stringMatching(/^circuit bad: open -> half_open \(/),
+      'circuit bad: half_open -> closed (trial request succeeded)',
+    ]);
     expect(s.result.circuits).toEqual({ bad: 'closed', good: 'closed' });
   });
 
@@ -160,7 +218,7 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     expect(reset.code).toBe(0);
     expect(JSON.parse(reset.stdout).reset).toEqual([{ platform: 'bad', from: 'open', to: 'closed' }]);
     expect(reset.stderr).toMatch(/circuit bad: open -> closed \(reset by operator\)/);
-    expect((await CircuitStore.get(t.db, 'bad'))).toMatchObject({ state: 'closed', failureCount: 0 });
+    expect(await CircuitStore.get(t.db, 'bad')).toMatchObject({ state: 'closed', failureCount: 0 });
   });
 
   it('a hung endpoint is cut off at the timeout; a 429 with a short Retry-After is waited for and retried', async () => {
@@ -207,6 +265,8 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     fs.writeFileSync(bad, JSON.stringify({ warm: { urlTemplate: 'file:///etc/passwd?{id}' } }));
     const r = await runCli(['warm-cache', '--config', bad], { cwd: work, env: { DATABASE_URL: t.url } });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim().split('\n')).toEqual(['webjobs: error: config warm.urlTemplate must be an http:// or https:// URL, got file:']);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'webjobs: error: config warm.urlTemplate must be an http:// or https:// URL, got file:',
+    ]);
   });
 });

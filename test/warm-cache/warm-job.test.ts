@@ -23,7 +23,8 @@ describe.each(ENGINES)('warm-cache job on $engine', ({ create }) => {
     await t?.cleanup();
   });
 
-  const setSetting = (key: string, value: string) => t.db.execute(`UPDATE settings SET ${t.db.quote('value')} = ? WHERE ${t.db.quote('key')} = ?`, [value, key]);
+  const setSetting = (key: string, value: string) =>
+    t.db.execute(`UPDATE settings SET ${t.db.quote('value')} = ? WHERE ${t.db.quote('key')} = ?`, [value, key]);
   const run = async (options: WarmOptions, config: Record<string, unknown> = {}) => {
     const env = testEnvironment({
       db: t.db,
@@ -63,7 +64,13 @@ describe.each(ENGINES)('warm-cache job on $engine', ({ create }) => {
   it('literal auth header values and env-provided tokens never reach the logs or the summary', async () => {
     process.env.WARM_TEST_TOKEN = 'env-token-7d1e9b3c';
     try {
-      const { summary, logs } = await run({ count: 2 }, { headers: { 'X-Api-Key': 'literal-key-55aa77', Authorization: 'Bearer ${WARM_TEST_TOKEN}' }, urlTemplate: `${server.url}/w/{id}?p={platform}&key=literal-key-55aa77` });
+      const { summary, logs } = await run(
+        { count: 2 },
+        {
+          headers: { 'X-Api-Key': 'literal-key-55aa77', Authorization: 'Bearer ${WARM_TEST_TOKEN}' },
+          urlTemplate: `${server.url}/w/{id}?p={platform}&key=literal-key-55aa77`,
+        },
+      );
       expect(server.headers.at(-1)?.['x-api-key']).toBe('literal-key-55aa77');
       expect(server.headers.at(-1)?.authorization).toBe('Bearer env-token-7d1e9b3c');
       const text = JSON.stringify(summary) + logs;

@@ -24,7 +24,8 @@ export function headerLines(h: BackupHeader, version: string): string[] {
     `Created: ${h.created}`,
     `Tables: ${JSON.stringify(h.tables)}`,
     `Generator: webjobs ${version}`,
-    'Restore: webjobs restore-db FILE --db URL' + (h.engine === 'mysql' ? '  (or: gunzip -c FILE | mysql DB)' : '  (or: gunzip -c FILE | sqlite3 NEW.sqlite)'),
+    'Restore: webjobs restore-db FILE --db URL' +
+      (h.engine === 'mysql' ? '  (or: gunzip -c FILE | mysql DB)' : '  (or: gunzip -c FILE | sqlite3 NEW.sqlite)'),
   ];
 }
 
@@ -41,5 +42,11 @@ export function parseHeader(lines: string[]): BackupHeader | null {
     return null;
   }
   if (!Array.isArray(tables) || tables.some((t) => typeof t !== 'string')) return null;
-  return { engine, type: field('Type') ?? '', tables: tables as string[], created: field('Created') ?? '', source: field('Source') ?? '' };
+  return {
+    engine,
+    type: field('Type') ?? '',
+    tables: tables as string[],
+    created: field('Created') ?? '',
+    source: field('Source') ?? '',
+  };
 }

@@ -77,7 +77,7 @@ async function tableInfo(conn: PromiseConn, table: string): Promise<TableInfo> {
   const notNull = new Set(cols.filter((c) => c.nullable === 'NO').map((c) => c.name));
   const stats = await rowsOf<{ idx: string; col: string; nonUnique: number | string }>(
     conn,
-    'SELECT INDEX_NAME AS idx, COLUMN_NAME AS col, NON_UNIQUE AS nonUnique FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME = \'PRIMARY\' DESC, INDEX_NAME, SEQ_IN_INDEX',
+    "SELECT INDEX_NAME AS idx, COLUMN_NAME AS col, NON_UNIQUE AS nonUnique FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX",
     [table],
   );
   const indexes = new Map<string, { cols: string[]; unique: boolean }>();
@@ -93,8 +93,17 @@ async function tableInfo(conn: PromiseConn, table: string): Promise<TableInfo> {
       break;
     }
   }
-  const est = await rowsOf<{ n: number | string | null }>(conn, 'SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [table]);
-  return { name: table, columns: cols.filter((c) => !generated(c.extra)).map((c) => c.name), key, estimate: Number(est[0]?.n ?? 0) };
+  const est = await rowsOf<{ n: number | string | null }>(
+    conn,
+    'SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+    [table],
+  );
+  return {
+    name: table,
+    columns: cols.filter((c) => !generated(c.extra)).map((c) => c.name),
+    key,
+    estimate: Number(est[0]?.n ?? 0),
+  };
 }
 
 function selectSql(t: TableInfo): string {
@@ -317,7 +326,12 @@ interface ScanHooks {
  * Reads every row of a table in key order and formats it as multi-row INSERT statements of
  * bounded size, hashing the tuples as it goes; returns the row count and checksum.
  */
-async function scanTable(conn: CallbackConnection, t: TableInfo, maxBytes: number, hooks: ScanHooks): Promise<{ rows: number; checksum: string }> {
+async function scanTable(
+  conn: CallbackConnection,
+  t: TableInfo,
+  maxBytes: number,
+  hooks: ScanHooks,
+): Promise<{ rows: number; checksum: string }> {
   const head = Buffer.from(`INSERT INTO ${q(t.name)} (${t.columns.map(q).join(',')}) VALUES\n`);
   const out = new Out(maxBytes + 64 * 1024);
   out.bytes(head);
@@ -384,7 +398,9 @@ async function openSnapshot(db: MysqlDb): Promise<SnapshotConnection> {
     await p.end().catch(() => cb.destroy());
   };
   try {
-    await p.query("SET SESSION time_zone = '+00:00', SESSION sql_mode = '', SESSION sql_quote_show_create = 1, SESSION net_write_timeout = 600, SESSION net_read_timeout = 600");
+    await p.query(
+      "SET SESSION time_zone = '+00:00', SESSION sql_mode = '', SESSION sql_quote_show_create = 1, SESSION net_write_timeout = 600, SESSION net_read_timeout = 600",
+    );
     await p.query('SET NAMES utf8mb4');
     await p.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
     await p.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
@@ -397,7 +413,10 @@ async function openSnapshot(db: MysqlDb): Promise<SnapshotConnection> {
 
 /** SHOW CREATE … without the DEFINER clause: the restoring user becomes the definer, so the file restores anywhere. */
 function withoutDefiner(sql: string): string {
-  return sql.replace(/\s+DEFINER\s*=\s*(`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[^\s@]+)@(`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[^\s]+)/i, '');
+  return sql.replace(
+    /\s+DEFINER\s*=\s*(`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[^\s@]+)@(`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[^\s]+)/i,
+    '',
+  );
 }
 
 const HEADER_SETTINGS = [
@@ -475,12 +494,19 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
  */
 async function dumpViews(conn: PromiseConn, sink: SqlSink): Promise<string[]> {
   const views = (
-    await rowsOf<{ name: string }>(conn, "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME")
+    await rowsOf<{ name: string }>(
+      conn,
+      "SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'VIEW' ORDER BY TABLE_NAME",
+    )
   ).map((v) => v.name);
   if (!views.length) return [];
   let text = '\n-- Views: stand-ins first (so views on views restore in any order), then the definitions\n';
   for (const v of views) {
-    const cols = await rowsOf<{ name: string }>(conn, 'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [v]);
+    const cols = await rowsOf<{ name: string }>(
+      conn,
+      'SELECT COLUMN_NAME AS name FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+      [v],
+    );
     text += `DROP TABLE IF EXISTS ${q(v)};\nDROP VIEW IF EXISTS ${q(v)};\nCREATE VIEW ${q(v)} AS SELECT ${cols.map((c) => `1 AS ${q(c.name)}`).join(', ') || '1 AS `1`'};\n`;
   }
   for (const v of views) {
@@ -546,14 +572,22 @@ export async function withScratchMysqlDatabase<T>(db: MysqlDb, fn: (scratch: Db)
     'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS coll FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = DATABASE()',
   );
   try {
-    const charset = schema && /^\w+$/.test(schema.cs) && /^\w+$/.test(schema.coll) ? ` CHARACTER SET ${schema.cs} COLLATE ${schema.coll}` : '';
+    const charset =
+      schema && /^\w+$/.test(schema.cs) && /^\w+$/.test(schema.coll)
+        ? ` CHARACTER SET ${schema.cs} COLLATE ${schema.coll}`
+        : '';
     await db.execute(`CREATE DATABASE ${q(name)}${charset}`);
   } catch (err) {
-    throw new Error(`--verify needs a scratch database and ${db.description} refused to create one (${(err as Error).message})`, { cause: err });
+    throw new Error(
+      `--verify needs a scratch database and ${db.description} refused to create one (${(err as Error).message})`,
+      { cause: err },
+    );
   }
   let scratch: MysqlDb | undefined;
   try {
-    scratch = await MysqlDb.open({ ...db.target, database: name }, `${db.description} (scratch ${name})`, { connectionLimit: 2 });
+    scratch = await MysqlDb.open({ ...db.target, database: name }, `${db.description} (scratch ${name})`, {
+      connectionLimit: 2,
+    });
     return await fn(scratch);
   } finally {
     await scratch?.close();

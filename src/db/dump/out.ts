@@ -35,4 +35,3 @@ export class Out {
     return out;
   }
 }
-

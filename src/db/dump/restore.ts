@@ -23,19 +23,26 @@ export async function inspectBackup(file: string): Promise<BackupHeader> {
   const headLines: string[] = [];
   let lastLine = '';
   try {
-    const lines = readline.createInterface({ input: fs.createReadStream(file).pipe(createGunzip()), crlfDelay: Infinity });
+    const lines = readline.createInterface({
+      input: fs.createReadStream(file).pipe(createGunzip()),
+      crlfDelay: Infinity,
+    });
     for await (const line of lines) {
       if (headLines.length < 12) headLines.push(line);
       if (line.trim()) lastLine = line;
     }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR' ? 'is not a valid gzip file (or is damaged)' : `cannot be read (${(err as Error).message})`;
+    const why =
+      code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR'
+        ? 'is not a valid gzip file (or is damaged)'
+        : `cannot be read (${(err as Error).message})`;
     throw new UsageError(`backup file ${file} ${why}: refused, nothing restored`);
   }
   const header = parseHeader(headLines);
   if (!header) throw new UsageError(`backup file ${file} is not a webjobs backup: refused, nothing restored`);
-  if (!lastLine.startsWith(`-- ${FOOTER_PREFIX}`)) throw new UsageError(`backup file ${file} is incomplete (no completion footer): refused, nothing restored`);
+  if (!lastLine.startsWith(`-- ${FOOTER_PREFIX}`))
+    throw new UsageError(`backup file ${file} is incomplete (no completion footer): refused, nothing restored`);
   return header;
 }
 
@@ -61,7 +68,9 @@ export async function restoreBackup(db: Db, file: string, opts: RestoreOptions =
     const existing: string[] = [];
     for (const t of header.tables) if (await db.tableExists(t)) existing.push(t);
     if (existing.length) {
-      throw new UsageError(`target ${db.description} already holds ${existing.length} of the backup's tables (${existing.slice(0, 5).join(', ')}${existing.length > 5 ? ', …' : ''}): use --force to replace them`);
+      throw new UsageError(
+        `target ${db.description} already holds ${existing.length} of the backup's tables (${existing.slice(0, 5).join(', ')}${existing.length > 5 ? ', …' : ''}): use --force to replace them`,
+      );
     }
   }
   const splitter = new StatementSplitter(db.dialect);

@@ -53,18 +53,29 @@ function kindOf(declared: string): ColumnKind {
 export function tableShape(raw: Database.Database, table: string): TableShape {
   const cols = raw.prepare('SELECT name, type, pk, hidden FROM pragma_table_xinfo(?)').all(table) as ColumnInfo[];
   const stored = cols.filter((c) => Number(c.hidden) === 0);
-  const shape = (lead: { expr: string; kind: ColumnKind } | null, rest: ColumnInfo[], rowid: string | null, orderBy: string): TableShape => {
+  const shape = (
+    lead: { expr: string; kind: ColumnKind } | null,
+    rest: ColumnInfo[],
+    rowid: string | null,
+    orderBy: string,
+  ): TableShape => {
     const entries = [...(lead ? [lead] : []), ...rest.map((c) => ({ expr: q(c.name), kind: kindOf(c.type) }))];
     return { select: entries.map((e) => e.expr), kinds: entries.map((e) => e.kind), rowid, orderBy };
   };
-  const listed = raw.prepare('SELECT wr FROM pragma_table_list WHERE name = ? AND schema = ?').get(table, 'main') as { wr: bigint | number } | undefined;
+  const listed = raw.prepare('SELECT wr FROM pragma_table_list WHERE name = ? AND schema = ?').get(table, 'main') as
+    { wr: bigint | number } | undefined;
   const pkCols = cols.filter((c) => Number(c.pk) > 0).sort((a, b) => Number(a.pk) - Number(b.pk));
   if (Number(listed?.wr ?? 0) === 1) return shape(null, stored, null, pkCols.map((c) => q(c.name)).join(', '));
   const onlyPk = pkCols.length === 1 ? pkCols[0] : undefined;
   if (onlyPk !== undefined && onlyPk.type.toUpperCase() === 'INTEGER') {
     // The rowid is this column: it goes first, where the reader finds it to re-read a row.
     const key = q(onlyPk.name);
-    return shape({ expr: key, kind: 'rowid' }, stored.filter((c) => c !== onlyPk), key, key);
+    return shape(
+      { expr: key, kind: 'rowid' },
+      stored.filter((c) => c !== onlyPk),
+      key,
+      key,
+    );
   }
   // Keep rowids as they are, so a restored table is the same row for row (and checksums agree).
   const taken = new Set(cols.map((c) => c.name.toLowerCase()));
@@ -85,7 +96,10 @@ function printfJoin(values: Array<{ format: string; arg: string }>): string {
   const groups: Array<{ format: string; arg: string }> = [];
   for (let i = 0; i < values.length; i += PRINTF_ARGS) {
     const part = values.slice(i, i + PRINTF_ARGS);
-    groups.push({ format: '%s', arg: `printf('${part.map((v) => v.format).join(',')}', ${part.map((v) => v.arg).join(', ')})` });
+    groups.push({
+      format: '%s',
+      arg: `printf('${part.map((v) => v.format).join(',')}', ${part.map((v) => v.arg).join(', ')})`,
+    });
   }
   return groups.length === 1 ? (groups[0] as { arg: string }).arg : printfJoin(groups);
 }
@@ -138,7 +152,13 @@ function typedTupleSql(select: string[], kinds: ColumnKind[]): { check: string; 
  * for the common integer or text value.
  */
 function hiddenTrapSql(select: string[]): string {
-  return balanced('OR', select.map((c) => `(${c} = 0 AND atan2(${c}, -1) < 0) OR (${c} >= '' COLLATE BINARY AND ${c} < x'' AND instr(${c}, char(0)) > 0)`));
+  return balanced(
+    'OR',
+    select.map(
+      (c) =>
+        `(${c} = 0 AND atan2(${c}, -1) < 0) OR (${c} >= '' COLLATE BINARY AND ${c} < x'' AND instr(${c}, char(0)) > 0)`,
+    ),
+  );
 }
 
 /**
@@ -183,7 +203,12 @@ function rowsSql(table: string, shape: TableShape): string {
  */
 function checkedSelectSql(table: string, shape: TableShape): string {
   const { select } = shape;
-  const plain = balanced('AND', select.map((c) => `(typeof(${c}) <> 'text' OR (length(${c}) = length(CAST(${c} AS BLOB)) AND ${c} NOT GLOB '*[^ -~]*'))`));
+  const plain = balanced(
+    'AND',
+    select.map(
+      (c) => `(typeof(${c}) <> 'text' OR (length(${c}) = length(CAST(${c} AS BLOB)) AND ${c} NOT GLOB '*[^ -~]*'))`,
+    ),
+  );
   return `SELECT CASE WHEN ${plain} THEN ${printfTuple(select.map((c) => ({ format: '%s', arg: literal(c) })))} ELSE ${taggedRow(select)} END FROM ${q(table)} ORDER BY ${shape.orderBy}`;
 }
 

@@ -28,8 +28,12 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
   const maxBytes = req.maxStatementBytes ?? 1024 * 1024;
   const result: DumpResult = { tables: [], views: [], triggers: [] };
   try {
-    await sink.write(req.headerLines.map((l) => `-- ${l}\n`).join('') + 'PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n');
-    const master = raw.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").all() as {
+    await sink.write(
+      req.headerLines.map((l) => `-- ${l}\n`).join('') + 'PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n',
+    );
+    const master = raw
+      .prepare('SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid')
+      .all() as {
       type: string;
       name: string;
       tbl_name: string;
@@ -75,7 +79,8 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
       result.tables.push({ name: table, rows, checksum: hashing ? hash.digest('hex') : '' });
       if (hasSequence) {
-        const seq = raw.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(table) as { seq: bigint } | undefined;
+        const seq = raw.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(table) as
+          { seq: bigint } | undefined;
         if (seq) sequences.push({ name: table, seq: seq.seq });
       }
     }
@@ -83,17 +88,27 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       // AUTOINCREMENT counters: a restored table hands out the same next id as the original.
       await sink.write(
         '\n-- AUTOINCREMENT counters\n' +
-          sequences.map((s) => `DELETE FROM sqlite_sequence WHERE name = ${str(s.name)};\nINSERT INTO sqlite_sequence(name, seq) VALUES(${str(s.name)}, ${s.seq.toString()});\n`).join(''),
+          sequences
+            .map(
+              (s) =>
+                `DELETE FROM sqlite_sequence WHERE name = ${str(s.name)};\nINSERT INTO sqlite_sequence(name, seq) VALUES(${str(s.name)}, ${s.seq.toString()});\n`,
+            )
+            .join(''),
       );
     }
     const indexes = master.filter((m) => m.type === 'index' && wanted.has(m.tbl_name));
     if (indexes.length) await sink.write('\n-- Indexes\n' + indexes.map((m) => `${m.sql};\n`).join(''));
     if (req.includeViewsAndTriggers) {
       const views = master.filter((m) => m.type === 'view');
-      if (views.length) await sink.write('\n-- Views\n' + views.map((m) => `DROP VIEW IF EXISTS ${q(m.name)};\n${m.sql};\n`).join(''));
+      if (views.length)
+        await sink.write('\n-- Views\n' + views.map((m) => `DROP VIEW IF EXISTS ${q(m.name)};\n${m.sql};\n`).join(''));
       result.views = views.map((v) => v.name);
       const triggers = master.filter((m) => m.type === 'trigger');
-      if (triggers.length) await sink.write('\n-- Triggers (after the data, so restoring does not fire them)\n' + triggers.map((m) => `${m.sql};\n`).join(''));
+      if (triggers.length)
+        await sink.write(
+          '\n-- Triggers (after the data, so restoring does not fire them)\n' +
+            triggers.map((m) => `${m.sql};\n`).join(''),
+        );
       result.triggers = triggers.map((t) => t.name);
     }
     await sink.write(`COMMIT;\n-- ${req.footerLine()}\n`);

@@ -58,12 +58,17 @@ const MAX_RANGE_DAYS = 3660;
 
 export function resolveDays(options: AggregateOptions, today: string): { from: string; to: string } {
   const yesterday = addDays(today, -1);
-  if (options.date !== undefined && (options.from !== undefined || options.to !== undefined)) throw new UsageError('--date cannot be combined with --from/--to');
+  if (options.date !== undefined && (options.from !== undefined || options.to !== undefined))
+    throw new UsageError('--date cannot be combined with --from/--to');
   if (options.to !== undefined && options.from === undefined) throw new UsageError('--to needs --from');
   const from = parseDay(options.date ?? options.from ?? yesterday, options.date !== undefined ? '--date' : '--from');
-  const to = parseDay(options.date ?? options.to ?? (options.from !== undefined ? yesterday : from), options.date !== undefined ? '--date' : '--to');
+  const to = parseDay(
+    options.date ?? options.to ?? (options.from !== undefined ? yesterday : from),
+    options.date !== undefined ? '--date' : '--to',
+  );
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}`);
-  if (daysBetween(from, to).length > MAX_RANGE_DAYS) throw new UsageError(`--from/--to covers more than ${MAX_RANGE_DAYS} days`);
+  if (daysBetween(from, to).length > MAX_RANGE_DAYS)
+    throw new UsageError(`--from/--to covers more than ${MAX_RANGE_DAYS} days`);
   return { from, to };
 }
 
@@ -73,10 +78,13 @@ function checkOptions(config: Config, options: AggregateOptions): void {
   if (options.date !== undefined) parseDay(options.date, '--date');
   if (options.from !== undefined) parseDay(options.from, '--from');
   if (options.to !== undefined) parseDay(options.to, '--to');
-  if (options.date !== undefined && (options.from !== undefined || options.to !== undefined)) throw new UsageError('--date cannot be combined with --from/--to');
+  if (options.date !== undefined && (options.from !== undefined || options.to !== undefined))
+    throw new UsageError('--date cannot be combined with --from/--to');
   if (options.to !== undefined && options.from === undefined) throw new UsageError('--to needs --from');
-  if (options.from !== undefined && options.to !== undefined && options.from > options.to) throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
-  if (options.retentionDays !== undefined && (!Number.isInteger(options.retentionDays) || options.retentionDays < 1)) throw new UsageError('--retention-days must be a whole number of days, at least 1');
+  if (options.from !== undefined && options.to !== undefined && options.from > options.to)
+    throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
+  if (options.retentionDays !== undefined && (!Number.isInteger(options.retentionDays) || options.retentionDays < 1))
+    throw new UsageError('--retention-days must be a whole number of days, at least 1');
   checkWebsiteTemplate(config);
 }
 
@@ -88,7 +96,8 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
   const retentionDays = options.retentionDays ?? ctx.settings.int('cache-statistics-retention-days');
   const n = statsNames(ctx.db, ctx.tables);
   for (const t of [n.requests, n.summary]) {
-    if (!(await ctx.db.tableExists(t))) throw new Error(`table ${t} does not exist in ${ctx.db.description} (run webjobs init --schema)`);
+    if (!(await ctx.db.tableExists(t)))
+      throw new Error(`table ${t} does not exist in ${ctx.db.description} (run webjobs init --schema)`);
   }
   const cutoff = addDays(today, -retentionDays);
   const result: AggregateResult = {
@@ -98,7 +107,19 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
     keptPurgedDays: [],
     rowsRead: 0,
     days: [],
-    retention: { retentionDays, cutoff, skipped: Boolean(options.noPurge), ranges: [], rowsPurged: 0, chunks: 0, longestStatementMs: 0, keptUnsummarizedDays: [], stoppedEarly: null, remaining: 0, optimized: null },
+    retention: {
+      retentionDays,
+      cutoff,
+      skipped: Boolean(options.noPurge),
+      ranges: [],
+      rowsPurged: 0,
+      chunks: 0,
+      longestStatementMs: 0,
+      keptUnsummarizedDays: [],
+      stoppedEarly: null,
+      remaining: 0,
+      optimized: null,
+    },
     websitesDone: 0,
     websitesFailed: 0,
     websites: [],
@@ -122,7 +143,9 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
     result.days = rows.map((r) => ({ date: r.date, requests: r.total_requests }));
     result.daysRolledUp = rows.length;
     result.rowsRead = rows.reduce((s, r) => s + r.total_requests, 0);
-    ctx.logger.info(`rolled up ${result.rowsRead} request rows into ${rows.length} day(s) in ${formatDuration(performance.now() - t0)}`);
+    ctx.logger.info(
+      `rolled up ${result.rowsRead} request rows into ${rows.length} day(s) in ${formatDuration(performance.now() - t0)}`,
+    );
   }
   throwIfAborted(ctx.signal);
 
@@ -143,14 +166,19 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
         ctx.warn(`website ${site.id} (${site.name}) failed: ${outcome.error}`);
       } else {
         result.websitesDone++;
-        ctx.logger.info(`website ${site.id} (${site.name}): ${ctx.dryRun ? `would merge statistics for ${outcome.days} day(s)` : `statistics merged for ${outcome.days} day(s)`}`);
+        ctx.logger.info(
+          `website ${site.id} (${site.name}): ${ctx.dryRun ? `would merge statistics for ${outcome.days} day(s)` : `statistics merged for ${outcome.days} day(s)`}`,
+        );
       }
     }
   }
 
   if (result.websitesFailed > 0 && !ctx.dryRun) {
     const failed = result.websites.filter((w) => w.error).map((w) => `${w.id} (${w.name})`);
-    throw new PartialFailure(`statistics failed for ${result.websitesFailed} of ${result.websites.length} website(s): ${failed.join(', ')}`, result);
+    throw new PartialFailure(
+      `statistics failed for ${result.websitesFailed} of ${result.websites.length} website(s): ${failed.join(', ')}`,
+      result,
+    );
   }
   return result;
 }
@@ -176,20 +204,37 @@ async function rollUpUnpurged(ctx: JobContext, n: StatsNames, from: string, to: 
     else await rollUp(ctx.db, n, day, day, ctx.signal);
   }
   if (to >= purgedBefore) await rollUp(ctx.db, n, purgedBefore, to, ctx.signal);
-  if (kept.length) ctx.logger.info(`kept the summaries of ${kept.length} day(s) before ${purgedBefore}: their detail rows are already being purged`);
+  if (kept.length)
+    ctx.logger.info(
+      `kept the summaries of ${kept.length} day(s) before ${purgedBefore}: their detail rows are already being purged`,
+    );
   return kept;
 }
 
-async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOptions, result: AggregateResult, budgetStart: number, rolled: { from: string; to: string }): Promise<void> {
+async function purgeDetail(
+  ctx: JobContext,
+  n: StatsNames,
+  options: AggregateOptions,
+  result: AggregateResult,
+  budgetStart: number,
+  rolled: { from: string; to: string },
+): Promise<void> {
   const r = result.retention;
   // In a dry run the days being rolled up now have no summary row yet, but would have one.
-  const plan = await planRetention(ctx.db, n, r.cutoff, ctx.dryRun ? new Set(daysBetween(rolled.from, rolled.to)) : undefined);
+  const plan = await planRetention(
+    ctx.db,
+    n,
+    r.cutoff,
+    ctx.dryRun ? new Set(daysBetween(rolled.from, rolled.to)) : undefined,
+  );
   r.ranges = plan.ranges;
   r.keptUnsummarizedDays = plan.unsummarized;
   if (plan.unsummarized.length) {
     const first = plan.unsummarized[0]!;
     const last = plan.unsummarized[plan.unsummarized.length - 1]!;
-    ctx.warn(`kept ${plan.unsummarized.length} day(s) of ${n.requests} past retention that have no summary row (${first}${first === last ? '' : ` .. ${last}`}); roll them up with --from ${first} --to ${last}`);
+    ctx.warn(
+      `kept ${plan.unsummarized.length} day(s) of ${n.requests} past retention that have no summary row (${first}${first === last ? '' : ` .. ${last}`}); roll them up with --from ${first} --to ${last}`,
+    );
   }
   const c = n.req('created_at');
   const where = `${c} >= ? AND ${c} < ?`;
@@ -207,7 +252,9 @@ async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOpt
     if (ctx.dryRun) {
       const count = await countMatching(ctx.db, n.requests, where, params);
       r.rowsPurged += count;
-      ctx.logger.info(`would delete ${count} ${n.requests} rows of ${label} (older than ${r.retentionDays} days, rolled up)`);
+      ctx.logger.info(
+        `would delete ${count} ${n.requests} rows of ${label} (older than ${r.retentionDays} days, rolled up)`,
+      );
       continue;
     }
     ctx.logger.step(`deleting ${n.requests} rows of ${label} (older than ${r.retentionDays} days, rolled up)`);
@@ -215,25 +262,47 @@ async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOpt
     // Ids grow with time: the first row after the range bounds the walk, so it does not read the
     // retained rows. A row written late with an older time and a higher id waits for a later run.
     const key = await purgeKeyFor(ctx.db, n.requests, idColumn);
-    const next = await ctx.db.queryOne<{ id: unknown }>(`SELECT ${key.rowid ? 'rowid' : ctx.db.quote(idColumn)} AS id FROM ${ctx.db.quote(n.requests)} WHERE ${c} >= ? ORDER BY ${c} LIMIT 1`, [params[1]]);
-    const res = await runPurge(ctx, { table: n.requests, keyColumn: idColumn, where, params, what: `${n.requests} rows`, ceiling: next?.id ?? undefined }, options, budgetStart);
+    const next = await ctx.db.queryOne<{ id: unknown }>(
+      `SELECT ${key.rowid ? 'rowid' : ctx.db.quote(idColumn)} AS id FROM ${ctx.db.quote(n.requests)} WHERE ${c} >= ? ORDER BY ${c} LIMIT 1`,
+      [params[1]],
+    );
+    const res = await runPurge(
+      ctx,
+      {
+        table: n.requests,
+        keyColumn: idColumn,
+        where,
+        params,
+        what: `${n.requests} rows`,
+        ceiling: next?.id ?? undefined,
+      },
+      options,
+      budgetStart,
+    );
     r.rowsPurged += res.deleted;
     r.chunks += res.chunks;
     r.longestStatementMs = Math.max(r.longestStatementMs, Math.round(res.longestStatementMs));
     if (res.stoppedEarly) {
       r.stoppedEarly = res.stoppedEarly;
       r.remaining = res.remaining;
-      ctx.warn(`stopped after --max-runtime with ${res.remaining} ${n.requests} rows past retention left; the next run continues`);
+      ctx.warn(
+        `stopped after --max-runtime with ${res.remaining} ${n.requests} rows past retention left; the next run continues`,
+      );
       break;
     }
   }
   if (!ctx.dryRun && r.rowsPurged > 0) {
     const full = Boolean(options.vacuum);
     await optimizeTable(ctx.db, n.requests, full);
-    r.optimized = ctx.db.dialect === 'sqlite' ? (full ? 'VACUUM' : 'PRAGMA optimize') : full ? 'OPTIMIZE TABLE' : 'ANALYZE TABLE';
-    ctx.logger.info(`deleted ${r.rowsPurged} ${n.requests} rows in ${r.chunks} chunk(s), longest statement ${r.longestStatementMs} ms; ${r.optimized} done`);
+    r.optimized =
+      ctx.db.dialect === 'sqlite' ? (full ? 'VACUUM' : 'PRAGMA optimize') : full ? 'OPTIMIZE TABLE' : 'ANALYZE TABLE';
+    ctx.logger.info(
+      `deleted ${r.rowsPurged} ${n.requests} rows in ${r.chunks} chunk(s), longest statement ${r.longestStatementMs} ms; ${r.optimized} done`,
+    );
   } else if (ctx.dryRun) {
-    ctx.logger.info(`would delete ${r.rowsPurged} ${n.requests} rows before ${r.cutoff}${options.vacuum ? ', then a full vacuum' : ''}`);
+    ctx.logger.info(
+      `would delete ${r.rowsPurged} ${n.requests} rows before ${r.cutoff}${options.vacuum ? ', then a full vacuum' : ''}`,
+    );
   } else {
     ctx.logger.info(`retention: nothing of ${n.requests} before ${r.cutoff} to delete`);
   }
@@ -242,7 +311,8 @@ async function purgeDetail(ctx: JobContext, n: StatsNames, options: AggregateOpt
 export const aggregateStatsJob: JobDefinition<AggregateOptions, AggregateResult> = {
   name: 'aggregate-stats',
   settingKeys: ['cache-statistics-retention-days'],
-  description: 'Roll api_requests up into api_statistics_summary, purge detail past retention, merge per-website statistics',
+  description:
+    'Roll api_requests up into api_statistics_summary, purge detail past retention, merge per-website statistics',
   timeoutSeconds: 3600,
   checkConfig: checkOptions,
   run,

@@ -3,7 +3,15 @@ import type { Db } from '../../db/types.js';
 import type { TableMap } from '../../config/tables.js';
 import { addDays, daysBetween } from '../../util/time.js';
 
-export const SUMMARY_COLUMNS = ['date', 'total_requests', 'cache_hits', 'error_count', 'avg_response_ms', 'max_response_ms', 'unique_widgets'] as const;
+export const SUMMARY_COLUMNS = [
+  'date',
+  'total_requests',
+  'cache_hits',
+  'error_count',
+  'avg_response_ms',
+  'max_response_ms',
+  'unique_widgets',
+] as const;
 
 /** Names of the detail and summary tables after config remapping, checked and ready to quote. */
 export interface StatsNames {
@@ -61,7 +69,10 @@ export async function rollUp(db: Db, n: StatsNames, from: string, to: string, si
     const [start, end] = dayRange(days[0]!, days[days.length - 1]!);
     await db.transaction(async (tx) => {
       const zero = upsertSql(tx, n.summary, columns, key, undefined, days.length);
-      await tx.execute(zero, days.flatMap((d) => [d, 0, 0, 0, null, null, 0]));
+      await tx.execute(
+        zero,
+        days.flatMap((d) => [d, 0, 0, 0, null, null, 0]),
+      );
       await tx.execute(upsertSelectSql(tx, n.summary, columns, key, rollupSelect(tx, n)), [start, end]);
     });
   }
@@ -80,7 +91,10 @@ export interface SummaryRow {
 export async function readSummary(db: Db, n: StatsNames, from: string, to: string): Promise<SummaryRow[]> {
   const cols = SUMMARY_COLUMNS.map((c) => `${db.quote(n.sum(c))} AS ${db.quote(c)}`).join(', ');
   const d = db.quote(n.sum('date'));
-  const rows = await db.query<SummaryRow>(`SELECT ${cols} FROM ${db.quote(n.summary)} WHERE ${d} >= ? AND ${d} <= ? ORDER BY ${d}`, [from, to]);
+  const rows = await db.query<SummaryRow>(
+    `SELECT ${cols} FROM ${db.quote(n.summary)} WHERE ${d} >= ? AND ${d} <= ? ORDER BY ${d}`,
+    [from, to],
+  );
   return rows.map((r) => ({
     date: String(r.date).slice(0, 10),
     total_requests: Number(r.total_requests),
@@ -116,22 +130,38 @@ export interface RetentionPlan {
  * Which detail rows past retention may be deleted: only those of days whose summary row
  * exists. Works from the oldest detail row to the cutoff with index probes, never a scan.
  */
-export async function planRetention(db: Db, n: StatsNames, cutoff: string, assumeSummarized?: ReadonlySet<string>): Promise<RetentionPlan> {
+export async function planRetention(
+  db: Db,
+  n: StatsNames,
+  cutoff: string,
+  assumeSummarized?: ReadonlySet<string>,
+): Promise<RetentionPlan> {
   const plan: RetentionPlan = { cutoff, ranges: [], unsummarized: [] };
   const c = n.req('created_at');
-  const oldest = await db.queryOne<{ m: string | null }>(`SELECT MIN(${c}) AS m FROM ${db.quote(n.requests)} WHERE ${c} < ?`, [`${cutoff} 00:00:00`]);
+  const oldest = await db.queryOne<{ m: string | null }>(
+    `SELECT MIN(${c}) AS m FROM ${db.quote(n.requests)} WHERE ${c} < ?`,
+    [`${cutoff} 00:00:00`],
+  );
   if (!oldest?.m) return plan;
   const first = String(oldest.m).slice(0, 10);
   const d = db.quote(n.sum('date'));
   const summarized = new Set(
-    (await db.query<{ d: string }>(`SELECT ${d} AS d FROM ${db.quote(n.summary)} WHERE ${d} >= ? AND ${d} < ?`, [first, cutoff])).map((r) => String(r.d).slice(0, 10)),
+    (
+      await db.query<{ d: string }>(`SELECT ${d} AS d FROM ${db.quote(n.summary)} WHERE ${d} >= ? AND ${d} < ?`, [
+        first,
+        cutoff,
+      ])
+    ).map((r) => String(r.d).slice(0, 10)),
   );
   let runStart: string | null = null;
   for (const day of daysBetween(first, addDays(cutoff, -1))) {
     let ok = summarized.has(day) || Boolean(assumeSummarized?.has(day));
     if (!ok) {
       const [s, e] = dayRange(day, day);
-      const any = await db.queryOne(`SELECT 1 AS x FROM ${db.quote(n.requests)} WHERE ${c} >= ? AND ${c} < ? LIMIT 1`, [s, e]);
+      const any = await db.queryOne(`SELECT 1 AS x FROM ${db.quote(n.requests)} WHERE ${c} >= ? AND ${c} < ? LIMIT 1`, [
+        s,
+        e,
+      ]);
       ok = any === undefined; // nothing to lose on a day without rows
       if (!ok) plan.unsummarized.push(day);
     }

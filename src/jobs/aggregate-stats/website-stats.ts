@@ -52,7 +52,8 @@ export const DEFAULT_WEBSITE_DB_TEMPLATE = 'databases/website_{id}.sqlite';
 
 export function checkWebsiteTemplate(config: Config): string {
   const template = config.string('websites.databasePath', DEFAULT_WEBSITE_DB_TEMPLATE);
-  if (!template.includes('{id}')) throw new UsageError(`config websites.databasePath must contain {id}, got ${JSON.stringify(template)}`);
+  if (!template.includes('{id}'))
+    throw new UsageError(`config websites.databasePath must contain {id}, got ${JSON.stringify(template)}`);
   return template;
 }
 
@@ -93,7 +94,9 @@ async function siteFileFigures(site: Db, day: string): Promise<Partial<WebsiteFi
        FROM web_blocs`,
     [start, end, start, end, start, end, start, end, start, end, start, end, start, end],
   );
-  const byType = await site.query<{ t: string; n: number }>(`SELECT webbloc_type AS t, COUNT(*) AS n FROM web_blocs WHERE status = 'active' GROUP BY webbloc_type ORDER BY webbloc_type`);
+  const byType = await site.query<{ t: string; n: number }>(
+    `SELECT webbloc_type AS t, COUNT(*) AS n FROM web_blocs WHERE status = 'active' GROUP BY webbloc_type ORDER BY webbloc_type`,
+  );
   return {
     total_users: num(u?.total_users),
     new_users_today: num(u?.new_users_today),
@@ -108,7 +111,8 @@ async function siteFileFigures(site: Db, day: string): Promise<Partial<WebsiteFi
     reviews_today: num(w?.reviews_today),
     likes_today: num(w?.likes_today),
     shares_today: num(w?.shares_today),
-    average_rating: w?.average_rating === null || w?.average_rating === undefined ? null : round2(Number(w.average_rating)),
+    average_rating:
+      w?.average_rating === null || w?.average_rating === undefined ? null : round2(Number(w.average_rating)),
   };
 }
 
@@ -143,16 +147,27 @@ async function mainDbFigures(ctx: JobContext, websiteId: number, day: string): P
  * transaction: keys written by others are kept; a row that does not exist yet is created.
  * Existing data that is not a JSON object is refused (never overwritten).
  */
-export async function mergeStatistics(ctx: JobContext, websiteId: number, day: string, figures: Record<string, unknown>): Promise<void> {
+export async function mergeStatistics(
+  ctx: JobContext,
+  websiteId: number,
+  day: string,
+  figures: Record<string, unknown>,
+): Promise<void> {
   const T = 'website_statistics';
   const tq = ctx.db.quote(ctx.tables.table(T));
   const q = (c: string) => ctx.db.quote(ctx.tables.column(T, c));
   const now = formatLocalDateTime(ctx.clock.now(), ctx.timeZone);
   await ctx.db.transaction(
     async (tx) => {
-      const row = await tx.queryOne<{ data: unknown }>(`SELECT ${q('statistics_data')} AS data FROM ${tq} WHERE ${q('website_id')} = ? AND ${q('date')} = ?${forUpdate(tx.dialect)}`, [websiteId, day]);
+      const row = await tx.queryOne<{ data: unknown }>(
+        `SELECT ${q('statistics_data')} AS data FROM ${tq} WHERE ${q('website_id')} = ? AND ${q('date')} = ?${forUpdate(tx.dialect)}`,
+        [websiteId, day],
+      );
       if (!row) {
-        await tx.execute(`INSERT INTO ${tq} (${q('website_id')}, ${q('date')}, ${q('statistics_data')}, ${q('created_at')}, ${q('updated_at')}) VALUES (?, ?, ?, ?, ?)`, [websiteId, day, JSON.stringify(figures), now, now]);
+        await tx.execute(
+          `INSERT INTO ${tq} (${q('website_id')}, ${q('date')}, ${q('statistics_data')}, ${q('created_at')}, ${q('updated_at')}) VALUES (?, ?, ?, ?, ?)`,
+          [websiteId, day, JSON.stringify(figures), now, now],
+        );
         return;
       }
       let existing: Record<string, unknown> = {};
@@ -161,14 +176,21 @@ export async function mergeStatistics(ctx: JobContext, websiteId: number, day: s
         try {
           parsed = JSON.parse(String(row.data));
         } catch {
-          throw new Error(`website_statistics row for website ${websiteId} on ${day} holds statistics_data that is not JSON; left as it is`);
+          throw new Error(
+            `website_statistics row for website ${websiteId} on ${day} holds statistics_data that is not JSON; left as it is`,
+          );
         }
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-          throw new Error(`website_statistics row for website ${websiteId} on ${day} holds statistics_data that is not a JSON object; left as it is`);
+          throw new Error(
+            `website_statistics row for website ${websiteId} on ${day} holds statistics_data that is not a JSON object; left as it is`,
+          );
         }
         existing = parsed as Record<string, unknown>;
       }
-      await tx.execute(`UPDATE ${tq} SET ${q('statistics_data')} = ?, ${q('updated_at')} = ? WHERE ${q('website_id')} = ? AND ${q('date')} = ?`, [JSON.stringify({ ...existing, ...figures }), now, websiteId, day]);
+      await tx.execute(
+        `UPDATE ${tq} SET ${q('statistics_data')} = ?, ${q('updated_at')} = ? WHERE ${q('website_id')} = ? AND ${q('date')} = ?`,
+        [JSON.stringify({ ...existing, ...figures }), now, websiteId, day],
+      );
     },
     { immediate: true },
   );
@@ -184,12 +206,17 @@ export async function websitesToProcess(ctx: JobContext, only?: number): Promise
   const q = (c: string) => ctx.db.quote(ctx.tables.column(T, c));
   const base = `SELECT ${q('id')} AS id, ${q('name')} AS name, ${q('status')} AS status FROM ${ctx.db.quote(ctx.tables.table(T))}`;
   if (only !== undefined) {
-    const row = await ctx.db.queryOne<{ id: number; name: string; status: string }>(`${base} WHERE ${q('id')} = ?`, [only]);
+    const row = await ctx.db.queryOne<{ id: number; name: string; status: string }>(`${base} WHERE ${q('id')} = ?`, [
+      only,
+    ]);
     if (!row) throw new UsageError(`--website ${only}: no such website`);
-    if (row.status !== 'active') ctx.warn(`website ${only} (${row.name}) is ${row.status}, processed because --website names it`);
+    if (row.status !== 'active')
+      ctx.warn(`website ${only} (${row.name}) is ${row.status}, processed because --website names it`);
     return [{ id: Number(row.id), name: String(row.name) }];
   }
-  const rows = await ctx.db.query<{ id: number; name: string }>(`${base} WHERE ${q('status')} = 'active' ORDER BY ${q('id')}`);
+  const rows = await ctx.db.query<{ id: number; name: string }>(
+    `${base} WHERE ${q('status')} = 'active' ORDER BY ${q('id')}`,
+  );
   return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
 }
 
@@ -198,7 +225,11 @@ export async function websitesToProcess(ctx: JobContext, only?: number): Promise
  * stamp websites.last_stats_processed. Any failure is returned (named), never thrown, so the
  * other sites still run.
  */
-export async function processWebsite(ctx: JobContext, site: WebsiteRow, days: readonly string[]): Promise<WebsiteOutcome> {
+export async function processWebsite(
+  ctx: JobContext,
+  site: WebsiteRow,
+  days: readonly string[],
+): Promise<WebsiteOutcome> {
   const file = websiteDbPath(ctx.config, site.id);
   const outcome: WebsiteOutcome = { id: site.id, name: site.name, file, days: 0 };
   let siteDb: SqliteDb | null = null;
@@ -229,10 +260,10 @@ export async function processWebsite(ctx: JobContext, site: WebsiteRow, days: re
       outcome.days++;
     }
     const T = 'websites';
-    await ctx.db.execute(`UPDATE ${ctx.db.quote(ctx.tables.table(T))} SET ${ctx.db.quote(ctx.tables.column(T, 'last_stats_processed'))} = ? WHERE ${ctx.db.quote(ctx.tables.column(T, 'id'))} = ?`, [
-      formatLocalDateTime(ctx.clock.now(), ctx.timeZone),
-      site.id,
-    ]);
+    await ctx.db.execute(
+      `UPDATE ${ctx.db.quote(ctx.tables.table(T))} SET ${ctx.db.quote(ctx.tables.column(T, 'last_stats_processed'))} = ? WHERE ${ctx.db.quote(ctx.tables.column(T, 'id'))} = ?`,
+      [formatLocalDateTime(ctx.clock.now(), ctx.timeZone), site.id],
+    );
     return outcome;
   } catch (err) {
     if (ctx.signal.aborted) throw err;

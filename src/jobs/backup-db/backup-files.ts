@@ -27,7 +27,11 @@ export function backupFileName(type: BackupType, stamp: string): string {
 export function parseBackupName(name: string): { type: BackupType; stamp: string; takenAt: string } | null {
   const m = BACKUP_NAME.exec(name);
   if (!m) return null;
-  return { type: m[1] as BackupType, stamp: `${m[2]}_${m[3]}-${m[4]}-${m[5]}`, takenAt: `${m[2]} ${m[3]}:${m[4]}:${m[5]}` };
+  return {
+    type: m[1] as BackupType,
+    stamp: `${m[2]}_${m[3]}-${m[4]}-${m[5]}`,
+    takenAt: `${m[2]} ${m[3]}:${m[4]}:${m[5]}`,
+  };
 }
 
 /** webjobs backups in `dir`, newest first (a missing folder holds none). */

@@ -76,7 +76,9 @@ function backupDir(ctx: JobContext, options: BackupOptions): string {
 }
 
 function criticalTables(config: Config): string[] {
-  return config.stringList('backup.critical', DEFAULT_CRITICAL_TABLES).map((t) => checkIdentifier(t, 'config backup.critical table'));
+  return config
+    .stringList('backup.critical', DEFAULT_CRITICAL_TABLES)
+    .map((t) => checkIdentifier(t, 'config backup.critical table'));
 }
 
 /** The tables this backup takes: listed ones that exist (missing ones warned about), or all of them. */
@@ -122,8 +124,16 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
 
   if (ctx.dryRun) {
     const plan = [];
-    for (const t of tables) plan.push({ table: t, estimatedRows: await estimateRows(ctx.db, t), estimatedBytes: await tableSizeBytes(ctx.db, t) });
-    for (const p of plan) ctx.logger.info(`would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`);
+    for (const t of tables)
+      plan.push({
+        table: t,
+        estimatedRows: await estimateRows(ctx.db, t),
+        estimatedBytes: await tableSizeBytes(ctx.db, t),
+      });
+    for (const p of plan)
+      ctx.logger.info(
+        `would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`,
+      );
     ctx.logger.info(`would write ${dir}/${name} (gzip level ${level})`);
     return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
   }
@@ -133,7 +143,8 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   } catch (err) {
     throw new Error(`cannot create backup folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  for (const orphan of removeOrphanedTempFiles(dir, processAlive)) ctx.logger.warn(`removed ${orphan}, left by a backup whose process died mid-write`);
+  for (const orphan of removeOrphanedTempFiles(dir, processAlive))
+    ctx.logger.warn(`removed ${orphan}, left by a backup whose process died mid-write`);
   ctx.logger.step(`backing up ${tables.length} table(s) to ${dir}`);
   const file = new AtomicGzipFile(dir, name, level);
   let finalPath: string;
@@ -143,14 +154,24 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
       tables,
       includeViewsAndTriggers: options.type === 'full',
       headerLines: headerLines(
-        { engine: ctx.db.dialect, type: options.type, tables, created: formatLocalDateTime(startedAt, ctx.timeZone), source: ctx.db.description },
+        {
+          engine: ctx.db.dialect,
+          type: options.type,
+          tables,
+          created: formatLocalDateTime(startedAt, ctx.timeZone),
+          source: ctx.db.description,
+        },
         version,
       ),
       footerLine: () => `webjobs backup completed ${formatLocalDateTime(ctx.clock.now(), ctx.timeZone)}`,
       signal: ctx.signal,
-      onProgress: (p) => ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
+      onProgress: (p) =>
+        ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
       checksums: Boolean(options.verify),
-      maxStatementBytes: ctx.config.number('backup.maxStatementBytes', 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+      maxStatementBytes: ctx.config.number('backup.maxStatementBytes', 1024 * 1024, {
+        min: 1024,
+        max: 256 * 1024 * 1024,
+      }),
     });
     throwIfAborted(ctx.signal);
     finalPath = await file.commit(name);
@@ -162,7 +183,15 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   const rowsByTable = Object.fromEntries(dumped.tables.map((t) => [t.name, t.rows]));
   const rows = dumped.tables.reduce((s, t) => s + t.rows, 0);
   ctx.logger.info(`wrote ${finalPath} (${formatBytes(bytes)}, ${rows} rows in ${dumped.tables.length} tables)`);
-  const result: BackupResult = { ...base, file: finalPath, bytes, rows, rowsByTable, views: dumped.views, triggers: dumped.triggers };
+  const result: BackupResult = {
+    ...base,
+    file: finalPath,
+    bytes,
+    rows,
+    rowsByTable,
+    views: dumped.views,
+    triggers: dumped.triggers,
+  };
 
   if (options.verify) {
     ctx.logger.step('verifying: restoring into a scratch database and comparing checksums');
@@ -173,20 +202,30 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     });
     const checks: TableVerification[] = restored.map((r) => {
       const e = expected.get(r.table);
-      return { table: r.table, rows: e?.rows ?? -1, restoredRows: r.rows, checksum: r.checksum, match: e !== undefined && e.rows === r.rows && e.checksum === r.checksum };
+      return {
+        table: r.table,
+        rows: e?.rows ?? -1,
+        restoredRows: r.rows,
+        checksum: r.checksum,
+        match: e !== undefined && e.rows === r.rows && e.checksum === r.checksum,
+      };
     });
     result.verified = { ok: checks.every((c) => c.match), tables: checks };
     const bad = checks.filter((c) => !c.match);
     if (bad.length) {
       // The file stays: it may still be the best copy there is. The run fails so someone looks.
-      throw new PartialFailure(`verification failed: ${bad.map((b) => `${b.table} (${b.rows} rows backed up, ${b.restoredRows} restored)`).join(', ')}`, result);
+      throw new PartialFailure(
+        `verification failed: ${bad.map((b) => `${b.table} (${b.rows} rows backed up, ${b.restoredRows} restored)`).join(', ')}`,
+        result,
+      );
     }
     ctx.logger.info(`verified: ${checks.length} tables restore with identical row counts and checksums`);
   }
 
   const cutoff = formatFileStamp(new Date(startedAt.getTime() - retentionDays * 86_400_000), ctx.timeZone);
   result.retention.deleted = applyRetention(dir, cutoff, finalPath);
-  if (result.retention.deleted.length) ctx.logger.info(`retention: deleted ${result.retention.deleted.length} backup(s) older than ${retentionDays} days`);
+  if (result.retention.deleted.length)
+    ctx.logger.info(`retention: deleted ${result.retention.deleted.length} backup(s) older than ${retentionDays} days`);
   return result;
 }
 

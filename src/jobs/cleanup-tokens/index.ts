@@ -20,7 +20,14 @@ import { cleanTempDirs } from './temp-files.js';
 export type { CleanupTokensOptions } from './settings.js';
 
 /** The seed's breakdown keys, in the seed's order; retention rules follow as `retention:<name>`. */
-export const STEP_NAMES = ['expired_api_keys', 'inactive_api_keys', 'expired_website_tokens', 'old_statistics', 'temp_files', 'session_tokens'] as const;
+export const STEP_NAMES = [
+  'expired_api_keys',
+  'inactive_api_keys',
+  'expired_website_tokens',
+  'old_statistics',
+  'temp_files',
+  'session_tokens',
+] as const;
 
 export interface StepReport extends StepOutcome {
   step: string;
@@ -37,7 +44,13 @@ export interface CleanupTokensResult {
   breakdown: Record<string, number>;
   steps: StepReport[];
   failedSteps: string[];
-  thresholds: { inactiveDays: number; statisticsRetentionDays: number; tempHours: number; sessionDays: number; chunkSize: number };
+  thresholds: {
+    inactiveDays: number;
+    statisticsRetentionDays: number;
+    tempHours: number;
+    sessionDays: number;
+    chunkSize: number;
+  };
 }
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -59,7 +72,9 @@ const VERB: Record<string, [string, string]> = {
 };
 
 function stepLine(r: StepReport, dryRun: boolean): string {
-  const [done, would] = VERB[r.step] ?? (r.step.startsWith('retention:') ? ['rows changed', 'rows would be changed'] : ['changed', 'would change']);
+  const [done, would] =
+    VERB[r.step] ??
+    (r.step.startsWith('retention:') ? ['rows changed', 'rows would be changed'] : ['changed', 'would change']);
   if (r.status === 'failed') return `${r.step}: FAILED: ${r.error ?? 'unknown error'}`;
   const samples = dryRun && r.sampleIds.length ? ` (e.g. ${r.sampleIds.map(String).join(', ')})` : '';
   const notes = r.notes.length ? `; ${r.notes.join('; ')}` : '';
@@ -89,30 +104,61 @@ async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<Clea
         // A busy database or a deadlock: the step rolled back, and every step is safe to repeat.
         if (isTransientError(err) && attempt < policy.tries) {
           const wait = policy.backoffMs[Math.min(attempt - 1, policy.backoffMs.length - 1)] ?? 0;
-          ctx.logger.warn(`${name} failed (${message}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`);
+          ctx.logger.warn(
+            `${name} failed (${message}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`,
+          );
           await ctx.sleep(wait, ctx.signal);
           continue;
         }
         ctx.logger.error(`${name} failed: ${message}`);
-        steps.push({ step: name, status: 'failed', error: message, count: 0, sampleIds: [], notes: [], durationMs: Math.round(performance.now() - t0) });
+        steps.push({
+          step: name,
+          status: 'failed',
+          error: message,
+          count: 0,
+          sampleIds: [],
+          notes: [],
+          durationMs: Math.round(performance.now() - t0),
+        });
         return;
       }
     }
   };
 
   await step('expired_api_keys', () => expireApiKeys(ctx, now));
-  await step('inactive_api_keys', () => deactivateIdleApiKeys(ctx, now, localDaysAgo(nowDate, settings.inactiveDays, ctx.timeZone), settings.inactiveDays));
+  await step('inactive_api_keys', () =>
+    deactivateIdleApiKeys(ctx, now, localDaysAgo(nowDate, settings.inactiveDays, ctx.timeZone), settings.inactiveDays),
+  );
   await step('expired_website_tokens', () => expireWebsiteTokens(ctx, now));
-  await step('old_statistics', () => summarizeAndPurgeStatistics(ctx, localDaysAgo(nowDate, settings.statisticsRetentionDays, ctx.timeZone), settings.chunkSize, settings.statisticsPaths));
+  await step('old_statistics', () =>
+    summarizeAndPurgeStatistics(
+      ctx,
+      localDaysAgo(nowDate, settings.statisticsRetentionDays, ctx.timeZone),
+      settings.chunkSize,
+      settings.statisticsPaths,
+    ),
+  );
   await step('temp_files', async () => {
     const dirs = settings.tempDirs.map((d) => path.resolve(ctx.config.baseDir, d));
     const cutoffMs = nowMs - settings.tempHours * 3_600_000;
-    const res = await cleanTempDirs(dirs, cutoffMs, { dryRun: ctx.dryRun, signal: ctx.signal, onRemoveError: (file, err) => ctx.warn(`could not remove ${file}: ${err.message}`) });
-    const notes = res.dirs.filter((d) => d.state !== 'cleaned').map((d) => `${d.dir} ${d.state === 'missing' ? 'does not exist' : 'is not a folder'}, skipped`);
-    return { count: res.files, sampleIds: res.samples, notes, details: { bytes: res.bytes, olderThan: formatLocalDateTime(new Date(cutoffMs), ctx.timeZone), dirs: res.dirs } };
+    const res = await cleanTempDirs(dirs, cutoffMs, {
+      dryRun: ctx.dryRun,
+      signal: ctx.signal,
+      onRemoveError: (file, err) => ctx.warn(`could not remove ${file}: ${err.message}`),
+    });
+    const notes = res.dirs
+      .filter((d) => d.state !== 'cleaned')
+      .map((d) => `${d.dir} ${d.state === 'missing' ? 'does not exist' : 'is not a folder'}, skipped`);
+    return {
+      count: res.files,
+      sampleIds: res.samples,
+      notes,
+      details: { bytes: res.bytes, olderThan: formatLocalDateTime(new Date(cutoffMs), ctx.timeZone), dirs: res.dirs },
+    };
   });
   await step('session_tokens', () => purgeSessionsAndTokens(ctx, nowMs, now, settings));
-  for (const rule of settings.rules) await step(`retention:${rule.name}`, () => applyRetentionRule(ctx, rule, nowMs, settings));
+  for (const rule of settings.rules)
+    await step(`retention:${rule.name}`, () => applyRetentionRule(ctx, rule, nowMs, settings));
 
   const breakdown = Object.fromEntries(steps.map((s) => [s.step, s.count]));
   const failedSteps = steps.filter((s) => s.status === 'failed').map((s) => s.step);
@@ -122,25 +168,36 @@ async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<Clea
     breakdown,
     steps,
     failedSteps,
-    thresholds: { inactiveDays: settings.inactiveDays, statisticsRetentionDays: settings.statisticsRetentionDays, tempHours: settings.tempHours, sessionDays: settings.sessionDays, chunkSize: settings.chunkSize },
+    thresholds: {
+      inactiveDays: settings.inactiveDays,
+      statisticsRetentionDays: settings.statisticsRetentionDays,
+      tempHours: settings.tempHours,
+      sessionDays: settings.sessionDays,
+      chunkSize: settings.chunkSize,
+    },
   };
 
   ctx.logger.finish();
   // One line per step: always in a dry run (that is its report), otherwise when anything changed or failed.
   if (ctx.dryRun || result.totalCleaned > 0 || failedSteps.length) {
-    for (const s of steps) (s.status === 'failed' ? ctx.logger.error : ctx.logger.info).call(ctx.logger, stepLine(s, ctx.dryRun));
+    for (const s of steps)
+      (s.status === 'failed' ? ctx.logger.error : ctx.logger.info).call(ctx.logger, stepLine(s, ctx.dryRun));
   }
   ctx.logger.info(`${ctx.dryRun ? 'would clean' : 'cleaned'} ${result.totalCleaned} item(s) in total`);
   if (failedSteps.length) {
     const reasons = steps.filter((s) => s.status === 'failed').map((s) => `${s.step} (${s.error ?? 'unknown error'})`);
-    throw new PartialFailure(`${failedSteps.length} of ${steps.length} cleanup step(s) failed: ${reasons.join('; ')}`, result);
+    throw new PartialFailure(
+      `${failedSteps.length} of ${steps.length} cleanup step(s) failed: ${reasons.join('; ')}`,
+      result,
+    );
   }
   return result;
 }
 
 export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokensResult> = {
   name: 'cleanup-tokens',
-  description: 'Retire expired and idle API keys, expired verification tokens, old statistics (summarized first), temp files, sessions, and configured retention rules',
+  description:
+    'Retire expired and idle API keys, expired verification tokens, old statistics (summarized first), temp files, sessions, and configured retention rules',
   timeoutSeconds: 3600,
   checkConfig(config, options) {
     resolveSettings(config, options);
@@ -156,7 +213,11 @@ export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokens
     const temp = r.steps.find((s) => s.step === 'temp_files');
     const bytes = temp?.details?.bytes;
     if (typeof bytes === 'number' && bytes > 0) lines.push(`  (temporary files freed ${formatBytes(bytes)})`);
-    lines.push('', `Total Items Cleaned: ${r.totalCleaned}`, `Timestamp: ${formatLocalDateTime(info.startedAt, info.timeZone)}`);
+    lines.push(
+      '',
+      `Total Items Cleaned: ${r.totalCleaned}`,
+      `Timestamp: ${formatLocalDateTime(info.startedAt, info.timeZone)}`,
+    );
     return { subject: `[${info.appName}] Token Cleanup Summary`, text: lines.join('\n') };
   },
 };

@@ -62,18 +62,23 @@ function isObject(v: unknown): v is Record<string, unknown> {
 
 function parseCondition(raw: unknown, where: string): RuleCondition {
   if (!isObject(raw)) throw new UsageError(`${where} must be an object {"column", "op", "value"}`);
-  for (const k of Object.keys(raw)) if (!CONDITION_KEYS.has(k)) throw new UsageError(`${where} has an unknown key "${k}" (allowed: column, op, value)`);
+  for (const k of Object.keys(raw))
+    if (!CONDITION_KEYS.has(k)) throw new UsageError(`${where} has an unknown key "${k}" (allowed: column, op, value)`);
   const column = checkIdentifier(raw.column, `${where}.column`);
   const opText = typeof raw.op === 'string' ? raw.op.trim().toLowerCase().replace(/\s+/g, ' ') : '';
   const op = OPS[opText];
-  if (!op) throw new UsageError(`${where}.op ${JSON.stringify(raw.op)} is not allowed (one of ${Object.keys(OPS).join(', ')})`);
+  if (!op)
+    throw new UsageError(
+      `${where}.op ${JSON.stringify(raw.op)} is not allowed (one of ${Object.keys(OPS).join(', ')})`,
+    );
   const value = raw.value;
   if (op === 'is null' || op === 'is not null') {
     if (value !== undefined) throw new UsageError(`${where}: "${op}" takes no value`);
     return { column, op };
   }
   if (op === 'in' || op === 'not in') {
-    if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar)) throw new UsageError(`${where}: "${op}" needs a non-empty list of strings, numbers or booleans`);
+    if (!Array.isArray(value) || value.length === 0 || !value.every(isScalar))
+      throw new UsageError(`${where}: "${op}" needs a non-empty list of strings, numbers or booleans`);
     return { column, op, value };
   }
   if (value === null) throw new UsageError(`${where}: compare with null using "is null" or "is not null"`);
@@ -84,28 +89,36 @@ function parseCondition(raw: unknown, where: string): RuleCondition {
 function parseRule(raw: unknown, index: number, names: Set<string>): RetentionRule {
   const where = `config retention.rules[${index}]`;
   if (!isObject(raw)) throw new UsageError(`${where} must be an object`);
-  for (const k of Object.keys(raw)) if (!RULE_KEYS.has(k)) throw new UsageError(`${where} has an unknown key "${k}" (allowed: ${[...RULE_KEYS].join(', ')})`);
+  for (const k of Object.keys(raw))
+    if (!RULE_KEYS.has(k))
+      throw new UsageError(`${where} has an unknown key "${k}" (allowed: ${[...RULE_KEYS].join(', ')})`);
   const table = checkIdentifier(raw.table, `${where}.table`);
   const column = checkIdentifier(raw.column, `${where}.column`);
   const key = checkIdentifier(raw.key ?? 'id', `${where}.key`);
   const days = raw.days;
-  if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36500) throw new UsageError(`${where}.days must be a whole number of days from 1 to 36500, got ${JSON.stringify(days)}`);
+  if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36500)
+    throw new UsageError(`${where}.days must be a whole number of days from 1 to 36500, got ${JSON.stringify(days)}`);
   const timeFormat = raw.timeFormat ?? 'datetime';
-  if (timeFormat !== 'datetime' && timeFormat !== 'unix' && timeFormat !== 'unix_ms') throw new UsageError(`${where}.timeFormat must be datetime, unix or unix_ms`);
+  if (timeFormat !== 'datetime' && timeFormat !== 'unix' && timeFormat !== 'unix_ms')
+    throw new UsageError(`${where}.timeFormat must be datetime, unix or unix_ms`);
   const name = raw.name === undefined ? `${table}.${column}` : raw.name;
-  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new UsageError(`${where}.name must be 1-64 letters, digits, _ . : -`);
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_.:-]{1,64}$/.test(name))
+    throw new UsageError(`${where}.name must be 1-64 letters, digits, _ . : -`);
   if (names.has(name)) throw new UsageError(`${where}.name "${name}" is used by another rule`);
   names.add(name);
   const conditions = raw.where === undefined ? [] : Array.isArray(raw.where) ? raw.where : [raw.where];
   const parsedWhere = conditions.map((c, i) => parseCondition(c, `${where}.where[${i}]`));
   const action = raw.action ?? 'delete';
-  if (action !== 'delete' && action !== 'set') throw new UsageError(`${where}.action must be "delete" or "set", got ${JSON.stringify(action)}`);
+  if (action !== 'delete' && action !== 'set')
+    throw new UsageError(`${where}.action must be "delete" or "set", got ${JSON.stringify(action)}`);
   const set: Array<[string, Scalar | null]> = [];
   if (action === 'set') {
-    if (!isObject(raw.set) || Object.keys(raw.set).length === 0) throw new UsageError(`${where}.set must name at least one column and its value for action "set"`);
+    if (!isObject(raw.set) || Object.keys(raw.set).length === 0)
+      throw new UsageError(`${where}.set must name at least one column and its value for action "set"`);
     for (const [col, value] of Object.entries(raw.set)) {
       checkIdentifier(col, `${where}.set column`);
-      if (value !== null && !isScalar(value)) throw new UsageError(`${where}.set.${col} must be a string, number, boolean or null`);
+      if (value !== null && !isScalar(value))
+        throw new UsageError(`${where}.set.${col} must be a string, number, boolean or null`);
       if (col === column) throw new UsageError(`${where}.set must not change the rule's own time column`);
       set.push([col, value]);
     }
@@ -151,7 +164,9 @@ export function compileRule(db: Db, rule: RetentionRule, cutoff: string | number
   }
   if (rule.action === 'set') {
     // Rows already carrying every target value are left alone, so a second run changes nothing.
-    const differs = rule.set.map(([col, value]) => (value === null ? `${q(col)} IS NOT NULL` : `(${q(col)} IS NULL OR ${q(col)} <> ?)`));
+    const differs = rule.set.map(([col, value]) =>
+      value === null ? `${q(col)} IS NOT NULL` : `(${q(col)} IS NULL OR ${q(col)} <> ?)`,
+    );
     for (const [, value] of rule.set) if (value !== null) params.push(bindable(value));
     parts.push(`(${differs.join(' OR ')})`);
   }

@@ -40,8 +40,14 @@ function statisticsPaths(config: Config): StatisticsPaths {
   const raw = config.section('cleanup.statisticsJsonPaths');
   const out = { ...DEFAULT_STATISTICS_PATHS };
   for (const [key, value] of Object.entries(raw)) {
-    if (!(key in out)) throw new UsageError(`config cleanup.statisticsJsonPaths.${key} is not a known figure (${Object.keys(out).join(', ')})`);
-    if (!isSimpleJsonPath(value)) throw new UsageError(`config cleanup.statisticsJsonPaths.${key} must be a JSON path like "$.member" or "$.group.member", got ${JSON.stringify(value)}`);
+    if (!(key in out))
+      throw new UsageError(
+        `config cleanup.statisticsJsonPaths.${key} is not a known figure (${Object.keys(out).join(', ')})`,
+      );
+    if (!isSimpleJsonPath(value))
+      throw new UsageError(
+        `config cleanup.statisticsJsonPaths.${key} must be a JSON path like "$.member" or "$.group.member", got ${JSON.stringify(value)}`,
+      );
     out[key as keyof StatisticsPaths] = value;
   }
   return out;
@@ -49,7 +55,14 @@ function statisticsPaths(config: Config): StatisticsPaths {
 
 const MAX_DAYS = 36500;
 
-function threshold(config: Config, flag: number | undefined, flagName: string, keys: string[], fallback: number, range: { min: number; max: number }): number {
+function threshold(
+  config: Config,
+  flag: number | undefined,
+  flagName: string,
+  keys: string[],
+  fallback: number,
+  range: { min: number; max: number },
+): number {
   if (flag !== undefined) return checkNumber(flag, flagName, range);
   for (const key of keys) {
     if (config.get(key) !== undefined && config.get(key) !== null) return config.number(key, fallback, range);
@@ -63,14 +76,34 @@ export function resolveSettings(config: Config, options: CleanupTokensOptions): 
     if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');
     // Old files directly inside are removed: a filesystem root is never a temp folder.
     const resolved = path.resolve(config.baseDir, d);
-    if (resolved === path.parse(resolved).root) throw new UsageError(`config cleanup.tempDirs must not name the filesystem root (${JSON.stringify(d)})`);
+    if (resolved === path.parse(resolved).root)
+      throw new UsageError(`config cleanup.tempDirs must not name the filesystem root (${JSON.stringify(d)})`);
   }
   return {
-    inactiveDays: threshold(config, options.inactiveDays, '--inactive-days', ['cleanup.inactiveDays'], 90, { min: 1, max: MAX_DAYS }),
-    statisticsRetentionDays: threshold(config, options.statisticsRetentionDays, '--statistics-retention-days', ['cleanup.statisticsRetentionDays', 'statisticsRetentionDays'], 365, { min: 1, max: MAX_DAYS }),
-    tempHours: threshold(config, options.tempHours, '--temp-hours', ['cleanup.tempFileHours'], 24, { min: 1, max: MAX_DAYS * 24 }),
-    sessionDays: threshold(config, options.sessionDays, '--session-days', ['cleanup.sessionIdleDays'], 30, { min: 1, max: MAX_DAYS }),
-    chunkSize: threshold(config, options.chunkSize, '--chunk-size', ['cleanup.chunkSize'], 1000, { min: 1, max: 1_000_000 }),
+    inactiveDays: threshold(config, options.inactiveDays, '--inactive-days', ['cleanup.inactiveDays'], 90, {
+      min: 1,
+      max: MAX_DAYS,
+    }),
+    statisticsRetentionDays: threshold(
+      config,
+      options.statisticsRetentionDays,
+      '--statistics-retention-days',
+      ['cleanup.statisticsRetentionDays', 'statisticsRetentionDays'],
+      365,
+      { min: 1, max: MAX_DAYS },
+    ),
+    tempHours: threshold(config, options.tempHours, '--temp-hours', ['cleanup.tempFileHours'], 24, {
+      min: 1,
+      max: MAX_DAYS * 24,
+    }),
+    sessionDays: threshold(config, options.sessionDays, '--session-days', ['cleanup.sessionIdleDays'], 30, {
+      min: 1,
+      max: MAX_DAYS,
+    }),
+    chunkSize: threshold(config, options.chunkSize, '--chunk-size', ['cleanup.chunkSize'], 1000, {
+      min: 1,
+      max: 1_000_000,
+    }),
     tempDirs,
     rules: parseRetentionRules(config.get('retention.rules')),
     statisticsPaths: statisticsPaths(config),

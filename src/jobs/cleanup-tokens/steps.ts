@@ -28,9 +28,18 @@ export function localDaysAgo(now: Date, days: number, timeZone: string): string 
   return `${addDays(local.slice(0, 10), -days)}${local.slice(10)}`;
 }
 
-async function sampleIds(db: Db, table: string, key: string, where: string, params: readonly unknown[]): Promise<unknown[]> {
+async function sampleIds(
+  db: Db,
+  table: string,
+  key: string,
+  where: string,
+  params: readonly unknown[],
+): Promise<unknown[]> {
   const k = db.quote(key);
-  const rows = await db.query<{ k: unknown }>(`SELECT ${k} AS k FROM ${db.quote(table)} WHERE (${where}) ORDER BY ${k} LIMIT ${SAMPLE_SIZE}`, params);
+  const rows = await db.query<{ k: unknown }>(
+    `SELECT ${k} AS k FROM ${db.quote(table)} WHERE (${where}) ORDER BY ${k} LIMIT ${SAMPLE_SIZE}`,
+    params,
+  );
   return rows.map((r) => r.k);
 }
 
@@ -39,14 +48,29 @@ async function sampleIds(db: Db, table: string, key: string, where: string, para
  * (for the log) and updates every matching row. The WHERE must exclude rows the SET already
  * produced, so a second run finds nothing.
  */
-async function updateStep(ctx: JobContext, table: string, key: string, set: string, setParams: unknown[], where: string, whereParams: unknown[]): Promise<StepOutcome> {
+async function updateStep(
+  ctx: JobContext,
+  table: string,
+  key: string,
+  set: string,
+  setParams: unknown[],
+  where: string,
+  whereParams: unknown[],
+): Promise<StepOutcome> {
   const db = ctx.db;
   if (ctx.dryRun) {
-    return { count: await countMatching(db, table, where, whereParams), sampleIds: await sampleIds(db, table, key, where, whereParams), notes: [] };
+    return {
+      count: await countMatching(db, table, where, whereParams),
+      sampleIds: await sampleIds(db, table, key, where, whereParams),
+      notes: [],
+    };
   }
   return db.transaction(async (tx) => {
     const samples = await sampleIds(tx, table, key, where, whereParams);
-    const res = await tx.execute(`UPDATE ${tx.quote(table)} SET ${set} WHERE (${where})`, [...setParams, ...whereParams]);
+    const res = await tx.execute(`UPDATE ${tx.quote(table)} SET ${set} WHERE (${where})`, [
+      ...setParams,
+      ...whereParams,
+    ]);
     return { count: res.affectedRows, sampleIds: samples, notes: [] };
   });
 }
@@ -56,7 +80,12 @@ export async function expireApiKeys(ctx: JobContext, now: string): Promise<StepO
   const t = ctx.tables;
   const table = t.table('api_keys');
   const q = (c: string) => ctx.db.quote(t.column('api_keys', c));
-  const [status, expires, deactAt, deactReason] = [q('status'), q('expires_at'), q('deactivated_at'), q('deactivated_reason')];
+  const [status, expires, deactAt, deactReason] = [
+    q('status'),
+    q('expires_at'),
+    q('deactivated_at'),
+    q('deactivated_reason'),
+  ];
   // A key that was still active gets its deactivation recorded now; one already deactivated
   // (inactive, revoked…) keeps its first deactivation time and reason. Status is assigned last
   // because MariaDB evaluates SET assignments left to right against the updated row.
@@ -67,7 +96,9 @@ export async function expireApiKeys(ctx: JobContext, now: string): Promise<StepO
     `${status} = 'expired'`,
   ].join(', ');
   const where = `${expires} IS NOT NULL AND ${expires} < ? AND (${status} IS NULL OR ${status} <> 'expired')`;
-  return updateStep(ctx, table, t.column('api_keys', 'id'), set, [now, now, EXPIRED_REASON, EXPIRED_REASON], where, [now]);
+  return updateStep(ctx, table, t.column('api_keys', 'id'), set, [now, now, EXPIRED_REASON, EXPIRED_REASON], where, [
+    now,
+  ]);
 }
 
 /**
@@ -75,17 +106,33 @@ export async function expireApiKeys(ctx: JobContext, now: string): Promise<StepO
  * `inactive`. The status filter binds the whole condition (the seed's orWhere let it escape).
  * Keys already past their expiry are step 1's, not this one's.
  */
-export async function deactivateIdleApiKeys(ctx: JobContext, now: string, cutoff: string, days: number): Promise<StepOutcome> {
+export async function deactivateIdleApiKeys(
+  ctx: JobContext,
+  now: string,
+  cutoff: string,
+  days: number,
+): Promise<StepOutcome> {
   const t = ctx.tables;
   const table = t.table('api_keys');
   const q = (c: string) => ctx.db.quote(t.column('api_keys', c));
-  const [status, expires, lastUsed, created, deactAt, deactReason] = [q('status'), q('expires_at'), q('last_used_at'), q('created_at'), q('deactivated_at'), q('deactivated_reason')];
+  const [status, expires, lastUsed, created, deactAt, deactReason] = [
+    q('status'),
+    q('expires_at'),
+    q('last_used_at'),
+    q('created_at'),
+    q('deactivated_at'),
+    q('deactivated_reason'),
+  ];
   const set = `${deactAt} = ?, ${deactReason} = ?, ${status} = 'inactive'`;
   const where =
     `${status} = 'active'` +
     ` AND ((${lastUsed} IS NOT NULL AND ${lastUsed} < ?) OR (${lastUsed} IS NULL AND ${created} IS NOT NULL AND ${created} < ?))` +
     ` AND (${expires} IS NULL OR ${expires} >= ?)`;
-  return updateStep(ctx, table, t.column('api_keys', 'id'), set, [now, inactiveReason(days)], where, [cutoff, cutoff, now]);
+  return updateStep(ctx, table, t.column('api_keys', 'id'), set, [now, inactiveReason(days)], where, [
+    cutoff,
+    cutoff,
+    now,
+  ]);
 }
 
 /** 3. Verification tokens expired on sites that are not verified → token and expiry cleared, status `verification_expired`. */
@@ -99,7 +146,8 @@ export async function expireWebsiteTokens(ctx: JobContext, now: string): Promise
   return updateStep(ctx, table, t.column('websites', 'id'), set, [], where, [now]);
 }
 
-const monthStart = (year: number, month: number) => `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-01 00:00:00`;
+const monthStart = (year: number, month: number) =>
+  `${String(year).padStart(4, '0')}-${String(month).padStart(2, '0')}-01 00:00:00`;
 const nextMonth = (year: number, month: number): [number, number] => (month === 12 ? [year + 1, 1] : [year, month + 1]);
 
 interface MonthReport {
@@ -126,7 +174,12 @@ interface MonthReport {
  * (rows added after it was written), that website's rows of that month are kept and a warning
  * says so: nothing is deleted that no summary covers.
  */
-export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: string, chunkSize: number, paths: StatisticsPaths = DEFAULT_STATISTICS_PATHS): Promise<StepOutcome> {
+export async function summarizeAndPurgeStatistics(
+  ctx: JobContext,
+  cutoff: string,
+  chunkSize: number,
+  paths: StatisticsPaths = DEFAULT_STATISTICS_PATHS,
+): Promise<StepOutcome> {
   const db = ctx.db;
   const t = ctx.tables;
   const stats = t.table('website_statistics');
@@ -140,13 +193,19 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
   const outcome: StepOutcome = { count: 0, sampleIds: [], notes: [], details: { cutoff, deleteBefore: monthCutoff } };
 
   const waiting = await countMatching(db, stats, `${created} >= ? AND ${created} < ?`, [monthCutoff, cutoff]);
-  if (waiting > 0) outcome.notes.push(`${waiting} row(s) older than the retention wait until their month (${cutoff.slice(0, 7)}) is entirely past it`);
+  if (waiting > 0)
+    outcome.notes.push(
+      `${waiting} row(s) older than the retention wait until their month (${cutoff.slice(0, 7)}) is entirely past it`,
+    );
   (outcome.details as Record<string, unknown>).waitingForMonthEnd = waiting;
 
   const summary = jsonObject(db.dialect, [
     ['record_count', 'COUNT(*)'],
     ['avg_api_calls', roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.api_calls_today, 'integer'))],
-    ['avg_response_time', roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.average_response_time, 'decimal'))],
+    [
+      'avg_response_time',
+      roundedAverage(db.dialect, jsonNumber(db.dialect, data, paths.average_response_time, 'decimal')),
+    ],
     ['total_page_views', `SUM(${jsonNumber(db.dialect, data, paths.page_views_today, 'integer')})`],
     ['max_total_users', `MAX(${jsonNumber(db.dialect, data, paths.total_users, 'integer')})`],
   ]);
@@ -156,8 +215,14 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
 
   /** Websites of the month whose rows no summary covers (so they stay), and how many summaries are new. */
   const checkCoverage = async (on: Db, year: number, month: number, range: unknown[], report: MonthReport) => {
-    const counts = await on.query<{ w: unknown; n: number }>(`SELECT ${websiteId} AS w, COUNT(*) AS n FROM ${on.quote(stats)} WHERE ${inMonth} GROUP BY ${websiteId}`, range);
-    const stored = await on.query<{ w: unknown; s: unknown }>(`SELECT ${mc('website_id')} AS w, ${mc('summary_data')} AS s FROM ${on.quote(monthly)} WHERE ${mc('year')} = ? AND ${mc('month')} = ?`, [year, month]);
+    const counts = await on.query<{ w: unknown; n: number }>(
+      `SELECT ${websiteId} AS w, COUNT(*) AS n FROM ${on.quote(stats)} WHERE ${inMonth} GROUP BY ${websiteId}`,
+      range,
+    );
+    const stored = await on.query<{ w: unknown; s: unknown }>(
+      `SELECT ${mc('website_id')} AS w, ${mc('summary_data')} AS s FROM ${on.quote(monthly)} WHERE ${mc('year')} = ? AND ${mc('month')} = ?`,
+      [year, month],
+    );
     const recorded = new Map(stored.map((r) => [String(r.w), recordCount(r.s)]));
     const kept: unknown[] = [];
     let wouldAdd = 0;
@@ -196,7 +261,14 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
     const start = monthStart(year, month);
     const end = monthStart(...nextMonth(year, month));
     const range = [start, end, span.lo, span.hi];
-    const report: MonthReport = { month: String(span.ym).slice(0, 7), rows: 0, summariesAdded: 0, deleted: 0, longestStatementMs: 0, keptWebsites: [] };
+    const report: MonthReport = {
+      month: String(span.ym).slice(0, 7),
+      rows: 0,
+      summariesAdded: 0,
+      deleted: 0,
+      longestStatementMs: 0,
+      keptWebsites: [],
+    };
 
     let covered: unknown[];
     if (ctx.dryRun) {
@@ -212,31 +284,52 @@ export async function summarizeAndPurgeStatistics(ctx: JobContext, cutoff: strin
       });
     }
     report.keptWebsites = covered;
-    for (const w of covered) ctx.warn(`website_statistics: website ${String(w)} ${report.month} ${ctx.dryRun ? 'would be ' : ''}kept: its monthly summary does not cover all of its ${report.month} rows (rows added after the summary was written?)`);
+    for (const w of covered)
+      ctx.warn(
+        `website_statistics: website ${String(w)} ${report.month} ${ctx.dryRun ? 'would be ' : ''}kept: its monthly summary does not cover all of its ${report.month} rows (rows added after the summary was written?)`,
+      );
 
     // NOT IN with a NULL in its list matches nothing, so rows without a website are excluded apart.
     const keptIds = covered.filter((w) => w !== null && w !== undefined);
     let keptClause = covered.length > keptIds.length ? ` AND ${websiteId} IS NOT NULL` : '';
-    if (keptIds.length) keptClause += ` AND (${websiteId} IS NULL OR ${websiteId} NOT IN (${keptIds.map(() => '?').join(', ')}))`;
+    if (keptIds.length)
+      keptClause += ` AND (${websiteId} IS NULL OR ${websiteId} NOT IN (${keptIds.map(() => '?').join(', ')}))`;
     const where = `${inMonth}${keptClause}`;
     const params = [...range, ...keptIds];
     if (outcome.sampleIds.length < SAMPLE_SIZE) {
-      outcome.sampleIds.push(...(await sampleIds(db, stats, t.column('website_statistics', 'id'), where, params)).slice(0, SAMPLE_SIZE - outcome.sampleIds.length));
+      outcome.sampleIds.push(
+        ...(await sampleIds(db, stats, t.column('website_statistics', 'id'), where, params)).slice(
+          0,
+          SAMPLE_SIZE - outcome.sampleIds.length,
+        ),
+      );
     }
     if (ctx.dryRun) {
       report.deleted = await countMatching(db, stats, where, params);
     } else {
-      const purged = await purgeInChunks(db, { table: stats, keyColumn: t.column('website_statistics', 'id'), where, params, chunkSize, signal: ctx.signal });
+      const purged = await purgeInChunks(db, {
+        table: stats,
+        keyColumn: t.column('website_statistics', 'id'),
+        where,
+        params,
+        chunkSize,
+        signal: ctx.signal,
+      });
       report.deleted = purged.deleted;
       report.longestStatementMs = Math.round(purged.longestStatementMs * 10) / 10;
-      ctx.logger.info(`website_statistics ${report.month}: ${report.summariesAdded} monthly summar${report.summariesAdded === 1 ? 'y' : 'ies'} added, ${report.deleted} detail row(s) deleted`);
+      ctx.logger.info(
+        `website_statistics ${report.month}: ${report.summariesAdded} monthly summar${report.summariesAdded === 1 ? 'y' : 'ies'} added, ${report.deleted} detail row(s) deleted`,
+      );
     }
     outcome.count += report.deleted;
     months.push(report);
   }
   (outcome.details as Record<string, unknown>).months = months;
   (outcome.details as Record<string, unknown>).summariesAdded = months.reduce((s, m) => s + m.summariesAdded, 0);
-  (outcome.details as Record<string, unknown>).longestDeleteStatementMs = months.reduce((s, m) => Math.max(s, m.longestStatementMs), 0);
+  (outcome.details as Record<string, unknown>).longestDeleteStatementMs = months.reduce(
+    (s, m) => Math.max(s, m.longestStatementMs),
+    0,
+  );
   return outcome;
 }
 
@@ -245,48 +338,100 @@ function recordCount(summary: unknown): number | null {
   try {
     const parsed = typeof summary === 'string' ? (JSON.parse(summary) as unknown) : summary;
     const n = (parsed as { record_count?: unknown })?.record_count;
-    return typeof n === 'number' ? n : typeof n === 'string' && n.trim() !== '' && Number.isFinite(Number(n)) ? Number(n) : null;
+    return typeof n === 'number'
+      ? n
+      : typeof n === 'string' && n.trim() !== '' && Number.isFinite(Number(n))
+        ? Number(n)
+        : null;
   } catch {
     return null;
   }
 }
 
 /** A chunked delete (or, in a dry run, a count) of the rows matching `where`; a missing table is a note. */
-async function purgeStep(ctx: JobContext, label: string, table: string, key: string, where: string, params: unknown[], chunkSize: number, outcome: StepOutcome, missingIsNote: boolean): Promise<number> {
+async function purgeStep(
+  ctx: JobContext,
+  label: string,
+  table: string,
+  key: string,
+  where: string,
+  params: unknown[],
+  chunkSize: number,
+  outcome: StepOutcome,
+  missingIsNote: boolean,
+): Promise<number> {
   const db = ctx.db;
   if (!(await db.tableExists(table))) {
     if (!missingIsNote) throw new Error(`table ${table} does not exist`);
     outcome.notes.push(`${label}: table ${table} does not exist, nothing to do`);
     return 0;
   }
-  if (outcome.sampleIds.length < SAMPLE_SIZE) outcome.sampleIds.push(...(await sampleIds(db, table, key, where, params)).slice(0, SAMPLE_SIZE - outcome.sampleIds.length));
+  if (outcome.sampleIds.length < SAMPLE_SIZE)
+    outcome.sampleIds.push(
+      ...(await sampleIds(db, table, key, where, params)).slice(0, SAMPLE_SIZE - outcome.sampleIds.length),
+    );
   if (ctx.dryRun) return countMatching(db, table, where, params);
   const res = await purgeInChunks(db, { table, keyColumn: key, where, params, chunkSize, signal: ctx.signal });
   return res.deleted;
 }
 
 /** 6. Sessions idle more than `sessionDays` and expired personal access tokens, deleted in chunks. */
-export async function purgeSessionsAndTokens(ctx: JobContext, nowMs: number, now: string, settings: CleanupSettings): Promise<StepOutcome> {
+export async function purgeSessionsAndTokens(
+  ctx: JobContext,
+  nowMs: number,
+  now: string,
+  settings: CleanupSettings,
+): Promise<StepOutcome> {
   const t = ctx.tables;
   const outcome: StepOutcome = { count: 0, sampleIds: [], notes: [] };
   const sessionsTable = t.table('sessions');
   const lastActivity = ctx.db.quote(t.column('sessions', 'last_activity'));
   const idleBefore = Math.floor(nowMs / 1000) - settings.sessionDays * 86_400;
-  const sessions = await purgeStep(ctx, 'sessions', sessionsTable, t.column('sessions', 'id'), `${lastActivity} < ?`, [idleBefore], settings.chunkSize, outcome, true);
+  const sessions = await purgeStep(
+    ctx,
+    'sessions',
+    sessionsTable,
+    t.column('sessions', 'id'),
+    `${lastActivity} < ?`,
+    [idleBefore],
+    settings.chunkSize,
+    outcome,
+    true,
+  );
   const tokensTable = t.table('personal_access_tokens');
   const expires = ctx.db.quote(t.column('personal_access_tokens', 'expires_at'));
-  const tokens = await purgeStep(ctx, 'personal_access_tokens', tokensTable, t.column('personal_access_tokens', 'id'), `${expires} IS NOT NULL AND ${expires} < ?`, [now], settings.chunkSize, outcome, true);
+  const tokens = await purgeStep(
+    ctx,
+    'personal_access_tokens',
+    tokensTable,
+    t.column('personal_access_tokens', 'id'),
+    `${expires} IS NOT NULL AND ${expires} < ?`,
+    [now],
+    settings.chunkSize,
+    outcome,
+    true,
+  );
   outcome.count = sessions + tokens;
   outcome.details = { sessions, personalAccessTokens: tokens, sessionIdleBefore: idleBefore };
   return outcome;
 }
 
 /** 7. One configured retention rule: delete in chunks, or set columns in one transaction. */
-export async function applyRetentionRule(ctx: JobContext, rule: RetentionRule, nowMs: number, settings: CleanupSettings): Promise<StepOutcome> {
+export async function applyRetentionRule(
+  ctx: JobContext,
+  rule: RetentionRule,
+  nowMs: number,
+  settings: CleanupSettings,
+): Promise<StepOutcome> {
   const db = ctx.db;
   if (!(await db.tableExists(rule.table))) throw new Error(`table ${rule.table} does not exist`);
   const cutoffMs = nowMs - rule.days * 86_400_000;
-  const cutoff = rule.timeFormat === 'unix' ? Math.floor(cutoffMs / 1000) : rule.timeFormat === 'unix_ms' ? cutoffMs : localDaysAgo(new Date(nowMs), rule.days, ctx.timeZone);
+  const cutoff =
+    rule.timeFormat === 'unix'
+      ? Math.floor(cutoffMs / 1000)
+      : rule.timeFormat === 'unix_ms'
+        ? cutoffMs
+        : localDaysAgo(new Date(nowMs), rule.days, ctx.timeZone);
   const { where, params } = compileRule(db, rule, cutoff);
   if (rule.action === 'set') {
     const set = rule.set.map(([col]) => `${db.quote(col)} = ?`).join(', ');
@@ -296,6 +441,16 @@ export async function applyRetentionRule(ctx: JobContext, rule: RetentionRule, n
     return out;
   }
   const outcome: StepOutcome = { count: 0, sampleIds: [], notes: [], details: { cutoff, action: 'delete' } };
-  outcome.count = await purgeStep(ctx, rule.name, rule.table, rule.key, where, params, settings.chunkSize, outcome, false);
+  outcome.count = await purgeStep(
+    ctx,
+    rule.name,
+    rule.table,
+    rule.key,
+    where,
+    params,
+    settings.chunkSize,
+    outcome,
+    false,
+  );
   return outcome;
 }

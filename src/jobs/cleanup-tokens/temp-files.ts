@@ -26,7 +26,11 @@ export interface TempCleanupResult {
  * skipped. With `dryRun` nothing is removed, only counted. The folder is read as a stream, so a
  * folder of millions of files is not listed into memory.
  */
-export async function cleanTempDirs(dirs: readonly string[], cutoffMs: number, opts: { dryRun: boolean; signal?: AbortSignal; onRemoveError?: (file: string, err: Error) => void }): Promise<TempCleanupResult> {
+export async function cleanTempDirs(
+  dirs: readonly string[],
+  cutoffMs: number,
+  opts: { dryRun: boolean; signal?: AbortSignal; onRemoveError?: (file: string, err: Error) => void },
+): Promise<TempCleanupResult> {
   const result: TempCleanupResult = { files: 0, bytes: 0, dirs: [], samples: [] };
   for (const dir of dirs) {
     const report: TempDirReport = { dir, state: 'cleaned', files: 0, bytes: 0, skippedEntries: 0 };

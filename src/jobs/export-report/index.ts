@@ -87,7 +87,9 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
   const dir = reportDir(ctx.config);
   const name = reportFileName(period, options.format);
   const recipients = options.to ?? ctx.mailer.admins;
-  ctx.logger.info(`${options.period} report: ${period.from} 00:00:00 to ${period.to} 00:00:00 (${ctx.timeZone}, end excluded)`);
+  ctx.logger.info(
+    `${options.period} report: ${period.from} 00:00:00 to ${period.to} 00:00:00 (${ctx.timeZone}, end excluded)`,
+  );
 
   const sections = await computeSections(
     ctx.db,
@@ -100,7 +102,13 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
     },
     ctx.signal,
   );
-  const doc: ReportDocument = { period, generatedAt: formatLocalDateTime(startedAt, ctx.timeZone), timeZone: ctx.timeZone, appName: ctx.config.string('app.name', 'webjobs'), sections };
+  const doc: ReportDocument = {
+    period,
+    generatedAt: formatLocalDateTime(startedAt, ctx.timeZone),
+    timeZone: ctx.timeZone,
+    appName: ctx.config.string('app.name', 'webjobs'),
+    sections,
+  };
   const result: ExportReportResult = {
     period: options.period,
     from: period.from,
@@ -123,12 +131,17 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
   };
 
   if (ctx.dryRun) {
-    for (const s of result.sections) ctx.logger.info(`would report ${s.title}: ${s.available ? `${s.rows} row(s)${s.truncated ? ' (cut at the limit)' : ''}` : `unavailable (${s.reason})`}`);
+    for (const s of result.sections)
+      ctx.logger.info(
+        `would report ${s.title}: ${s.available ? `${s.rows} row(s)${s.truncated ? ' (cut at the limit)' : ''}` : `unavailable (${s.reason})`}`,
+      );
     ctx.logger.info(`would write ${result.file}`);
     if (!options.email) result.mail.skipped = '--no-email';
     else if (!ctx.mailer.configured) result.mail.skipped = 'mail not configured (SMTP_URL or config mail.url)';
     else if (!recipients.length) result.mail.skipped = 'no admins configured (mail.admins or WEBJOBS_ADMINS)';
-    ctx.logger.info(result.mail.skipped ? `would send no mail: ${result.mail.skipped}` : `would mail ${recipients.join(', ')}`);
+    ctx.logger.info(
+      result.mail.skipped ? `would send no mail: ${result.mail.skipped}` : `would mail ${recipients.join(', ')}`,
+    );
     return result;
   }
 
@@ -137,7 +150,8 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
   } catch (err) {
     throw new Error(`cannot create report folder ${dir}: ${(err as Error).message}`, { cause: err });
   }
-  for (const orphan of removeOrphanedReportTemps(dir, processAlive)) ctx.logger.warn(`removed ${orphan}, left by a report whose process died mid-write`);
+  for (const orphan of removeOrphanedReportTemps(dir, processAlive))
+    ctx.logger.warn(`removed ${orphan}, left by a report whose process died mid-write`);
   throwIfAborted(ctx.signal);
   const file = new AtomicFile(dir, name);
   let finalPath: string;
@@ -154,7 +168,8 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
   ctx.logger.info(`wrote ${finalPath} (${formatBytes(result.bytes)})`);
 
   result.retention.deleted = applyReportRetention(dir, keepDays, ctx.clock.now().getTime(), finalPath);
-  if (result.retention.deleted.length) ctx.logger.info(`retention: deleted ${result.retention.deleted.length} report(s) older than ${keepDays} days`);
+  if (result.retention.deleted.length)
+    ctx.logger.info(`retention: deleted ${result.retention.deleted.length} report(s) older than ${keepDays} days`);
 
   if (!options.email) {
     result.mail.skipped = '--no-email';
@@ -167,7 +182,13 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
       subject: mailSubject(doc),
       text: mailText(doc),
       html: mailHtml(doc),
-      attachments: [{ filename: name, path: finalPath, contentType: options.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8' }],
+      attachments: [
+        {
+          filename: name,
+          path: finalPath,
+          contentType: options.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+        },
+      ],
     },
     ctx.logger,
     (m) => ctx.warn(m),
@@ -176,7 +197,9 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
   );
   result.mail = {
     sent: outcome.sent,
-    failed: outcome.results.filter((r) => !r.ok).map((r) => ({ to: r.to, error: r.error ?? 'unknown error', attempts: r.attempts })),
+    failed: outcome.results
+      .filter((r) => !r.ok)
+      .map((r) => ({ to: r.to, error: r.error ?? 'unknown error', attempts: r.attempts })),
     ...(outcome.skipped ? { skipped: outcome.skipped } : {}),
   };
   return result;

@@ -19,7 +19,8 @@ export interface ReportPeriod {
 }
 
 export function parsePeriod(value: string): Period {
-  if (!(PERIODS as readonly string[]).includes(value)) throw new UsageError(`--period must be one of ${PERIODS.join(', ')}, got "${value}"`);
+  if (!(PERIODS as readonly string[]).includes(value))
+    throw new UsageError(`--period must be one of ${PERIODS.join(', ')}, got "${value}"`);
   return value as Period;
 }
 

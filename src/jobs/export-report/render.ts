@@ -115,7 +115,10 @@ function summaryLines(doc: ReportDocument): string[] {
 }
 
 export function escapeHtml(value: unknown): string {
-  return String(value ?? '').replace(/[&<>"']/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string);
+  return String(value ?? '').replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string,
+  );
 }
 
 const TABLE = 'border-collapse:collapse;margin:0 0 18px 0;font-family:Arial,Helvetica,sans-serif;font-size:13px';
@@ -138,8 +141,11 @@ function sectionHtml(s: Section): string {
   if (!s.rows.length) return `${title}${notes}<p><em>No data in this period.</em></p>`;
   const head = `<tr>${s.columns.map((c) => `<th style="${TH}">${escapeHtml(c.label)}</th>`).join('')}</tr>`;
   const shown = s.rows.slice(0, HTML_ROW_LIMIT);
-  const body = shown.map((r) => `<tr>${s.columns.map((c) => cellHtml(r, c.key, c.type !== 'text')).join('')}</tr>`).join('\n');
-  const more = s.rows.length > shown.length ? `<p><em>${s.rows.length - shown.length} more in the attached report.</em></p>` : '';
+  const body = shown
+    .map((r) => `<tr>${s.columns.map((c) => cellHtml(r, c.key, c.type !== 'text')).join('')}</tr>`)
+    .join('\n');
+  const more =
+    s.rows.length > shown.length ? `<p><em>${s.rows.length - shown.length} more in the attached report.</em></p>` : '';
   return `${title}${notes}<table style="${TABLE}">${head}\n${body}</table>${more}`;
 }
 

@@ -7,8 +7,10 @@ export const REPORT_FORMATS = ['csv', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Only files of exactly this shape are webjobs reports; retention never touches anything else. */
-const REPORT_NAME = /^user_activity_report_(daily|weekly|monthly)_(\d{4}-\d{2}-\d{2})_to_(\d{4}-\d{2}-\d{2})\.(csv|json)$/;
-const REPORT_TEMP = /^\.user_activity_report_(?:daily|weekly|monthly)_[\d-]+_to_[\d-]+\.(?:csv|json)\.\d+\.[a-z0-9]+\.tmp$/;
+const REPORT_NAME =
+  /^user_activity_report_(daily|weekly|monthly)_(\d{4}-\d{2}-\d{2})_to_(\d{4}-\d{2}-\d{2})\.(csv|json)$/;
+const REPORT_TEMP =
+  /^\.user_activity_report_(?:daily|weekly|monthly)_[\d-]+_to_[\d-]+\.(?:csv|json)\.\d+\.[a-z0-9]+\.tmp$/;
 
 export function reportFileName(p: ReportPeriod, format: ReportFormat): string {
   return `user_activity_report_${p.period}_${p.from}_to_${p.to}.${format}`;

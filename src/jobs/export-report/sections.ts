@@ -41,7 +41,15 @@ export interface Section {
   notes: string[];
 }
 
-export const SECTION_IDS = ['summary', 'top_users', 'top_movies', 'top_series', 'top_search_terms', 'activity_by_type', 'suspicious_ips'] as const;
+export const SECTION_IDS = [
+  'summary',
+  'top_users',
+  'top_movies',
+  'top_series',
+  'top_search_terms',
+  'activity_by_type',
+  'suspicious_ips',
+] as const;
 export type SectionId = (typeof SECTION_IDS)[number];
 
 export interface SectionSettings {
@@ -52,7 +60,13 @@ export interface SectionSettings {
 }
 
 /** The activity_type values the sections count (the reference schema's). */
-export const ACTIVITY = { login: 'login', loginFailed: 'login_failed', watchMovie: 'watch_movie', watchSeries: 'watch_series', search: 'search' } as const;
+export const ACTIVITY = {
+  login: 'login',
+  loginFailed: 'login_failed',
+  watchMovie: 'watch_movie',
+  watchSeries: 'watch_series',
+  search: 'search',
+} as const;
 
 /** A prepared section statement: SQL text, bound values, and the tables it reads. */
 export interface SectionQuery {
@@ -151,33 +165,60 @@ export const SUMMARY_METRICS = [
  * - new users: users whose created_at falls in the period
  * - total activities, unique active users (distinct user_id), logins, failed logins: activity rows in the period
  */
-export function summaryQuery(db: Db, map: TableMap, p: ReportPeriod, present: { users: boolean; activities: boolean }): SectionQuery {
+export function summaryQuery(
+  db: Db,
+  map: TableMap,
+  p: ReportPeriod,
+  present: { users: boolean; activities: boolean },
+): SectionQuery {
   const n = new Names(db, map);
   const parts: string[] = [];
   const params: unknown[] = [];
   if (present.users) {
     const u = n.table('users');
     parts.push(`(SELECT COUNT(*) FROM ${u}) AS total_users`);
-    parts.push(`(SELECT COUNT(*) FROM ${u} WHERE ${n.col('users', 'last_activity_at')} >= ? AND ${n.col('users', 'last_activity_at')} < ?) AS active_users`);
-    parts.push(`(SELECT COUNT(*) FROM ${u} WHERE ${n.col('users', 'created_at')} >= ? AND ${n.col('users', 'created_at')} < ?) AS new_users`);
+    parts.push(
+      `(SELECT COUNT(*) FROM ${u} WHERE ${n.col('users', 'last_activity_at')} >= ? AND ${n.col('users', 'last_activity_at')} < ?) AS active_users`,
+    );
+    parts.push(
+      `(SELECT COUNT(*) FROM ${u} WHERE ${n.col('users', 'created_at')} >= ? AND ${n.col('users', 'created_at')} < ?) AS new_users`,
+    );
     params.push(p.fromTs, p.toTs, p.fromTs, p.toTs);
   }
   let from = '';
   if (present.activities) {
     const type = n.col('user_activities', 'activity_type');
     const created = n.col('user_activities', 'created_at');
-    parts.push('a.total_activities', 'a.unique_active_users', 'COALESCE(a.total_logins, 0) AS total_logins', 'COALESCE(a.failed_logins, 0) AS failed_logins');
+    parts.push(
+      'a.total_activities',
+      'a.unique_active_users',
+      'COALESCE(a.total_logins, 0) AS total_logins',
+      'COALESCE(a.failed_logins, 0) AS failed_logins',
+    );
     from =
       ` FROM (SELECT COUNT(*) AS total_activities, COUNT(DISTINCT ${n.col('user_activities', 'user_id')}) AS unique_active_users,` +
       ` SUM(CASE WHEN ${type} = ? THEN 1 ELSE 0 END) AS total_logins, SUM(CASE WHEN ${type} = ? THEN 1 ELSE 0 END) AS failed_logins` +
       ` FROM ${n.table('user_activities')} WHERE ${created} >= ? AND ${created} < ?) a`;
     params.push(ACTIVITY.login, ACTIVITY.loginFailed, p.fromTs, p.toTs);
   }
-  return { id: 'summary', sql: `SELECT ${parts.join(', ')}${from}`, params, tables: [n.raw('users'), n.raw('user_activities')] };
+  return {
+    id: 'summary',
+    sql: `SELECT ${parts.join(', ')}${from}`,
+    params,
+    tables: [n.raw('users'), n.raw('user_activities')],
+  };
 }
 
 /** Activity rows in the period (optionally of one type), grouped by `groupColumn`, top `limit` by count then key. */
-function topGroups(n: Names, p: ReportPeriod, groupColumn: string, countAlias: string, limit: number, type?: string, nonEmpty = false): { sql: string; params: unknown[] } {
+function topGroups(
+  n: Names,
+  p: ReportPeriod,
+  groupColumn: string,
+  countAlias: string,
+  limit: number,
+  type?: string,
+  nonEmpty = false,
+): { sql: string; params: unknown[] } {
   const created = n.col('user_activities', 'created_at');
   const column = n.col('user_activities', groupColumn);
   const group = withoutIndex(n.dialect, column);
@@ -208,7 +249,14 @@ export function topUsersQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQu
   };
 }
 
-function topTitlesQuery(db: Db, map: TableMap, p: ReportPeriod, id: 'top_movies' | 'top_series', table: 'movies' | 'series', type: string): SectionQuery {
+function topTitlesQuery(
+  db: Db,
+  map: TableMap,
+  p: ReportPeriod,
+  id: 'top_movies' | 'top_series',
+  table: 'movies' | 'series',
+  type: string,
+): SectionQuery {
   const n = new Names(db, map);
   const inner = topGroups(n, p, 'subject_id', 'views', 10, type);
   return {
@@ -221,8 +269,10 @@ function topTitlesQuery(db: Db, map: TableMap, p: ReportPeriod, id: 'top_movies'
   };
 }
 
-export const topMoviesQuery = (db: Db, map: TableMap, p: ReportPeriod) => topTitlesQuery(db, map, p, 'top_movies', 'movies', ACTIVITY.watchMovie);
-export const topSeriesQuery = (db: Db, map: TableMap, p: ReportPeriod) => topTitlesQuery(db, map, p, 'top_series', 'series', ACTIVITY.watchSeries);
+export const topMoviesQuery = (db: Db, map: TableMap, p: ReportPeriod) =>
+  topTitlesQuery(db, map, p, 'top_movies', 'movies', ACTIVITY.watchMovie);
+export const topSeriesQuery = (db: Db, map: TableMap, p: ReportPeriod) =>
+  topTitlesQuery(db, map, p, 'top_series', 'series', ACTIVITY.watchSeries);
 
 export function topSearchTermsQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
   const n = new Names(db, map);
@@ -263,7 +313,13 @@ export function suspiciousIpsQuery(db: Db, map: TableMap, p: ReportPeriod, s: Se
 }
 
 /** The seven statements, in report order (the summary's for the tables that exist). */
-export function sectionQueries(db: Db, map: TableMap, p: ReportPeriod, s: SectionSettings, present: { users: boolean; activities: boolean } = { users: true, activities: true }): SectionQuery[] {
+export function sectionQueries(
+  db: Db,
+  map: TableMap,
+  p: ReportPeriod,
+  s: SectionSettings,
+  present: { users: boolean; activities: boolean } = { users: true, activities: true },
+): SectionQuery[] {
   return [
     summaryQuery(db, map, p, present),
     topUsersQuery(db, map, p),
@@ -277,7 +333,8 @@ export function sectionQueries(db: Db, map: TableMap, p: ReportPeriod, s: Sectio
 
 function coerce(value: unknown, type: ColumnType): string | number | null {
   if (value === null || value === undefined) return null;
-  if (type === 'text') return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
+  if (type === 'text')
+    return typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : String(value);
   if (typeof value === 'number') return value;
   if (typeof value === 'bigint') return Number(value);
   const num = Number(value);
@@ -302,13 +359,21 @@ async function missingTables(db: Db, tables: readonly string[], cache: Map<strin
   return missing;
 }
 
-const missingReason = (tables: string[]) => `table${tables.length > 1 ? 's' : ''} ${tables.join(', ')} ${tables.length > 1 ? 'do' : 'does'} not exist`;
+const missingReason = (tables: string[]) =>
+  `table${tables.length > 1 ? 's' : ''} ${tables.join(', ')} ${tables.length > 1 ? 'do' : 'does'} not exist`;
 
 /**
  * Computes every section. A section whose table is missing is returned unavailable (with the
  * reason) instead of failing the report; any other database error fails it.
  */
-export async function computeSections(db: Db, map: TableMap, p: ReportPeriod, s: SectionSettings, onSection?: (section: Section, ms: number) => void, signal?: AbortSignal): Promise<Section[]> {
+export async function computeSections(
+  db: Db,
+  map: TableMap,
+  p: ReportPeriod,
+  s: SectionSettings,
+  onSection?: (section: Section, ms: number) => void,
+  signal?: AbortSignal,
+): Promise<Section[]> {
   const exists = new Map<string, boolean>();
   const usersTable = map.table('users');
   const activitiesTable = map.table('user_activities');
@@ -333,7 +398,14 @@ export async function computeSections(db: Db, map: TableMap, p: ReportPeriod, s:
           if (gone.includes(table)) continue;
           section.rows.push({ metric: m.label, value: coerce(row[m.key] ?? 0, 'int') });
         }
-        if (gone.length) section.notes.push(`Unavailable: ${SUMMARY_METRICS.filter((m) => gone.includes(m.table === 'users' ? usersTable : activitiesTable)).map((m) => m.label.toLowerCase()).join(', ')} (${missingReason(gone)})`);
+        if (gone.length)
+          section.notes.push(
+            `Unavailable: ${SUMMARY_METRICS.filter((m) =>
+              gone.includes(m.table === 'users' ? usersTable : activitiesTable),
+            )
+              .map((m) => m.label.toLowerCase())
+              .join(', ')} (${missingReason(gone)})`,
+          );
       }
     } else {
       const gone = await missingTables(db, q.tables, exists);
@@ -345,9 +417,13 @@ export async function computeSections(db: Db, map: TableMap, p: ReportPeriod, s:
         if (q.id === 'suspicious_ips' && rows.length > s.suspiciousIpLimit) {
           rows.length = s.suspiciousIpLimit;
           section.truncated = true;
-          section.notes.push(`Only the first ${s.suspiciousIpLimit} IP addresses are listed (config report.suspiciousIpLimit).`);
+          section.notes.push(
+            `Only the first ${s.suspiciousIpLimit} IP addresses are listed (config report.suspiciousIpLimit).`,
+          );
         }
-        section.rows = rows.map((r) => Object.fromEntries(section.columns.map((c) => [c.key, coerce(r[c.key], c.type)])));
+        section.rows = rows.map((r) =>
+          Object.fromEntries(section.columns.map((c) => [c.key, coerce(r[c.key], c.type)])),
+        );
       }
     }
     out.push(section);

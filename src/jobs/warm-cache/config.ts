@@ -32,10 +32,12 @@ export interface ResolvedWarmOptions {
 export function resolveOptions(config: Config, o: WarmOptions): ResolvedWarmOptions {
   const rateCfg = config.get('warm.rate');
   const method = o.method ?? config.string('warm.method', 'GET').toUpperCase();
-  if (method !== 'GET' && method !== 'HEAD') throw new UsageError(`config warm.method must be GET or HEAD, got ${JSON.stringify(method)}`);
+  if (method !== 'GET' && method !== 'HEAD')
+    throw new UsageError(`config warm.method must be GET or HEAD, got ${JSON.stringify(method)}`);
   let rate: number | null = o.rate ?? null;
   if (rate === null && rateCfg !== undefined && rateCfg !== null) {
-    if (typeof rateCfg !== 'number' || !(rateCfg > 0)) throw new UsageError('config warm.rate must be a positive number of requests per second');
+    if (typeof rateCfg !== 'number' || !(rateCfg > 0))
+      throw new UsageError('config warm.rate must be a positive number of requests per second');
     rate = rateCfg;
   }
   return {
@@ -43,7 +45,9 @@ export function resolveOptions(config: Config, o: WarmOptions): ResolvedWarmOpti
     concurrency: o.concurrency ?? config.number('warm.concurrency', 4, { min: 1, max: 256 }),
     rate,
     delayMs: o.delayMs ?? config.number('warm.delayMs', 0, { min: 0, max: 600_000 }),
-    timeoutMs: o.timeoutMs ?? Math.round(config.number('warm.timeoutSeconds', 10, { min: 0.01, max: 3600, integer: false }) * 1000),
+    timeoutMs:
+      o.timeoutMs ??
+      Math.round(config.number('warm.timeoutSeconds', 10, { min: 0.01, max: 3600, integer: false }) * 1000),
     method,
     force: Boolean(o.force),
   };
@@ -51,7 +55,9 @@ export function resolveOptions(config: Config, o: WarmOptions): ResolvedWarmOpti
 
 /** Fills `{id}` and `{platform}` in, URL-encoded. */
 export function expandTemplate(template: string, widgetId: string, platform: string): string {
-  return template.replace(/\{id\}/g, encodeURIComponent(widgetId)).replace(/\{platform\}/g, encodeURIComponent(platform));
+  return template
+    .replace(/\{id\}/g, encodeURIComponent(widgetId))
+    .replace(/\{platform\}/g, encodeURIComponent(platform));
 }
 
 /** Checks `warm.urlTemplate`: an absolute http(s) URL with `{id}`. Returns it, or undefined when absent. */
@@ -78,23 +84,29 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * the environment (a missing variable is a usage error), so tokens stay out of the file.
  * Returns the headers and the values that came from the environment (to mask in logs).
  */
-export function resolveHeaders(config: Config, env: NodeJS.ProcessEnv = process.env): { headers: Record<string, string>; secrets: string[] } {
+export function resolveHeaders(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+): { headers: Record<string, string>; secrets: string[] } {
   const section = config.section('warm.headers');
   const headers: Record<string, string> = {};
   const secrets: string[] = [];
   for (const [name, raw] of Object.entries(section)) {
-    if (!HEADER_NAME.test(name)) throw new UsageError(`config warm.headers: ${JSON.stringify(name)} is not a valid header name`);
+    if (!HEADER_NAME.test(name))
+      throw new UsageError(`config warm.headers: ${JSON.stringify(name)} is not a valid header name`);
     if (typeof raw !== 'string') throw new UsageError(`config warm.headers.${name} must be a string`);
     const value = raw.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_m, v: string) => {
       const found = env[v];
-      if (found === undefined) throw new UsageError(`config warm.headers.${name} names the environment variable ${v}, which is not set`);
+      if (found === undefined)
+        throw new UsageError(`config warm.headers.${name} names the environment variable ${v}, which is not set`);
       secrets.push(found);
       return found;
     });
     if (/[\r\n\0]/.test(value)) throw new UsageError(`config warm.headers.${name} must not contain line breaks`);
     headers[name] = value;
     // A literal value under an auth-looking header is a secret too.
-    if (/auth|token|key|secret|cookie/i.test(name)) secrets.push(value, ...value.split(/\s+/).filter((p) => p.length >= 8));
+    if (/auth|token|key|secret|cookie/i.test(name))
+      secrets.push(value, ...value.split(/\s+/).filter((p) => p.length >= 8));
   }
   return { headers, secrets };
 }

@@ -62,19 +62,35 @@ export class HttpClient {
           return;
         }
         const timedOut = timeout.aborted && !opts.signal.aborted;
-        resolve({ statusCode, ttfbMs, totalMs, retryAfterMs, timedOut, error: timedOut ? `timed out after ${opts.timeoutMs} ms` : errorMessage(error) });
+        resolve({
+          statusCode,
+          ttfbMs,
+          totalMs,
+          retryAfterMs,
+          timedOut,
+          error: timedOut ? `timed out after ${opts.timeoutMs} ms` : errorMessage(error),
+        });
       };
       let req: http.ClientRequest;
       try {
-        req = lib.request(u, { method: opts.method, headers: opts.headers, signal, agent: u.protocol === 'https:' ? this.httpsAgent : this.httpAgent }, (res) => {
-          ttfbMs = performance.now() - t0;
-          statusCode = res.statusCode ?? null;
-          retryAfterMs = parseRetryAfter(res.headers['retry-after']);
-          res.on('data', () => undefined);
-          res.on('end', () => done());
-          res.on('error', (err) => done(err));
-          res.on('aborted', () => done(new Error('response aborted')));
-        });
+        req = lib.request(
+          u,
+          {
+            method: opts.method,
+            headers: opts.headers,
+            signal,
+            agent: u.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
+          },
+          (res) => {
+            ttfbMs = performance.now() - t0;
+            statusCode = res.statusCode ?? null;
+            retryAfterMs = parseRetryAfter(res.headers['retry-after']);
+            res.on('data', () => undefined);
+            res.on('end', () => done());
+            res.on('error', (err) => done(err));
+            res.on('aborted', () => done(new Error('response aborted')));
+          },
+        );
       } catch (err) {
         done(err);
         return;

@@ -41,7 +41,16 @@ export interface WarmResult {
   rate: number | null;
   timeoutMs: number;
   breaker: boolean;
-  totals: { widgets: number; sent: number; ok: number; clientErrors: number; failed: number; skipped: number; deferred: number; trials: number };
+  totals: {
+    widgets: number;
+    sent: number;
+    ok: number;
+    clientErrors: number;
+    failed: number;
+    skipped: number;
+    deferred: number;
+    trials: number;
+  };
   slowest: Array<Pick<WidgetResult, 'widgetId' | 'platform' | 'statusCode' | 'ttfbMs' | 'totalMs'>>;
   widgets: WidgetResult[];
   /** Each platform's circuit at the end of the run. */
@@ -65,7 +74,10 @@ async function popularWidgets(ctx: JobContext, template: string, days: number, c
   const wid = q(t.column('api_requests', 'widget_id'));
   const plat = q(t.column('api_requests', 'platform'));
   const created = q(t.column('api_requests', 'created_at'));
-  if (!(await ctx.db.tableExists(table))) throw new Error(`table ${table} does not exist (run \`webjobs init --schema\`, or map tables.api_requests.name in config)`);
+  if (!(await ctx.db.tableExists(table)))
+    throw new Error(
+      `table ${table} does not exist (run \`webjobs init --schema\`, or map tables.api_requests.name in config)`,
+    );
   const since = formatLocalDateTime(new Date(ctx.clock.now().getTime() - days * 86_400_000), ctx.timeZone);
   const rows = await ctx.db.query<{ widget_id: unknown; platform: unknown; requests: unknown }>(
     `SELECT ${wid} AS widget_id, MAX(${plat}) AS platform, COUNT(*) AS requests FROM ${q(table)} WHERE ${created} >= ? GROUP BY ${wid} ORDER BY requests DESC, widget_id ASC LIMIT ?`,
@@ -95,7 +107,14 @@ function summarize(widgets: WidgetResult[]): WarmResult['totals'] {
 
 export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
   name: 'warm-cache',
-  settingKeys: ['cache-warming-enabled', 'cache-warming-widget-count', 'circuit-breaker-enabled', 'circuit-breaker-failure-threshold', 'circuit-breaker-timeout-seconds', 'circuit-breaker-half-open-requests'],
+  settingKeys: [
+    'cache-warming-enabled',
+    'cache-warming-widget-count',
+    'circuit-breaker-enabled',
+    'circuit-breaker-failure-threshold',
+    'circuit-breaker-timeout-seconds',
+    'circuit-breaker-half-open-requests',
+  ],
   description: "Request the most used widgets so the app's cache is warm before the morning traffic",
   timeoutSeconds: 1800,
 
@@ -108,10 +127,13 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
   async run(ctx, options) {
     const o = resolveOptions(ctx.config, options);
     if (!ctx.settings.bool('cache-warming-enabled') && !o.force) {
-      throw new JobSkipped('cache warming is disabled (setting cache-warming-enabled = 0; `webjobs settings set cache-warming-enabled 1`, or --force)');
+      throw new JobSkipped(
+        'cache warming is disabled (setting cache-warming-enabled = 0; `webjobs settings set cache-warming-enabled 1`, or --force)',
+      );
     }
     const template = checkUrlTemplate(ctx.config);
-    if (!template) throw new UsageError('config warm.urlTemplate is not set (e.g. "http://127.0.0.1:8080/api/v1/widgets/{id}")');
+    if (!template)
+      throw new UsageError('config warm.urlTemplate is not set (e.g. "http://127.0.0.1:8080/api/v1/widgets/{id}")');
     const { headers: configHeaders, secrets } = resolveHeaders(ctx.config);
     for (const s of secrets) ctx.logger.addSecret(s);
     const headers: Record<string, string> = { 'User-Agent': `webjobs/${version} (warm-cache)`, ...configHeaders };
@@ -119,15 +141,27 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
     const breakerOn = ctx.settings.bool('circuit-breaker-enabled');
 
     const widgets = await popularWidgets(ctx, template, o.days, count);
-    ctx.logger.info(`${widgets.length} widget(s) among the ${count} most requested in the last ${o.days} day(s); ${o.method} with concurrency ${o.concurrency}${o.rate ? `, at most ${o.rate}/s` : ''}, timeout ${formatDuration(o.timeoutMs)}${breakerOn ? '' : ', circuit breaker disabled'}`);
-    const base = { method: o.method, days: o.days, count, concurrency: o.concurrency, rate: o.rate, timeoutMs: o.timeoutMs, breaker: breakerOn };
+    ctx.logger.info(
+      `${widgets.length} widget(s) among the ${count} most requested in the last ${o.days} day(s); ${o.method} with concurrency ${o.concurrency}${o.rate ? `, at most ${o.rate}/s` : ''}, timeout ${formatDuration(o.timeoutMs)}${breakerOn ? '' : ', circuit breaker disabled'}`,
+    );
+    const base = {
+      method: o.method,
+      days: o.days,
+      count,
+      concurrency: o.concurrency,
+      rate: o.rate,
+      timeoutMs: o.timeoutMs,
+      breaker: breakerOn,
+    };
 
     if (ctx.dryRun) {
       const circuits: Record<string, CircuitState> = {};
       for (const c of breakerOn ? await CircuitStore.list(ctx.db) : []) circuits[c.platform] = c.state;
       const planned: WidgetResult[] = widgets.map((w) => {
         const state = circuits[w.platform] ?? 'closed';
-        ctx.logger.info(`would ${o.method} ${w.url} (widget ${w.widgetId}, ${w.platform}${state !== 'closed' ? `, circuit ${state}` : ''})`);
+        ctx.logger.info(
+          `would ${o.method} ${w.url} (widget ${w.widgetId}, ${w.platform}${state !== 'closed' ? `, circuit ${state}` : ''})`,
+        );
         return { ...w, status: 'planned', statusCode: null, ttfbMs: null, totalMs: null, attempts: 0, trial: false };
       });
       return { ...base, totals: summarize(planned), slowest: [], widgets: planned, circuits, transitions: [] };
@@ -150,12 +184,23 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
     let finished = 0;
 
     const warmOne = async (w: Widget): Promise<WidgetResult> => {
-      const r: WidgetResult = { ...w, status: 'failed', statusCode: null, ttfbMs: null, totalMs: null, attempts: 0, trial: false };
+      const r: WidgetResult = {
+        ...w,
+        status: 'failed',
+        statusCode: null,
+        ttfbMs: null,
+        totalMs: null,
+        attempts: 0,
+        trial: false,
+      };
       let lease: string | null = null;
       if (store) {
         const adm = await store.admit(w.platform);
         if (!adm.allowed) {
-          const when = adm.halfOpenAtMs !== null && adm.state === 'open' ? ` until ${formatLocalDateTime(new Date(adm.halfOpenAtMs), ctx.timeZone)}` : '';
+          const when =
+            adm.halfOpenAtMs !== null && adm.state === 'open'
+              ? ` until ${formatLocalDateTime(new Date(adm.halfOpenAtMs), ctx.timeZone)}`
+              : '';
           ctx.logger.debug(`skipped widget ${w.widgetId}: ${adm.reason} for ${w.platform}${when}`);
           return { ...r, status: 'skipped', reason: `${adm.reason}${when}` };
         }
@@ -175,7 +220,12 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
           }
           await limiter.take(ctx.signal);
           r.attempts++;
-          const res = await client.request(w.url, { method: o.method, headers, timeoutMs: Math.max(1, deadline - Date.now()), signal: ctx.signal });
+          const res = await client.request(w.url, {
+            method: o.method,
+            headers,
+            timeoutMs: Math.max(1, deadline - Date.now()),
+            signal: ctx.signal,
+          });
           if (ctx.signal.aborted) throw ctx.signal.reason;
           r.statusCode = res.statusCode;
           r.ttfbMs = round(res.ttfbMs);
@@ -186,7 +236,9 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
             const wait = res.retryAfterMs ?? 1000;
             limiter.pauseUntil(Date.now() + wait);
             if (Date.now() + wait < deadline && r.attempts < 5) {
-              ctx.logger.info(`${code} for widget ${w.widgetId} (${w.platform}): retrying after ${formatDuration(wait)}`);
+              ctx.logger.info(
+                `${code} for widget ${w.widgetId} (${w.platform}): retrying after ${formatDuration(wait)}`,
+              );
               await ctx.sleep(wait, ctx.signal);
               continue;
             }
@@ -212,7 +264,10 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
             r.status = 'ok';
             outcome = { ok: true };
           }
-          if (r.status === 'failed') ctx.logger.warn(`widget ${w.widgetId} (${w.platform}) failed: ${r.reason}${r.trial ? ' (trial request)' : ''}`);
+          if (r.status === 'failed')
+            ctx.logger.warn(
+              `widget ${w.widgetId} (${w.platform}) failed: ${r.reason}${r.trial ? ' (trial request)' : ''}`,
+            );
           else ctx.logger.debug(`widget ${w.widgetId} (${w.platform}): ${code} in ${formatDuration(res.totalMs)}`);
           return r;
         }
@@ -247,25 +302,51 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
       store?.flush();
       await Promise.all(recording);
     }
-    if (recordErrors.length) throw new Error(`could not record ${recordErrors.length} outcome(s) in webjobs_circuits: ${errorMessage(recordErrors[0])}`);
+    if (recordErrors.length)
+      throw new Error(
+        `could not record ${recordErrors.length} outcome(s) in webjobs_circuits: ${errorMessage(recordErrors[0])}`,
+      );
 
     const circuits: Record<string, CircuitState> = {};
-    if (store) for (const c of await CircuitStore.list(ctx.db)) if (widgets.some((w) => w.platform === c.platform)) circuits[c.platform] = c.state;
+    if (store)
+      for (const c of await CircuitStore.list(ctx.db))
+        if (widgets.some((w) => w.platform === c.platform)) circuits[c.platform] = c.state;
     const totals = summarize(results);
     const slowest = results
       .filter((w) => w.totalMs !== null && w.attempts > 0)
       .sort((a, b) => (b.totalMs ?? 0) - (a.totalMs ?? 0))
       .slice(0, 5)
-      .map(({ widgetId, platform, statusCode, ttfbMs, totalMs }) => ({ widgetId, platform, statusCode, ttfbMs, totalMs }));
+      .map(({ widgetId, platform, statusCode, ttfbMs, totalMs }) => ({
+        widgetId,
+        platform,
+        statusCode,
+        ttfbMs,
+        totalMs,
+      }));
     const result: WarmResult = { ...base, totals, slowest, widgets: results, circuits, transitions };
     ctx.logger.info(
       `warmed ${totals.ok} of ${totals.widgets} widget(s): ${totals.failed} failed, ${totals.clientErrors} client error(s), ${totals.skipped} skipped by an open circuit, ${totals.deferred} deferred`,
     );
-    for (const s of slowest) ctx.logger.info(`slow: widget ${s.widgetId} (${s.platform}) ${s.statusCode ?? '-'} in ${formatDuration(s.totalMs ?? 0)} (first byte ${formatDuration(s.ttfbMs ?? s.totalMs ?? 0)})`);
-    if (totals.skipped) ctx.warn(`${totals.skipped} widget(s) skipped by an open circuit (${Object.entries(circuits).filter(([, s]) => s !== 'closed').map(([p, s]) => `${p} ${s}`).join(', ') || 'since closed'})`);
-    if (totals.deferred) ctx.warn(`${totals.deferred} widget(s) deferred: the app asked to slow down (429/503 with Retry-After)`);
+    for (const s of slowest)
+      ctx.logger.info(
+        `slow: widget ${s.widgetId} (${s.platform}) ${s.statusCode ?? '-'} in ${formatDuration(s.totalMs ?? 0)} (first byte ${formatDuration(s.ttfbMs ?? s.totalMs ?? 0)})`,
+      );
+    if (totals.skipped)
+      ctx.warn(
+        `${totals.skipped} widget(s) skipped by an open circuit (${
+          Object.entries(circuits)
+            .filter(([, s]) => s !== 'closed')
+            .map(([p, s]) => `${p} ${s}`)
+            .join(', ') || 'since closed'
+        })`,
+      );
+    if (totals.deferred)
+      ctx.warn(`${totals.deferred} widget(s) deferred: the app asked to slow down (429/503 with Retry-After)`);
     if (totals.ok === 0 && totals.failed > 0) {
-      throw new PartialFailure(`no request succeeded: ${totals.failed} of ${totals.widgets} widget(s) failed (first: ${results.find((w) => w.status === 'failed')?.reason ?? '?'})`, result);
+      throw new PartialFailure(
+        `no request succeeded: ${totals.failed} of ${totals.widgets} widget(s) failed (first: ${results.find((w) => w.status === 'failed')?.reason ?? '?'})`,
+        result,
+      );
     }
     return result;
   },
