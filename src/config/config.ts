@@ -3,6 +3,12 @@ import path from 'node:path';
 import { DEFAULT_DATABASE_URL } from '../db/url.js';
 import { UsageError } from '../util/errors.js';
 import { assertTimeZone, systemTimeZone } from '../util/time.js';
+import { readFlag, readKey } from './read-key.js';
+import { specOf, type ConfigValue, type PlainConfigKey } from './schema.js';
+
+import { checkNumber } from './check-number.js';
+
+export { checkNumber };
 
 export type ConfigObject = Record<string, unknown>;
 
@@ -68,25 +74,27 @@ export class Config {
     return path.resolve(this.baseDir, v);
   }
 
+  /** A key read through its schema entry: checked, typed, and defaulted from the schema. */
+  value<K extends PlainConfigKey>(key: K): ConfigValue<K> {
+    const spec = specOf(key);
+    const raw = this.get(key);
+    if (raw !== undefined && raw !== null) return readKey(spec, raw, `config ${key}`, this.baseDir) as ConfigValue<K>;
+    const fallback = structuredClone(spec.default);
+    return (
+      spec.type === 'path' && typeof fallback === 'string' ? path.resolve(process.cwd(), fallback) : fallback
+    ) as ConfigValue<K>;
+  }
+
+  /** A flag that stands for a key: the flag when given (checked against the key's entry), else the key. */
+  valueOr<K extends PlainConfigKey>(key: K, flag: unknown, flagName: string): ConfigValue<K> {
+    if (flag === undefined) return this.value(key);
+    return readFlag(specOf(key), flag, flagName) as ConfigValue<K>;
+  }
+
   get timezone(): string {
     const tz = this.string('timezone');
     return tz ? assertTimeZone(tz) : systemTimeZone();
   }
-}
-
-export function checkNumber(
-  value: unknown,
-  what: string,
-  range: { min?: number; max?: number; integer?: boolean } = {},
-): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n))
-    throw new UsageError(`${what} must be a number, got ${JSON.stringify(value)}`);
-  if ((range.integer ?? true) && !Number.isInteger(n))
-    throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
-  if (range.min !== undefined && n < range.min) throw new UsageError(`${what} must be at least ${range.min}, got ${n}`);
-  if (range.max !== undefined && n > range.max) throw new UsageError(`${what} must be at most ${range.max}, got ${n}`);
-  return n;
 }
 
 export interface ConfigSource {
