@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../../src/runner/history.js';
-import { ensureRunnerTables } from '../../src/runner/tables.js';
+import { migrate } from '../../src/db/migrate.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { runCli } from '../support/cli.js';
 
@@ -40,7 +40,7 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
   beforeAll(async () => {
     t = await create();
     work = tempDir();
-    await ensureRunnerTables(t.db);
+    await migrate(t.db);
     // backup-db (daily): last success 3 days ago, a failure an hour ago → stale.
     await record('backup-db', 'succeeded', 3 * DAY, { durationMs: 65_000, host: 'app-1' });
     await record('backup-db', 'failed', HOUR, { error: 'disk full' });
