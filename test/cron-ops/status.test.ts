@@ -58,10 +58,9 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
       'INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ['cleanup-tokens', 'o', null, 'app-2', 4242, now - 5000, now + 55_000],
     );
-    // Circuits written by warm-cache (its table, read only by status).
-    await t.db.execute('CREATE TABLE webjobs_circuits (platform VARCHAR(100) PRIMARY KEY, state VARCHAR(16) NOT NULL)');
+    // Circuits written by warm-cache (its table, created by migrate with the others; read only by status).
     await t.db.execute(
-      "INSERT INTO webjobs_circuits (platform, state) VALUES ('booking', 'open'), ('expedia', 'closed'), ('airbnb', 'half_open'), ('agoda', 'closed')",
+      "INSERT INTO webjobs_circuits (platform, state, trial_leases, updated_at_ms) VALUES ('booking', 'open', '[]', 0), ('expedia', 'closed', '[]', 0), ('airbnb', 'half_open', '[]', 0), ('agoda', 'closed', '[]', 0)",
     );
     expect((await cli(['pause', 'warm-cache', '--note', 'API quota'])).code).toBe(0);
   });
