@@ -6,7 +6,7 @@
  */
 import { Config } from '../src/config/config.js';
 import { RunHistory } from '../src/runner/history.js';
-import { ensureRunnerTables } from '../src/runner/tables.js';
+import { migrate } from '../src/db/migrate.js';
 import { loadSchedule } from '../src/schedule/schedule.js';
 import { buildStatus } from '../src/schedule/status.js';
 import { benchDatabase, median, timed } from './support.js';
@@ -15,7 +15,7 @@ const ROWS = Number(process.argv[2] ?? 300_000);
 const b = await benchDatabase();
 try {
   const { admin, db } = b;
-  await ensureRunnerTables(db);
+  await migrate(db);
   const jobs = ['aggregate-stats', 'cleanup-cache', 'backup-db', 'cleanup-tokens', 'warm-cache', 'export-report'];
   const now = Date.now();
   console.log(`generating ${ROWS} webjobs_runs rows …`);

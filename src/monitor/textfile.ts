@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Db } from '../db/types.js';
 import type { RunObserver, RunSummary } from '../runner/runner.js';
 import { summarizeRuns, type JobRunSummary } from '../runner/run-summary.js';
-import { ensureRunnerTables } from '../runner/tables.js';
+import { migrate } from '../db/migrate.js';
 import { errorMessage } from '../util/errors.js';
 
 /**
@@ -105,7 +105,7 @@ export function textfileObserver(config: Config, openDb: () => Promise<Db>): Run
         try {
           const db = await openDb();
           try {
-            await ensureRunnerTables(db);
+            await migrate(db);
             values = valuesFromHistory((await summarizeRuns(db, [summary.job])).values());
           } finally {
             await db.close().catch(() => undefined);

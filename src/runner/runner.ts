@@ -13,7 +13,7 @@ import { formatDuration, formatLocalDateTime } from '../util/time.js';
 import { RunHistory, type RunStatus } from './history.js';
 import type { JobContext, JobDefinition, RunInfo } from './job.js';
 import { JobLock } from './lock.js';
-import { ensureRunnerTables } from './tables.js';
+import { migrate } from '../db/migrate.js';
 import { isTransientError } from './transient.js';
 import { pausedReason } from './pause.js';
 
@@ -223,7 +223,7 @@ export async function runJob<O extends object, R>(
         env,
         'preparing the run history',
         async () => {
-          await ensureRunnerTables(opened);
+          await migrate(opened);
           await runHistory.sweepAbandoned(def.name);
         },
         signal,

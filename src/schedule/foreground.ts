@@ -5,7 +5,7 @@ import type { Db } from '../db/types.js';
 import { findJob } from '../jobs/index.js';
 import type { Logger } from '../log/logger.js';
 import type { RunSummary } from '../runner/runner.js';
-import { ensureRunnerTables } from '../runner/tables.js';
+import { migrate } from '../db/migrate.js';
 import { CancelledError, errorMessage } from '../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../util/time.js';
 import { nextRun, previousRun } from './cron-expr.js';
@@ -96,7 +96,7 @@ export class ForegroundScheduler {
     let db: Db | null = null;
     try {
       db = await this.opts.openDb();
-      await ensureRunnerTables(db);
+      await migrate(db);
       for (const entry of schedule.entries) {
         if (entry.cron.hasSeconds) continue; // sub-minute schedules catch up by themselves
         const last = previousRun(entry.cron, now, this.tz);
