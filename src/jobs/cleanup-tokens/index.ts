@@ -1,9 +1,7 @@
 import path from 'node:path';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
-import { CancelledError, errorMessage, PartialFailure, TimeoutError } from '../../util/errors.js';
-import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { retryPolicy } from '../../runner/runner.js';
-import { isTransientError } from '../../runner/transient.js';
+import { PartialFailure } from '../../util/errors.js';
+import { formatBytes, formatLocalDateTime } from '../../util/time.js';
 import { resolveSettings, type CleanupSettings, type CleanupTokensOptions } from './settings.js';
 import {
   applyRetentionRule,
@@ -13,8 +11,8 @@ import {
   localDaysAgo,
   purgeSessionsAndTokens,
   summarizeAndPurgeStatistics,
-  type StepOutcome,
 } from './steps.js';
+import { stepRunner, type StepReport } from './step-runner.js';
 import { cleanTempDirs } from './temp-files.js';
 
 export type { CleanupTokensOptions } from './settings.js';
@@ -28,13 +26,6 @@ export const STEP_NAMES = [
   'temp_files',
   'session_tokens',
 ] as const;
-
-export interface StepReport extends StepOutcome {
-  step: string;
-  status: 'ok' | 'failed';
-  error?: string;
-  durationMs: number;
-}
 
 export interface CleanupTokensResult {
   dryRun: boolean;
@@ -88,42 +79,7 @@ async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<Clea
   const now = formatLocalDateTime(nowDate, ctx.timeZone);
   const steps: StepReport[] = [];
 
-  const policy = retryPolicy(ctx.config);
-  const step = async (name: string, fn: () => Promise<StepOutcome>) => {
-    const t0 = performance.now();
-    ctx.logger.step(`${name}${ctx.dryRun ? ' (dry run)' : ''}`);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await fn();
-        steps.push({ step: name, status: 'ok', ...outcome, durationMs: Math.round(performance.now() - t0) });
-        return;
-      } catch (err) {
-        // Cancellation and the time budget stop the whole run; anything else fails only this step.
-        if (err instanceof CancelledError || err instanceof TimeoutError || ctx.signal.aborted) throw err;
-        const message = errorMessage(err);
-        // A busy database or a deadlock: the step rolled back, and every step is safe to repeat.
-        if (isTransientError(err) && attempt < policy.tries) {
-          const wait = policy.backoffMs[Math.min(attempt - 1, policy.backoffMs.length - 1)] ?? 0;
-          ctx.logger.warn(
-            `${name} failed (${message}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`,
-          );
-          await ctx.sleep(wait, ctx.signal);
-          continue;
-        }
-        ctx.logger.error(`${name} failed: ${message}`);
-        steps.push({
-          step: name,
-          status: 'failed',
-          error: message,
-          count: 0,
-          sampleIds: [],
-          notes: [],
-          durationMs: Math.round(performance.now() - t0),
-        });
-        return;
-      }
-    }
-  };
+  const step = stepRunner(ctx, steps);
 
   await step('expired_api_keys', () => expireApiKeys(ctx, now));
   await step('inactive_api_keys', () =>
