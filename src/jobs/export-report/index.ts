@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { processAlive } from '../../runner/lock.js';
-import { sendToAdmins } from '../../runner/runner.js';
+import { sendToAdmins } from '../../notify/admins.js';
 import { AtomicFile } from '../../util/atomic-file.js';
 import { throwIfAborted, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatLocalDateTime, parseDay } from '../../util/time.js';
