@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { PartialFailure } from '../../util/errors.js';
-import { formatBytes, formatLocalDateTime } from '../../util/time.js';
+import { formatLocalDateTime } from '../../util/time.js';
 import { resolveSettings, type CleanupSettings, type CleanupTokensOptions } from './settings.js';
 import {
   applyRetentionRule,
@@ -14,6 +14,7 @@ import {
 } from './steps.js';
 import { stepRunner, type StepReport } from './step-runner.js';
 import { cleanTempDirs } from './temp-files.js';
+import { cleanupTokensSuccessEmail } from '../../notify/templates/cleanup-tokens.js';
 
 export type { CleanupTokensOptions } from './settings.js';
 
@@ -43,15 +44,6 @@ export interface CleanupTokensResult {
     chunkSize: number;
   };
 }
-
-const DESCRIPTIONS: Record<string, string> = {
-  expired_api_keys: 'Expired API Keys',
-  inactive_api_keys: 'Inactive API Keys',
-  expired_website_tokens: 'Expired Website Tokens',
-  old_statistics: 'Old Statistics Records',
-  temp_files: 'Temporary Files',
-  session_tokens: 'Session Tokens',
-};
 
 const VERB: Record<string, [string, string]> = {
   expired_api_keys: ['marked expired', 'would be marked expired'],
@@ -159,21 +151,5 @@ export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokens
     resolveSettings(config, options);
   },
   run,
-  successEmail(r, info) {
-    if (r.dryRun || r.totalCleaned === 0) return null;
-    const lines = [`${info.appName} Token Cleanup Summary:`, ''];
-    for (const s of r.steps) {
-      const label = DESCRIPTIONS[s.step] ?? `Retention rule ${s.step.slice('retention:'.length)}`;
-      lines.push(`• ${label}: ${s.count}`);
-    }
-    const temp = r.steps.find((s) => s.step === 'temp_files');
-    const bytes = temp?.details?.bytes;
-    if (typeof bytes === 'number' && bytes > 0) lines.push(`  (temporary files freed ${formatBytes(bytes)})`);
-    lines.push(
-      '',
-      `Total Items Cleaned: ${r.totalCleaned}`,
-      `Timestamp: ${formatLocalDateTime(info.startedAt, info.timeZone)}`,
-    );
-    return { subject: `[${info.appName}] Token Cleanup Summary`, text: lines.join('\n') };
-  },
+  successEmail: cleanupTokensSuccessEmail,
 };
