@@ -44,48 +44,59 @@ export function startRun(def: AnyJob, env: RunEnvironment, request: RunRequest):
     max: 7 * 86400,
   });
   const leaseMs = env.config.number('lock.leaseSeconds', 60, { min: 1, max: 3600 }) * 1000;
-  const runId = randomUUID();
-  const warnings: string[] = [];
-  const summary: RunSummary = {
-    job: def.name,
-    status: 'failed',
-    dryRun: request.dryRun,
-    startedAt: startedAt.toISOString(),
-    durationMs: 0,
-    result: null,
-    attempts: 0,
-    runId,
-    warnings,
-    exitCode: 1,
-  };
-  const internal = new AbortController();
-  const timer = setTimeout(
-    () => internal.abort(new TimeoutError(`${def.name} timed out after ${timeoutSeconds} s`)),
-    timeoutSeconds * 1000,
-  );
-  timer.unref();
+  const summary = initialSummary(def.name, request, startedAt);
+  const budget = timeBudget(def.name, timeoutSeconds, env.signal);
   return {
     def,
     env,
     request,
-    runId,
+    runId: summary.runId,
     startedAt,
     logger: env.logger,
     timeZone: env.config.timezone,
     policy,
     leaseMs,
     summary,
-    signal: env.signal ? AbortSignal.any([env.signal, internal.signal]) : internal.signal,
-    abort: (reason) => internal.abort(reason),
-    stopTimer: () => clearTimeout(timer),
+    ...budget,
     elapsedMs: () => performance.now() - t0,
     warn(message) {
-      warnings.push(env.logger.mask(message));
+      summary.warnings.push(env.logger.mask(message));
       env.logger.warn(message);
     },
     db: env.db,
     lock: null,
     history: null,
+  };
+}
+
+/** A failed run until a phase says otherwise. */
+function initialSummary(job: string, request: RunRequest, startedAt: Date): RunSummary {
+  return {
+    job,
+    status: 'failed',
+    dryRun: request.dryRun,
+    startedAt: startedAt.toISOString(),
+    durationMs: 0,
+    result: null,
+    attempts: 0,
+    runId: randomUUID(),
+    warnings: [],
+    exitCode: 1,
+  };
+}
+
+/** One signal for external cancellation, the time budget, and whatever else stops the run from inside (a lost lock). */
+function timeBudget(job: string, timeoutSeconds: number, external: AbortSignal | undefined) {
+  const internal = new AbortController();
+  const timer = setTimeout(
+    () => internal.abort(new TimeoutError(`${job} timed out after ${timeoutSeconds} s`)),
+    timeoutSeconds * 1000,
+  );
+  timer.unref();
+  return {
+    signal: external ? AbortSignal.any([external, internal.signal]) : internal.signal,
+    abort: (reason: Error) => internal.abort(reason),
+    stopTimer: () => clearTimeout(timer),
   };
 }
 
@@ -103,7 +114,7 @@ export function runInfo(run: RunState): RunInfo {
 }
 
 /** Round-trips a value through the logger's masking, so no registered secret reaches a history row or the JSON. */
-export function secretsFree(value: unknown, logger: Logger): unknown {
+function secretsFree(value: unknown, logger: Logger): unknown {
   const text = JSON.stringify(value ?? null);
   const masked = logger.mask(text);
   return masked === text ? value : JSON.parse(masked);
