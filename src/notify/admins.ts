@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import { formatDuration } from '../util/time.js';
 import type { DeliveryResult, MailMessage, Mailer } from './mailer.js';
 
-export interface AdminMailOutcome {
+interface AdminMailOutcome {
   sent: string[];
   failed: string[];
   /** Per recipient: tries, message id or error. Empty when mail was skipped. */

@@ -12,7 +12,7 @@ import { stopped, succeeded } from './phases/outcome.js';
 import { record } from './phases/record.js';
 import { startRun } from './run-state.js';
 
-export type SummaryStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
+type SummaryStatus = 'succeeded' | 'failed' | 'skipped' | 'dry-run';
 
 /** The contract's JSON summary (plus a few extras). */
 export interface RunSummary {

@@ -29,7 +29,7 @@ function summaryLines(doc: ReportDocument): string[] {
   return [...summary.rows.map((r) => `${String(r.metric)}: ${String(r.value)}`), ''];
 }
 
-export function escapeHtml(value: unknown): string {
+function escapeHtml(value: unknown): string {
   return String(value ?? '').replace(
     /[&<>"']/g,
     (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string,

@@ -5,7 +5,7 @@ import type { Db } from '../../db/types.js';
 import { withRetries } from '../retry.js';
 import type { RunState } from '../run-state.js';
 
-export interface Connected {
+interface Connected {
   db: Db;
   tables: TableMap;
   settings: Settings;
