@@ -3,7 +3,6 @@ import { Command, CommanderError } from './commander.js';
 import { registerCommands } from '../commands/index.js';
 import { JOB_NAMES } from '../jobs/names.js';
 import { isInteractive, loadTerminalModules } from '../log/logger.js';
-import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
 
 const require = createRequire(import.meta.url);

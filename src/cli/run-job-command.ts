@@ -2,17 +2,12 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Command } from 'commander';
 import { TableMap } from '../config/tables.js';
 import type { JobDefinition } from '../runner/job.js';
-import { runJob, type RunObserver, type RunSummary } from '../runner/runner.js';
+import { monitorsFor } from '../monitor/index.js';
+import { runJob, type RunSummary } from '../runner/runner.js';
 import { CancelledError } from '../util/errors.js';
 import { buildEnvironment } from './environment.js';
 import { globalOptions } from './common-options.js';
 import { printSummary } from './output.js';
-
-/** Extra observers (monitoring) that a later layer registers once for every job. */
-const observerFactories: Array<(env: ReturnType<typeof buildEnvironment>) => RunObserver[]> = [];
-export function registerObservers(factory: (env: ReturnType<typeof buildEnvironment>) => RunObserver[]): void {
-  observerFactories.push(factory);
-}
 
 /**
  * Set by `webjobs schedule` around an in-process run: the scheduler owns the signals (its
@@ -61,7 +56,7 @@ export async function runJobCommand<O extends object, R>(
         logger: env.logger,
         mailer: env.mailer,
         signal: scheduled?.signal ?? cancel.signal,
-        observers: observerFactories.flatMap((f) => f(env)),
+        observers: monitorsFor(env),
       },
       {
         dryRun: Boolean(opts.dryRun),

@@ -8,13 +8,13 @@ import { errorMessage, UsageError } from '../util/errors.js';
  * run starts (after it took the lock), `URL` on success, `URL/fail` on failure, each with the run id
  * as `rid` and the last 10,000 bytes of the log as the body. A skipped run pings nothing.
  */
-export interface PingOptions {
+interface PingOptions {
   timeoutMs: number;
   retries: number;
   retryDelayMs: number;
 }
 
-export function pingOptions(config: Config): PingOptions {
+function pingOptions(config: Config): PingOptions {
   return {
     timeoutMs: config.number('monitor.pingTimeoutSeconds', 10, { min: 1, max: 300 }) * 1000,
     retries: config.number('monitor.pingRetries', 3, { min: 0, max: 10 }),
@@ -54,7 +54,7 @@ export function lastBytes(text: string, maxBytes = 10_000): string {
   return buf.subarray(start).toString('utf8');
 }
 
-export async function sendPing(
+async function sendPing(
   url: string,
   body: string,
   opts: PingOptions,

@@ -9,7 +9,7 @@ import { maskUrl, urlSecrets } from '../db/url.js';
 // Loaded on first use: most runs send no mail, and every run pays for what it loads at start.
 const requireLazy = createRequire(import.meta.url);
 
-export interface MailAttachment {
+interface MailAttachment {
   filename: string;
   path?: string;
   content?: string | Buffer;
@@ -36,14 +36,14 @@ export interface DeliveryResult {
   responseCode?: number;
 }
 
-export interface DeliveryReport {
+interface DeliveryReport {
   sent: string[];
   failed: { to: string; error: string; attempts: number }[];
   /** One entry per recipient, in the order given. */
   results: DeliveryResult[];
 }
 
-export interface SendOptions {
+interface SendOptions {
   /** Called before each wait for another try of a transient failure. */
   onRetry?(info: { to: string; attempt: number; delayMs: number; error: string }): void;
   /** Stops waiting between tries (the message then counts as failed). */
@@ -66,7 +66,7 @@ export interface Mailer {
   close(): void;
 }
 
-export interface MailerOptions {
+interface MailerOptions {
   url?: string;
   from?: string;
   admins?: string[];
@@ -77,7 +77,7 @@ export interface MailerOptions {
 }
 
 /** 4xx replies and dropped connections are worth another try; 5xx refusals are final. */
-export function isTransientSmtpError(err: unknown): boolean {
+function isTransientSmtpError(err: unknown): boolean {
   const e = err as { responseCode?: number; code?: string };
   if (typeof e.responseCode === 'number') return e.responseCode >= 400 && e.responseCode < 500;
   return ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED', 'EDNS', 'EPIPE'].includes(e.code ?? '');

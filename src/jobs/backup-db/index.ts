@@ -1,7 +1,6 @@
 import { checkPath } from '../../util/paths.js';
 import type { Config } from '../../config/config.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { checkIdentifier } from '../../db/identifiers.js';
@@ -12,9 +11,10 @@ import { restoreBackup } from '../../db/dump/restore.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { AtomicGzipFile } from '../../util/atomic-gzip.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
-import { formatBytes, formatDuration, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
+import { formatBytes, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
 import { applyRetention, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
 import { processAlive } from '../../runner/lock.js';
+import { backupFailureEmail, backupSuccessEmail } from '../../notify/templates/backup-db.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -240,45 +240,8 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
   },
   run,
-  successEmail(r, info) {
-    return {
-      subject: `[${info.appName}] Database Backup Completed`,
-      text: [
-        'Database Backup Completed',
-        '',
-        `Backup Type: ${r.type}`,
-        `Tables Backed Up: ${r.tables.length}`,
-        `File: ${r.file ? r.file.split('/').pop() : ''}`,
-        `Size: ${formatBytes(r.bytes)}`,
-        `Duration: ${formatDuration(info.durationMs)}`,
-        `Timestamp: ${formatLocalDateTime(new Date(info.startedAt.getTime() + info.durationMs), info.timeZone)}`,
-        `Host: ${os.hostname()}`,
-        ...(r.verified ? [`Verified: ${r.verified.ok ? 'yes, every table restores identically' : 'NO'}`] : []),
-        ...(r.skippedTables.length ? [`Skipped (missing): ${r.skippedTables.join(', ')}`] : []),
-        '',
-        'Tables:',
-        r.tables.join(', '),
-        '',
-        'The backup file is stored securely on the server.',
-      ].join('\n'),
-    };
-  },
-  failureEmail(error, info) {
-    return {
-      subject: '[ALERT] Database Backup Failed',
-      text: [
-        'Database Backup FAILED',
-        '',
-        `Backup Type: ${String(info.options.type ?? '')}`,
-        `Timestamp: ${formatLocalDateTime(info.startedAt, info.timeZone)}`,
-        `Host: ${os.hostname()}`,
-        '',
-        `Error: ${error}`,
-        '',
-        'Please check the logs for more details.',
-      ].join('\n'),
-    };
-  },
+  successEmail: backupSuccessEmail,
+  failureEmail: backupFailureEmail,
 };
 
 export function parseBackupType(value: string): BackupType {

@@ -1,9 +1,7 @@
 import path from 'node:path';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
-import { CancelledError, errorMessage, PartialFailure, TimeoutError } from '../../util/errors.js';
-import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { retryPolicy } from '../../runner/runner.js';
-import { isTransientError } from '../../runner/transient.js';
+import { PartialFailure } from '../../util/errors.js';
+import { formatLocalDateTime } from '../../util/time.js';
 import { resolveSettings, type CleanupSettings, type CleanupTokensOptions } from './settings.js';
 import {
   applyRetentionRule,
@@ -13,9 +11,10 @@ import {
   localDaysAgo,
   purgeSessionsAndTokens,
   summarizeAndPurgeStatistics,
-  type StepOutcome,
 } from './steps.js';
+import { stepRunner, type StepReport } from './step-runner.js';
 import { cleanTempDirs } from './temp-files.js';
+import { cleanupTokensSuccessEmail } from '../../notify/templates/cleanup-tokens.js';
 
 export type { CleanupTokensOptions } from './settings.js';
 
@@ -28,13 +27,6 @@ export const STEP_NAMES = [
   'temp_files',
   'session_tokens',
 ] as const;
-
-export interface StepReport extends StepOutcome {
-  step: string;
-  status: 'ok' | 'failed';
-  error?: string;
-  durationMs: number;
-}
 
 export interface CleanupTokensResult {
   dryRun: boolean;
@@ -52,15 +44,6 @@ export interface CleanupTokensResult {
     chunkSize: number;
   };
 }
-
-const DESCRIPTIONS: Record<string, string> = {
-  expired_api_keys: 'Expired API Keys',
-  inactive_api_keys: 'Inactive API Keys',
-  expired_website_tokens: 'Expired Website Tokens',
-  old_statistics: 'Old Statistics Records',
-  temp_files: 'Temporary Files',
-  session_tokens: 'Session Tokens',
-};
 
 const VERB: Record<string, [string, string]> = {
   expired_api_keys: ['marked expired', 'would be marked expired'],
@@ -88,42 +71,7 @@ async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<Clea
   const now = formatLocalDateTime(nowDate, ctx.timeZone);
   const steps: StepReport[] = [];
 
-  const policy = retryPolicy(ctx.config);
-  const step = async (name: string, fn: () => Promise<StepOutcome>) => {
-    const t0 = performance.now();
-    ctx.logger.step(`${name}${ctx.dryRun ? ' (dry run)' : ''}`);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await fn();
-        steps.push({ step: name, status: 'ok', ...outcome, durationMs: Math.round(performance.now() - t0) });
-        return;
-      } catch (err) {
-        // Cancellation and the time budget stop the whole run; anything else fails only this step.
-        if (err instanceof CancelledError || err instanceof TimeoutError || ctx.signal.aborted) throw err;
-        const message = errorMessage(err);
-        // A busy database or a deadlock: the step rolled back, and every step is safe to repeat.
-        if (isTransientError(err) && attempt < policy.tries) {
-          const wait = policy.backoffMs[Math.min(attempt - 1, policy.backoffMs.length - 1)] ?? 0;
-          ctx.logger.warn(
-            `${name} failed (${message}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`,
-          );
-          await ctx.sleep(wait, ctx.signal);
-          continue;
-        }
-        ctx.logger.error(`${name} failed: ${message}`);
-        steps.push({
-          step: name,
-          status: 'failed',
-          error: message,
-          count: 0,
-          sampleIds: [],
-          notes: [],
-          durationMs: Math.round(performance.now() - t0),
-        });
-        return;
-      }
-    }
-  };
+  const step = stepRunner(ctx, steps);
 
   await step('expired_api_keys', () => expireApiKeys(ctx, now));
   await step('inactive_api_keys', () =>
@@ -203,21 +151,5 @@ export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokens
     resolveSettings(config, options);
   },
   run,
-  successEmail(r, info) {
-    if (r.dryRun || r.totalCleaned === 0) return null;
-    const lines = [`${info.appName} Token Cleanup Summary:`, ''];
-    for (const s of r.steps) {
-      const label = DESCRIPTIONS[s.step] ?? `Retention rule ${s.step.slice('retention:'.length)}`;
-      lines.push(`• ${label}: ${s.count}`);
-    }
-    const temp = r.steps.find((s) => s.step === 'temp_files');
-    const bytes = temp?.details?.bytes;
-    if (typeof bytes === 'number' && bytes > 0) lines.push(`  (temporary files freed ${formatBytes(bytes)})`);
-    lines.push(
-      '',
-      `Total Items Cleaned: ${r.totalCleaned}`,
-      `Timestamp: ${formatLocalDateTime(info.startedAt, info.timeZone)}`,
-    );
-    return { subject: `[${info.appName}] Token Cleanup Summary`, text: lines.join('\n') };
-  },
+  successEmail: cleanupTokensSuccessEmail,
 };

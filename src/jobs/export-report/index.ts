@@ -3,12 +3,13 @@ import path from 'node:path';
 import type { Config } from '../../config/config.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { processAlive } from '../../runner/lock.js';
-import { sendToAdmins } from '../../runner/runner.js';
+import { sendToAdmins } from '../../notify/admins.js';
 import { AtomicFile } from '../../util/atomic-file.js';
 import { throwIfAborted, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatLocalDateTime, parseDay } from '../../util/time.js';
 import { reportPeriod, type Period } from './period.js';
-import { mailHtml, mailSubject, mailText, renderCsv, renderJson, type ReportDocument } from './render.js';
+import { renderCsv, renderJson, type ReportDocument } from './render.js';
+import { mailHtml, mailSubject, mailText } from '../../notify/templates/export-report.js';
 import { applyReportRetention, removeOrphanedReportTemps, reportFileName, type ReportFormat } from './report-files.js';
 import { computeSections, type SectionId, type SectionSettings } from './sections.js';
 
