@@ -139,3 +139,25 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
     expect((await cli(['history', '--limit', '0'])).code).toBe(2);
   });
 });
+
+describe.each(ENGINES)('status before warm-cache ever ran, on $engine', ({ create }) => {
+  let t: TestDatabase;
+  let work: string;
+  beforeAll(async () => {
+    t = await create();
+    work = tempDir();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('says "none recorded" for circuits, as before webjobs_circuits was made with the other tables', async () => {
+    const env = { DATABASE_URL: t.url };
+    expect((await runCli(['init'], { cwd: work, env })).code).toBe(0);
+    expect(await t.db.tableExists('webjobs_circuits')).toBe(true);
+    const json = await runCli(['status', '--json'], { cwd: work, env });
+    expect((JSON.parse(json.stdout) as { circuits: unknown }).circuits).toBeNull();
+    expect((await runCli(['status'], { cwd: work, env })).stdout).toMatch(/^circuits: none recorded$/m);
+  });
+});
