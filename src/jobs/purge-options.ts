@@ -3,6 +3,8 @@ import { ReplicaWatch, replicaUrls } from '../db/replication.js';
 import type { Config } from '../config/config.js';
 import type { JobContext } from '../runner/job.js';
 import { UsageError } from '../util/errors.js';
+import type { JobOption } from './definition.js';
+import { intInRange } from './option-ranges.js';
 
 /** The options every purging job shares (`--chunk`, `--sleep`, `--max-runtime`, `--max-lag`). */
 export interface PurgeOptions {
@@ -24,21 +26,47 @@ export const DEFAULT_CHUNK = 5000;
  */
 export const DEFAULT_MAX_CHUNK = 25_000;
 
-export function checkPurgeOptions(o: PurgeOptions): void {
-  if (o.chunk !== undefined && (!Number.isInteger(o.chunk) || o.chunk < 1 || o.chunk > 1_000_000))
-    throw new UsageError('--chunk must be between 1 and 1000000');
-  if (o.sleepMs !== undefined && (!Number.isInteger(o.sleepMs) || o.sleepMs < 0))
-    throw new UsageError('--sleep must be 0 or more milliseconds');
+/** `--chunk`, `--sleep`, `--max-runtime`, `--max-lag`: the shared chunked-purge options. */
+export const PURGE_OPTIONS: readonly JobOption<PurgeOptions>[] = [
+  {
+    flags: '--chunk <rows>',
+    description:
+      'most rows deleted per chunk, each its own short transaction (default 5000; smaller while deletes run past config purge.targetStatementMs, 100 ms)',
+    type: 'int',
+  },
+  {
+    flags: '--sleep <ms>',
+    description: 'pause between chunks in milliseconds (default 0)',
+    type: 'int',
+    key: 'sleepMs',
+  },
+  {
+    flags: '--max-runtime <seconds>',
+    description: 'stop cleanly after this long and report what is left',
+    type: 'number',
+    key: 'maxRuntimeSeconds',
+  },
+  {
+    flags: '--max-lag <seconds>',
+    description: 'MariaDB: pause while a replica (config database.replicas) lags more than this',
+    type: 'number',
+    key: 'maxLagSeconds',
+  },
+];
+
+/** The purge options checked, and the config the purge reads (exit 2 on a bad value). */
+export function resolvePurgeOptions(config: Config, o: PurgeOptions): PurgeOptions {
+  if (o.chunk !== undefined && !Number.isInteger(o.chunk)) throw new UsageError('--chunk must be a whole number');
+  intInRange(o.chunk, '--chunk', 1, 1_000_000);
+  if (o.sleepMs !== undefined && !Number.isInteger(o.sleepMs)) throw new UsageError('--sleep must be a whole number');
+  intInRange(o.sleepMs, '--sleep', 0, 3_600_000);
   if (o.maxRuntimeSeconds !== undefined && !(o.maxRuntimeSeconds > 0))
     throw new UsageError('--max-runtime must be more than 0 seconds');
   if (o.maxLagSeconds !== undefined && !(o.maxLagSeconds >= 0))
     throw new UsageError('--max-lag must be 0 or more seconds');
-}
-
-/** Config the purge reads, checked before the run (exit 2 on a bad value). */
-export function checkPurgeConfig(config: Config): void {
   config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
   replicaUrls(config);
+  return { chunk: o.chunk, sleepMs: o.sleepMs, maxRuntimeSeconds: o.maxRuntimeSeconds, maxLagSeconds: o.maxLagSeconds };
 }
 
 export interface PurgeRun {

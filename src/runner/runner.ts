@@ -124,8 +124,8 @@ function maskWith(logger: Logger, text: string): string {
  * transient failures), take the job's lock, record the run, run it with retries, a time
  * budget and cancellation, record the outcome, release the lock, notify.
  */
-export async function runJob<O extends object, R>(
-  def: JobDefinition<O, R>,
+export async function runJob<O extends object, Resolved, R>(
+  def: JobDefinition<O, Resolved, R>,
   options: O,
   env: RunEnvironment,
   request: RunRequest,
@@ -209,6 +209,7 @@ export async function runJob<O extends object, R>(
     const settings = await Settings.load(db, env.config, tables);
     // A malformed setting is bad configuration: exit 2 before anything is written.
     for (const key of def.settingKeys ?? []) settings.check(key);
+    const resolved = def.resolve(env.config, settings, options);
     logger.info(`${def.name} started${request.dryRun ? ' (dry run: nothing will be written)' : ''}`);
 
     const paused = request.force ? null : pausedReason(settings, def.name);
@@ -325,7 +326,7 @@ export async function runJob<O extends object, R>(
       async (n) => {
         summary.attempts = n;
         if (n > 1 && history) await history.setAttempts(runId, n).catch(() => undefined);
-        return runWithSignal(def.run(ctx, options), signal);
+        return runWithSignal(def.run(ctx, resolved), signal);
       },
       signal,
     );
@@ -431,8 +432,8 @@ function describeError(err: unknown, env: RunEnvironment, db: Db | undefined): s
   return message;
 }
 
-async function notify<O extends object, R>(
-  def: JobDefinition<O, R>,
+async function notify<O extends object, Resolved, R>(
+  def: JobDefinition<O, Resolved, R>,
   summary: RunSummary,
   info: RunInfo,
   env: RunEnvironment,

@@ -2,10 +2,13 @@ import type { Config } from '../../config/config.js';
 import { readState, writeState } from '../../db/state.js';
 import { countMatching, purgeKeyFor } from '../../db/purge.js';
 import { optimizeTable } from '../../db/dialect.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
+import type { Settings } from '../../config/settings.js';
+import type { JobContext } from '../../runner/job.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
 import { addDays, daysBetween, formatDuration, formatLocalDate, parseDay } from '../../util/time.js';
-import { checkPurgeConfig, checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
+import { defineJob } from '../definition.js';
+import { intInRange } from '../option-ranges.js';
+import { PURGE_OPTIONS, resolvePurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
 import { dayRange, planRetention, readSummary, requestsPerDay, rollUp, statsNames, type StatsNames } from './rollup.js';
 import { checkWebsiteTemplate, processWebsite, websitesToProcess, type WebsiteOutcome } from './website-stats.js';
 
@@ -25,6 +28,19 @@ export interface AggregateOptions extends PurgeOptions {
   website?: number;
   /** Skip the per-website statistics. */
   noWebsites?: boolean;
+}
+
+/** The run's options, checked, with the retention from the settings when not given. */
+export interface Resolved {
+  date?: string;
+  from?: string;
+  to?: string;
+  retentionDays: number;
+  noPurge: boolean;
+  vacuum: boolean;
+  website?: number;
+  noWebsites: boolean;
+  purge: PurgeOptions;
 }
 
 export interface AggregateResult {
@@ -56,7 +72,11 @@ export interface AggregateResult {
 /** Most days one run may cover (a backfill of ten years still fits). */
 const MAX_RANGE_DAYS = 3660;
 
-export function resolveDays(options: AggregateOptions, today: string): { from: string; to: string } {
+/** The days to roll up: the options' day or range, else yesterday (`today` in the app's time zone). */
+export function rollUpRange(
+  options: Pick<AggregateOptions, 'date' | 'from' | 'to'>,
+  today: string,
+): { from: string; to: string } {
   const yesterday = addDays(today, -1);
   if (options.date !== undefined && (options.from !== undefined || options.to !== undefined))
     throw new UsageError('--date cannot be combined with --from/--to');
@@ -72,9 +92,8 @@ export function resolveDays(options: AggregateOptions, today: string): { from: s
   return { from, to };
 }
 
-function checkOptions(config: Config, options: AggregateOptions): void {
-  checkPurgeOptions(options);
-  checkPurgeConfig(config);
+function resolve(config: Config, settings: Settings, options: AggregateOptions): Resolved {
+  const purge = resolvePurgeOptions(config, options);
   if (options.date !== undefined) parseDay(options.date, '--date');
   if (options.from !== undefined) parseDay(options.from, '--from');
   if (options.to !== undefined) parseDay(options.to, '--to');
@@ -83,17 +102,29 @@ function checkOptions(config: Config, options: AggregateOptions): void {
   if (options.to !== undefined && options.from === undefined) throw new UsageError('--to needs --from');
   if (options.from !== undefined && options.to !== undefined && options.from > options.to)
     throw new UsageError(`--from ${options.from} is after --to ${options.to}`);
-  if (options.retentionDays !== undefined && (!Number.isInteger(options.retentionDays) || options.retentionDays < 1))
+  if (options.retentionDays !== undefined && !Number.isInteger(options.retentionDays))
     throw new UsageError('--retention-days must be a whole number of days, at least 1');
   checkWebsiteTemplate(config);
+  return {
+    date: options.date,
+    from: options.from,
+    to: options.to,
+    retentionDays:
+      intInRange(options.retentionDays, '--retention-days', 1, 36500) ??
+      settings.int('cache-statistics-retention-days'),
+    noPurge: Boolean(options.noPurge),
+    vacuum: Boolean(options.vacuum),
+    website: intInRange(options.website, '--website', 1, Number.MAX_SAFE_INTEGER),
+    noWebsites: Boolean(options.noWebsites),
+    purge,
+  };
 }
 
-async function run(ctx: JobContext, options: AggregateOptions): Promise<AggregateResult> {
+async function run(ctx: JobContext, options: Resolved): Promise<AggregateResult> {
   const budgetStart = ctx.clock.now().getTime();
   const today = formatLocalDate(ctx.clock.now(), ctx.timeZone);
-  const { from, to } = resolveDays(options, today);
-  // Read (and check) the setting first: a malformed value stops the run before anything is written.
-  const retentionDays = options.retentionDays ?? ctx.settings.int('cache-statistics-retention-days');
+  const { from, to } = rollUpRange(options, today);
+  const retentionDays = options.retentionDays;
   const n = statsNames(ctx.db, ctx.tables);
   for (const t of [n.requests, n.summary]) {
     if (!(await ctx.db.tableExists(t)))
@@ -110,7 +141,7 @@ async function run(ctx: JobContext, options: AggregateOptions): Promise<Aggregat
     retention: {
       retentionDays,
       cutoff,
-      skipped: Boolean(options.noPurge),
+      skipped: options.noPurge,
       ranges: [],
       rowsPurged: 0,
       chunks: 0,
@@ -214,7 +245,7 @@ async function rollUpUnpurged(ctx: JobContext, n: StatsNames, from: string, to: 
 async function purgeDetail(
   ctx: JobContext,
   n: StatsNames,
-  options: AggregateOptions,
+  options: Resolved,
   result: AggregateResult,
   budgetStart: number,
   rolled: { from: string; to: string },
@@ -276,7 +307,7 @@ async function purgeDetail(
         what: `${n.requests} rows`,
         ceiling: next?.id ?? undefined,
       },
-      options,
+      options.purge,
       budgetStart,
     );
     r.rowsPurged += res.deleted;
@@ -292,10 +323,7 @@ async function purgeDetail(
     }
   }
   if (!ctx.dryRun && r.rowsPurged > 0) {
-    const full = Boolean(options.vacuum);
-    await optimizeTable(ctx.db, n.requests, full);
-    r.optimized =
-      ctx.db.dialect === 'sqlite' ? (full ? 'VACUUM' : 'PRAGMA optimize') : full ? 'OPTIMIZE TABLE' : 'ANALYZE TABLE';
+    r.optimized = await optimizeTable(ctx.db, n.requests, options.vacuum);
     ctx.logger.info(
       `deleted ${r.rowsPurged} ${n.requests} rows in ${r.chunks} chunk(s), longest statement ${r.longestStatementMs} ms; ${r.optimized} done`,
     );
@@ -308,12 +336,49 @@ async function purgeDetail(
   }
 }
 
-export const aggregateStatsJob: JobDefinition<AggregateOptions, AggregateResult> = {
+export const aggregateStatsJob = defineJob<AggregateOptions, Resolved, AggregateResult>({
   name: 'aggregate-stats',
-  settingKeys: ['cache-statistics-retention-days'],
   description:
-    'Roll api_requests up into api_statistics_summary, purge detail past retention, merge per-website statistics',
+    'Roll api_requests up into api_statistics_summary (one row a day), purge detail past retention, merge per-website statistics',
+  schedule: {
+    cron: '0 2 * * *',
+    args: [],
+    purpose: "roll yesterday's API requests up into api_statistics_summary",
+  },
+  settingKeys: ['cache-statistics-retention-days'],
   timeoutSeconds: 3600,
-  checkConfig: checkOptions,
+  examples: [
+    'webjobs aggregate-stats',
+    'webjobs aggregate-stats --from 2026-10-01 --to 2026-10-31 --no-purge',
+    'webjobs aggregate-stats --dry-run --json',
+  ],
+  options: [
+    { flags: '--date <YYYY-MM-DD>', description: 'the day to roll up (default: yesterday in config timezone)' },
+    { flags: '--from <YYYY-MM-DD>', description: 'first day of a backfill range' },
+    { flags: '--to <YYYY-MM-DD>', description: 'last day of a backfill range (default: yesterday)' },
+    {
+      flags: '--retention-days <n>',
+      description: 'keep this many days of detail (default: setting cache-statistics-retention-days, 30)',
+      type: 'int',
+    },
+    {
+      flags: '--no-purge',
+      description: 'roll up only; delete no detail rows',
+      key: 'noPurge',
+      convert: (purge: boolean) => !purge,
+    },
+    { flags: '--vacuum', description: 'after the purge, VACUUM (SQLite) / OPTIMIZE TABLE (MariaDB) to reclaim space' },
+    { flags: '--website <id>', description: 'per-website statistics for this website only', type: 'int' },
+    {
+      flags: '--no-websites',
+      description: 'skip the per-website statistics',
+      key: 'noWebsites',
+      convert: (websites: boolean) => !websites,
+    },
+    ...PURGE_OPTIONS,
+  ],
+  resolve,
   run,
-};
+});
+
+export default aggregateStatsJob;

@@ -9,9 +9,11 @@ import { estimateRows, tableSizeBytes } from '../../db/dialect.js';
 import { backupCandidateTables, checksumTables, dumpDatabase, withScratchDatabase } from '../../db/dump/index.js';
 import { headerLines } from '../../db/dump/format.js';
 import { restoreBackup } from '../../db/dump/restore.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
+import type { JobContext } from '../../runner/job.js';
+import { defineJob } from '../definition.js';
+import { intInRange } from '../option-ranges.js';
 import { AtomicGzipFile } from '../../util/atomic-gzip.js';
-import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
+import { PartialFailure, throwIfAborted } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
 import { applyRetention, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
 import { processAlive } from '../../runner/lock.js';
@@ -46,6 +48,17 @@ export interface BackupOptions {
   verify?: boolean;
 }
 
+/** A backup's settings, checked and completed from options and config. */
+export interface Resolved {
+  type: BackupType;
+  dir: string;
+  level: number;
+  verify: boolean;
+  retentionDays: number;
+  criticalTables: string[];
+  maxStatementBytes: number;
+}
+
 export interface TableVerification {
   table: string;
   rows: number;
@@ -71,24 +84,33 @@ export interface BackupResult {
   plan?: { table: string; estimatedRows: number; estimatedBytes: number | null }[];
 }
 
-function backupDir(ctx: JobContext, options: BackupOptions): string {
-  return options.out ? path.resolve(process.cwd(), options.out) : ctx.config.path('backup.dir', './var/backups');
-}
-
-function criticalTables(config: Config): string[] {
-  return config
-    .stringList('backup.critical', DEFAULT_CRITICAL_TABLES)
-    .map((t) => checkIdentifier(t, 'config backup.critical table'));
+function resolve(config: Config, _settings: unknown, options: BackupOptions): Resolved {
+  checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
+  const dir = options.out ? path.resolve(process.cwd(), options.out) : config.path('backup.dir', './var/backups');
+  return {
+    type: options.type,
+    dir,
+    level: intInRange(options.level, '--level', 1, 9) ?? config.number('backup.level', 9, { min: 1, max: 9 }),
+    verify: Boolean(options.verify),
+    retentionDays: config.number('backup.retentionDays', 7, { min: 0, max: 36500 }),
+    criticalTables: config
+      .stringList('backup.critical', DEFAULT_CRITICAL_TABLES)
+      .map((t) => checkIdentifier(t, 'config backup.critical table')),
+    maxStatementBytes: config.number('backup.maxStatementBytes', 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+  };
 }
 
 /** The tables this backup takes: listed ones that exist (missing ones warned about), or all of them. */
-async function chooseTables(ctx: JobContext, type: BackupType): Promise<{ tables: string[]; skipped: string[] }> {
+async function chooseTables(
+  ctx: JobContext,
+  type: BackupType,
+  listed: string[],
+): Promise<{ tables: string[]; skipped: string[] }> {
   if (type === 'full') {
     const tables = await backupCandidateTables(ctx.db);
     if (!tables.length) throw new Error(`database ${ctx.db.description} holds no tables to back up`);
     return { tables, skipped: [] };
   }
-  const listed = criticalTables(ctx.config);
   const tables: string[] = [];
   const skipped: string[] = [];
   for (const t of listed) {
@@ -100,16 +122,14 @@ async function chooseTables(ctx: JobContext, type: BackupType): Promise<{ tables
   return { tables, skipped };
 }
 
-async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResult> {
-  const level = options.level ?? ctx.config.number('backup.level', 9, { min: 1, max: 9 });
-  const retentionDays = ctx.config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
-  const dir = backupDir(ctx, options);
+async function run(ctx: JobContext, resolved: Resolved): Promise<BackupResult> {
+  const { level, retentionDays, dir } = resolved;
   const startedAt = ctx.clock.now();
   const stamp = formatFileStamp(startedAt, ctx.timeZone);
-  const name = backupFileName(options.type, stamp);
-  const { tables, skipped } = await chooseTables(ctx, options.type);
+  const name = backupFileName(resolved.type, stamp);
+  const { tables, skipped } = await chooseTables(ctx, resolved.type, resolved.criticalTables);
   const base: BackupResult = {
-    type: options.type,
+    type: resolved.type,
     file: null,
     bytes: 0,
     tables,
@@ -152,11 +172,11 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   try {
     dumped = await dumpDatabase(ctx.db, file, {
       tables,
-      includeViewsAndTriggers: options.type === 'full',
+      includeViewsAndTriggers: resolved.type === 'full',
       headerLines: headerLines(
         {
           engine: ctx.db.dialect,
-          type: options.type,
+          type: resolved.type,
           tables,
           created: formatLocalDateTime(startedAt, ctx.timeZone),
           source: ctx.db.description,
@@ -167,11 +187,8 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
       signal: ctx.signal,
       onProgress: (p) =>
         ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
-      checksums: Boolean(options.verify),
-      maxStatementBytes: ctx.config.number('backup.maxStatementBytes', 1024 * 1024, {
-        min: 1024,
-        max: 256 * 1024 * 1024,
-      }),
+      checksums: Boolean(resolved.verify),
+      maxStatementBytes: resolved.maxStatementBytes,
     });
     throwIfAborted(ctx.signal);
     finalPath = await file.commit(name);
@@ -193,7 +210,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     triggers: dumped.triggers,
   };
 
-  if (options.verify) {
+  if (resolved.verify) {
     ctx.logger.step('verifying: restoring into a scratch database and comparing checksums');
     const expected = new Map(dumped.tables.map((t) => [t.name, t]));
     const restored = await withScratchDatabase(ctx.db, async (scratch) => {
@@ -229,16 +246,35 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   return result;
 }
 
-export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
+export const backupDbJob = defineJob<BackupOptions, Resolved, BackupResult>({
   name: 'backup-db',
-  description: 'Back up the database (critical tables or everything) to a gzip SQL file',
+  description: 'Back up the database to backup_{type}_{time}.sql.gz (critical tables or everything)',
+  schedule: { cron: '0 3 * * *', args: ['--type', 'critical'], purpose: 'back up the critical tables' },
   timeoutSeconds: 1800,
-  checkConfig(config) {
-    criticalTables(config);
-    checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
-    config.number('backup.level', 9, { min: 1, max: 9 });
-    config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
-  },
+  examples: [
+    'webjobs backup-db --type critical',
+    'webjobs backup-db --type full --verify --out /srv/backups',
+    'webjobs backup-db --dry-run --json',
+  ],
+  options: [
+    {
+      flags: '--type <type>',
+      description: 'critical (config backup.critical) or full (every table, views, triggers)',
+      type: { choice: ['critical', 'full'] },
+      default: 'critical',
+    },
+    {
+      flags: '--out <dir>',
+      description: 'folder for the backup (default: config backup.dir or ./var/backups)',
+      type: 'path',
+    },
+    { flags: '--level <n>', description: 'gzip level 1-9 (default: config backup.level or 9)', type: 'int' },
+    {
+      flags: '--verify',
+      description: 'restore into a scratch database and compare every table (fails the run on a mismatch)',
+    },
+  ],
+  resolve,
   run,
   successEmail(r, info) {
     return {
@@ -279,9 +315,6 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
       ].join('\n'),
     };
   },
-};
+});
 
-export function parseBackupType(value: string): BackupType {
-  if (value !== 'critical' && value !== 'full') throw new UsageError(`--type must be critical or full, got "${value}"`);
-  return value;
-}
+export default backupDbJob;

@@ -1,11 +1,12 @@
 import type { Config } from '../../config/config.js';
 import { TableMap } from '../../config/tables.js';
-import { optimizeTable, tableSizeBytes } from '../../db/dialect.js';
+import { optimizeTable, tableOptimization, tableSizeBytes } from '../../db/dialect.js';
 import { countMatching } from '../../db/purge.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
+import type { JobContext } from '../../runner/job.js';
 import { JobSkipped, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { checkPurgeConfig, checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
+import { defineJob } from '../definition.js';
+import { PURGE_OPTIONS, resolvePurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
 
 export interface CleanupCacheOptions extends PurgeOptions {
   /** Run even when the setting cache-cleanup-enabled is 0. */
@@ -41,6 +42,23 @@ export interface CacheLayout {
   expiry: ExpiryFormat;
 }
 
+/** The run's options and the cache table's layout, checked. */
+export interface Resolved {
+  force: boolean;
+  vacuum: boolean;
+  purge: PurgeOptions;
+  layout: CacheLayout;
+}
+
+function resolve(config: Config, _settings: unknown, options: CleanupCacheOptions): Resolved {
+  return {
+    force: Boolean(options.force),
+    vacuum: Boolean(options.vacuum),
+    purge: resolvePurgeOptions(config, options),
+    layout: cacheLayout(config, new TableMap(config)),
+  };
+}
+
 /**
  * The cache table's layout: the reference `cache(key, value, expires_at DATETIME)` by default;
  * config `cleanupCache.layout: "laravel"` switches to Laravel's `cache(key, value, expiration)`
@@ -65,14 +83,14 @@ export function cacheLayout(config: Config, tables: TableMap): CacheLayout {
   };
 }
 
-async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<CleanupCacheResult> {
+async function run(ctx: JobContext, resolved: Resolved): Promise<CleanupCacheResult> {
+  const { layout, purge: options } = resolved;
   const enabled = ctx.settings.bool('cache-cleanup-enabled');
-  if (!enabled && !options.force)
+  if (!enabled && !resolved.force)
     throw new JobSkipped('cache cleanup is disabled (setting cache-cleanup-enabled = 0); --force runs it anyway', {
       setting: 'cache-cleanup-enabled',
     });
   if (!enabled) ctx.logger.info('cache-cleanup-enabled is 0, running because of --force');
-  const layout = cacheLayout(ctx.config, ctx.tables);
   if (!(await ctx.db.tableExists(layout.table)))
     throw new Error(`table ${layout.table} does not exist in ${ctx.db.description}`);
   const columns = await ctx.db.columnsOf(layout.table);
@@ -108,7 +126,7 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
     result.rowsDeleted = await countMatching(ctx.db, layout.table, where, [expiredBefore]);
     result.sizeAfterBytes = result.sizeBeforeBytes;
     ctx.logger.info(
-      `would delete ${result.rowsDeleted} expired rows of ${layout.table} (${layout.expiryColumn} before ${expiredBefore}) in chunks of ${options.chunk ?? 5000}, then ${optimizeName(ctx, options.vacuum)}`,
+      `would delete ${result.rowsDeleted} expired rows of ${layout.table} (${layout.expiryColumn} before ${expiredBefore}) in chunks of ${options.chunk ?? 5000}, then ${tableOptimization(ctx.db, layout.table, resolved.vacuum).name}`,
     );
     return result;
   }
@@ -137,10 +155,7 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
   if (res.stoppedEarly)
     ctx.warn(`stopped after --max-runtime with ${res.remaining} expired rows left; the next run continues`);
 
-  if (res.deleted > 0 || options.vacuum) {
-    await optimizeTable(ctx.db, layout.table, Boolean(options.vacuum));
-    result.optimized = optimizeName(ctx, options.vacuum);
-  }
+  if (res.deleted > 0 || resolved.vacuum) result.optimized = await optimizeTable(ctx.db, layout.table, resolved.vacuum);
   result.sizeAfterBytes = await tableSizeBytes(ctx.db, layout.table);
   if (result.sizeBeforeBytes !== null && result.sizeAfterBytes !== null)
     result.spaceReclaimedBytes = Math.max(0, result.sizeBeforeBytes - result.sizeAfterBytes);
@@ -151,20 +166,24 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
   return result;
 }
 
-function optimizeName(ctx: JobContext, vacuum?: boolean): string {
-  if (ctx.db.dialect === 'sqlite') return vacuum ? 'VACUUM' : 'PRAGMA optimize';
-  return vacuum ? 'OPTIMIZE TABLE' : 'ANALYZE TABLE';
-}
-
-export const cleanupCacheJob: JobDefinition<CleanupCacheOptions, CleanupCacheResult> = {
+export const cleanupCacheJob = defineJob<CleanupCacheOptions, Resolved, CleanupCacheResult>({
   name: 'cleanup-cache',
+  description: 'Delete expired cache rows in short chunks (the app keeps working), then optimize the table',
+  schedule: { cron: '0 3 * * *', args: [], purpose: 'delete expired cache rows' },
   settingKeys: ['cache-cleanup-enabled'],
-  description: 'Delete expired rows of the cache table in short chunks, then optimize it',
   timeoutSeconds: 3600,
-  checkConfig(config, options) {
-    checkPurgeOptions(options);
-    checkPurgeConfig(config);
-    cacheLayout(config, new TableMap(config));
-  },
+  examples: [
+    'webjobs cleanup-cache',
+    'webjobs cleanup-cache --chunk 2000 --sleep 50 --max-runtime 600',
+    'webjobs cleanup-cache --dry-run --json',
+  ],
+  options: [
+    { flags: '--force', description: 'run even when the setting cache-cleanup-enabled is 0' },
+    { flags: '--vacuum', description: 'VACUUM (SQLite) / OPTIMIZE TABLE (MariaDB) afterwards to reclaim space' },
+    ...PURGE_OPTIONS,
+  ],
+  resolve,
   run,
-};
+});
+
+export default cleanupCacheJob;

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
+import type { JobContext } from '../../runner/job.js';
+import { defineJob } from '../definition.js';
 import { CancelledError, errorMessage, PartialFailure, TimeoutError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
 import { retryPolicy } from '../../runner/runner.js';
 import { isTransientError } from '../../runner/transient.js';
-import { resolveSettings, type CleanupSettings, type CleanupTokensOptions } from './settings.js';
+import { resolve, type CleanupTokensOptions, type Resolved } from './resolve.js';
 import {
   applyRetentionRule,
   deactivateIdleApiKeys,
@@ -17,7 +18,7 @@ import {
 } from './steps.js';
 import { cleanTempDirs } from './temp-files.js';
 
-export type { CleanupTokensOptions } from './settings.js';
+export type { CleanupTokensOptions, Resolved } from './resolve.js';
 
 /** The seed's breakdown keys, in the seed's order; retention rules follow as `retention:<name>`. */
 export const STEP_NAMES = [
@@ -81,8 +82,7 @@ function stepLine(r: StepReport, dryRun: boolean): string {
   return `${r.step}: ${r.count} ${dryRun ? would : done}${samples}${notes}`;
 }
 
-async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<CleanupTokensResult> {
-  const settings: CleanupSettings = resolveSettings(ctx.config, options);
+async function run(ctx: JobContext, settings: Resolved): Promise<CleanupTokensResult> {
   const nowDate = ctx.clock.now();
   const nowMs = nowDate.getTime();
   const now = formatLocalDateTime(nowDate, ctx.timeZone);
@@ -194,14 +194,46 @@ async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<Clea
   return result;
 }
 
-export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokensResult> = {
+export const cleanupTokensJob = defineJob<CleanupTokensOptions, Resolved, CleanupTokensResult>({
   name: 'cleanup-tokens',
   description:
-    'Retire expired and idle API keys, expired verification tokens, old statistics (summarized first), temp files, sessions, and configured retention rules',
+    'Retire expired and idle API keys, clear expired verification tokens, summarize then delete old statistics, remove old temp files, sessions and tokens, apply retention.rules',
+  schedule: { cron: '0 4 * * *', args: [], purpose: 'remove expired tokens, sessions and verification codes' },
   timeoutSeconds: 3600,
-  checkConfig(config, options) {
-    resolveSettings(config, options);
-  },
+  examples: [
+    'webjobs cleanup-tokens --dry-run',
+    'webjobs cleanup-tokens --inactive-days 60 --json',
+    'webjobs cleanup-tokens --config /etc/webjobs.json',
+  ],
+  options: [
+    {
+      flags: '--inactive-days <n>',
+      description: 'active API keys unused this many days become inactive (default: config cleanup.inactiveDays or 90)',
+      type: 'int',
+    },
+    {
+      flags: '--statistics-retention-days <n>',
+      description: 'website_statistics kept this many days (default: config cleanup.statisticsRetentionDays or 365)',
+      type: 'int',
+    },
+    {
+      flags: '--temp-hours <n>',
+      description:
+        'temporary files older than this many hours are removed (default: config cleanup.tempFileHours or 24)',
+      type: 'int',
+    },
+    {
+      flags: '--session-days <n>',
+      description: 'sessions idle this many days are deleted (default: config cleanup.sessionIdleDays or 30)',
+      type: 'int',
+    },
+    {
+      flags: '--chunk-size <n>',
+      description: 'rows per delete transaction (default: config cleanup.chunkSize or 1000)',
+      type: 'int',
+    },
+  ],
+  resolve,
   run,
   successEmail(r, info) {
     if (r.dryRun || r.totalCleaned === 0) return null;
@@ -220,4 +252,6 @@ export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokens
     );
     return { subject: `[${info.appName}] Token Cleanup Summary`, text: lines.join('\n') };
   },
-};
+});
+
+export default cleanupTokensJob;

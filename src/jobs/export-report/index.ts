@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config/config.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
+import type { JobContext } from '../../runner/job.js';
 import { processAlive } from '../../runner/lock.js';
 import { sendToAdmins } from '../../runner/runner.js';
 import { AtomicFile } from '../../util/atomic-file.js';
@@ -11,9 +11,9 @@ import { reportPeriod, type Period } from './period.js';
 import { mailHtml, mailSubject, mailText, renderCsv, renderJson, type ReportDocument } from './render.js';
 import { applyReportRetention, removeOrphanedReportTemps, reportFileName, type ReportFormat } from './report-files.js';
 import { computeSections, type SectionId, type SectionSettings } from './sections.js';
-
-export { parsePeriod, PERIODS } from './period.js';
-export { REPORT_FORMATS } from './report-files.js';
+import { PERIODS } from './period.js';
+import { REPORT_FORMATS } from './report-files.js';
+import { defineJob } from '../definition.js';
 
 export interface ExportReportOptions {
   period: Period;
@@ -24,6 +24,14 @@ export interface ExportReportOptions {
   to?: string[];
   /** `--end YYYY-MM-DD`: the period ends at the start of this day instead of today. */
   end?: string;
+}
+
+/** The run's options checked, with the report's config. */
+export interface Resolved extends ExportReportOptions {
+  sections: SectionSettings;
+  retentionDays: number;
+  /** `{report.dir}/user_activity`. */
+  dir: string;
 }
 
 export interface SectionSummary {
@@ -52,39 +60,33 @@ export interface ExportReportResult {
 
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+$/;
 
-/** `--to a@x,b@y` → the list, each checked (a bad one is exit 2). */
-export function parseRecipients(value: string): string[] {
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** `--to a@x,b@y`: each address checked (a bad one is exit 2), duplicates dropped. */
+export function checkRecipients(list: readonly string[]): string[] {
   if (!list.length) throw new UsageError('--to needs at least one email address');
   for (const a of list) if (!EMAIL.test(a)) throw new UsageError(`--to: "${a}" is not an email address`);
   return [...new Set(list)];
 }
 
-function sectionSettings(config: Config): SectionSettings {
+function resolve(config: Config, _settings: unknown, options: ExportReportOptions): Resolved {
   return {
-    suspiciousIpThreshold: config.number('report.suspiciousIpThreshold', 5, { min: 1, max: 1_000_000 }),
-    suspiciousIpLimit: config.number('report.suspiciousIpLimit', 1000, { min: 1, max: 100_000 }),
+    ...options,
+    ...(options.to !== undefined ? { to: checkRecipients(options.to) } : {}),
+    ...(options.end !== undefined ? { end: parseDay(options.end, '--end') } : {}),
+    sections: {
+      suspiciousIpThreshold: config.number('report.suspiciousIpThreshold', 5, { min: 1, max: 1_000_000 }),
+      suspiciousIpLimit: config.number('report.suspiciousIpLimit', 1000, { min: 1, max: 100_000 }),
+    },
+    retentionDays: config.number('report.retentionDays', 30, { min: 0, max: 36500 }),
+    dir: path.join(config.path('report.dir', './var/reports'), 'user_activity'),
   };
 }
 
-function retentionDays(config: Config): number {
-  return config.number('report.retentionDays', 30, { min: 0, max: 36500 });
-}
-
-/** `{report.dir}/user_activity`, report.dir defaulting to ./var/reports. */
-export function reportDir(config: Config): string {
-  return path.join(config.path('report.dir', './var/reports'), 'user_activity');
-}
-
-async function run(ctx: JobContext, options: ExportReportOptions): Promise<ExportReportResult> {
+async function run(ctx: JobContext, options: Resolved): Promise<ExportReportResult> {
   const startedAt = ctx.clock.now();
   const period = reportPeriod(options.period, startedAt, ctx.timeZone, options.end);
-  const settings = sectionSettings(ctx.config);
-  const keepDays = retentionDays(ctx.config);
-  const dir = reportDir(ctx.config);
+  const settings = options.sections;
+  const keepDays = options.retentionDays;
+  const dir = options.dir;
   const name = reportFileName(period, options.format);
   const recipients = options.to ?? ctx.mailer.admins;
   ctx.logger.info(
@@ -205,15 +207,46 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
   return result;
 }
 
-export const exportReportJob: JobDefinition<ExportReportOptions, ExportReportResult> = {
+export const exportReportJob = defineJob<ExportReportOptions, Resolved, ExportReportResult>({
   name: 'export-report',
-  description: 'User activity report (seven sections) as CSV or JSON, mailed to the admins',
+  description:
+    'User activity report (summary, top users/movies/series/searches, activity by type, suspicious IPs) as CSV, mailed to the admins',
+  schedule: { cron: '0 8 * * 1', args: ['--period', 'weekly'], purpose: 'mail the weekly user-activity report' },
   timeoutSeconds: 600,
-  checkConfig(config, options) {
-    sectionSettings(config);
-    retentionDays(config);
-    reportDir(config);
-    if (options.end !== undefined) parseDay(options.end, '--end');
-  },
+  examples: [
+    'webjobs export-report',
+    'webjobs export-report --period monthly --end 2026-11-01 --to ops@example.com',
+    'webjobs export-report --period daily --format json --no-email --json',
+    'webjobs export-report --dry-run',
+  ],
+  options: [
+    {
+      flags: '--period <period>',
+      description: 'daily (1 day), weekly (7 days) or monthly (30 days), ending at the start of today',
+      type: { choice: PERIODS },
+      default: 'weekly',
+    },
+    {
+      flags: '--end <YYYY-MM-DD>',
+      description: 'end the period at the start of this day instead of today',
+      type: 'day',
+    },
+    {
+      flags: '--format <format>',
+      description: 'csv (with a BOM, for Excel) or json (for other tools)',
+      type: { choice: REPORT_FORMATS },
+      default: 'csv',
+    },
+    {
+      flags: '--to <emails>',
+      description: 'comma-separated recipients instead of the admins (mail.admins / WEBJOBS_ADMINS)',
+      type: 'list',
+      convert: (list: string[] | undefined) => (list === undefined ? undefined : [...new Set(list)]),
+    },
+    { flags: '--no-email', description: 'write the report file only' },
+  ],
+  resolve,
   run,
-};
+});
+
+export default exportReportJob;

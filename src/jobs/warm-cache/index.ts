@@ -1,14 +1,14 @@
 import { createRequire } from 'node:module';
 import { circuitPolicy, logTransition } from '../../circuit/policy.js';
 import { CircuitStore, describeTransition, type CircuitState, type Transition } from '../../circuit/store.js';
-import type { Config } from '../../config/config.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
+import type { JobContext } from '../../runner/job.js';
+import { defineJob } from '../definition.js';
 import { errorMessage, JobSkipped, PartialFailure, UsageError } from '../../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { checkUrlTemplate, expandTemplate, resolveHeaders, resolveOptions, type WarmOptions } from './config.js';
+import { expandTemplate, resolve, type Resolved, type WarmOptions } from './config.js';
 import { HttpClient, RateLimiter } from './http.js';
 
-export type { WarmOptions } from './config.js';
+export type { Resolved, WarmOptions } from './config.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -105,8 +105,15 @@ function summarize(widgets: WidgetResult[]): WarmResult['totals'] {
   };
 }
 
-export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
+export const warmCacheJob = defineJob<WarmOptions, Resolved, WarmResult>({
   name: 'warm-cache',
+  description:
+    'Request the most used widgets (config warm.urlTemplate) so the cache is warm; a circuit breaker per platform',
+  schedule: {
+    cron: '0 6 * * *',
+    args: [],
+    purpose: 'pre-load the most requested widgets before morning traffic',
+  },
   settingKeys: [
     'cache-warming-enabled',
     'cache-warming-widget-count',
@@ -115,29 +122,58 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
     'circuit-breaker-timeout-seconds',
     'circuit-breaker-half-open-requests',
   ],
-  description: "Request the most used widgets so the app's cache is warm before the morning traffic",
   timeoutSeconds: 1800,
+  examples: [
+    'webjobs warm-cache',
+    'webjobs warm-cache --count 50 --concurrency 8 --rate 20',
+    'webjobs warm-cache --dry-run --force   # list the URLs, send nothing',
+  ],
+  options: [
+    {
+      flags: '--count <n>',
+      description: 'widgets to warm (default: setting cache-warming-widget-count, 10)',
+      type: 'int',
+    },
+    { flags: '--days <n>', description: 'popularity window in days (default 7)', type: 'int' },
+    { flags: '--concurrency <n>', description: 'requests in flight at once (default 4)', type: 'int' },
+    {
+      flags: '--rate <n>',
+      description: 'at most this many requests per second over all workers (default: unlimited)',
+      type: 'number',
+    },
+    {
+      flags: '--delay <ms>',
+      description: 'pause each worker takes between two requests (default 0)',
+      type: 'int',
+      key: 'delayMs',
+    },
+    {
+      flags: '--timeout <seconds>',
+      description:
+        'per-widget budget in seconds: the request, and any Retry-After wait and retry (decimals allowed; default 10)',
+      type: 'number',
+      key: 'timeoutMs',
+      // Whole milliseconds, at least 1; a value that is not above 0 stays so, for resolve to refuse.
+      convert: (seconds: number | undefined) =>
+        seconds === undefined ? undefined : seconds > 0 ? Math.max(1, Math.round(seconds * 1000)) : seconds,
+    },
+    { flags: '--method <method>', description: 'GET or HEAD (default GET)', type: { choice: ['GET', 'HEAD'] } },
+    { flags: '--force', description: 'run even though the setting cache-warming-enabled is 0' },
+  ],
+  resolve,
 
-  checkConfig(config: Config, options: WarmOptions) {
-    checkUrlTemplate(config);
-    resolveHeaders(config);
-    resolveOptions(config, options);
-  },
-
-  async run(ctx, options) {
-    const o = resolveOptions(ctx.config, options);
+  async run(ctx, o) {
     if (!ctx.settings.bool('cache-warming-enabled') && !o.force) {
       throw new JobSkipped(
         'cache warming is disabled (setting cache-warming-enabled = 0; `webjobs settings set cache-warming-enabled 1`, or --force)',
       );
     }
-    const template = checkUrlTemplate(ctx.config);
+    const template = o.template;
     if (!template)
       throw new UsageError('config warm.urlTemplate is not set (e.g. "http://127.0.0.1:8080/api/v1/widgets/{id}")');
-    const { headers: configHeaders, secrets } = resolveHeaders(ctx.config);
-    for (const s of secrets) ctx.logger.addSecret(s);
-    const headers: Record<string, string> = { 'User-Agent': `webjobs/${version} (warm-cache)`, ...configHeaders };
-    const count = options.count ?? ctx.settings.int('cache-warming-widget-count');
+    for (const s of o.secrets) ctx.logger.addSecret(s);
+    const headers: Record<string, string> = { 'User-Agent': `webjobs/${version} (warm-cache)`, ...o.headers };
+    const count = o.count;
     const breakerOn = ctx.settings.bool('circuit-breaker-enabled');
 
     const widgets = await popularWidgets(ctx, template, o.days, count);
@@ -350,4 +386,6 @@ export const warmCacheJob: JobDefinition<WarmOptions, WarmResult> = {
     }
     return result;
   },
-};
+});
+
+export default warmCacheJob;
