@@ -69,3 +69,13 @@ export function defineJob<O extends object, Resolved, R>(
 ): JobDefinition<O, Resolved, R> {
   return definition;
 }
+
+/**
+ * A job's `run` kept in its own module (`./run.ts`), loaded only when the job runs: listing the
+ * jobs (`--help`, `status`, `cron print`) loads their definitions, not their work.
+ */
+export function runFrom<Resolved, R>(
+  load: () => Promise<{ run(ctx: JobContext, resolved: Resolved): Promise<R> }>,
+): (ctx: JobContext, resolved: Resolved) => Promise<R> {
+  return async (ctx, resolved) => (await load()).run(ctx, resolved);
+}
