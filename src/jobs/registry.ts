@@ -9,6 +9,9 @@ export interface JobEntry {
 /**
  * Every job, in the order `--help` lists them. The one place a job is registered: the CLI's job
  * commands, the default schedule, `cron print`, `status`, `doctor` and `schedule` all read it.
+ * Adding a job: `src/jobs/<name>/index.ts` default-exports `defineJob({ name, description,
+ * schedule, options, resolve, run })` (its run in `./run.ts`, loaded through `runFrom`), and one
+ * line here; test/cli/registry.test.ts fails if it is registered anywhere else.
  */
 export const JOB_REGISTRY: JobEntry[] = [
   { name: 'aggregate-stats', load: () => import('./aggregate-stats/index.js') },

@@ -1,5 +1,6 @@
 import { checkPath } from '../../util/paths.js';
 import type { Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import os from 'node:os';
 import path from 'node:path';
 import { checkIdentifier } from '../../db/identifiers.js';
@@ -71,7 +72,7 @@ export interface BackupResult {
   plan?: { table: string; estimatedRows: number; estimatedBytes: number | null }[];
 }
 
-function resolve(config: Config, _settings: unknown, options: BackupOptions): Resolved {
+function resolve(config: Config, _settings: Settings, options: BackupOptions): Resolved {
   checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
   const dir = options.out ? path.resolve(process.cwd(), options.out) : config.path('backup.dir', './var/backups');
   return {

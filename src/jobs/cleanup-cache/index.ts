@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { TableMap } from '../../config/tables.js';
 import { UsageError } from '../../util/errors.js';
 import { defineJob, runFrom } from '../definition.js';
@@ -46,7 +47,7 @@ export interface Resolved {
   layout: CacheLayout;
 }
 
-function resolve(config: Config, _settings: unknown, options: CleanupCacheOptions): Resolved {
+function resolve(config: Config, _settings: Settings, options: CleanupCacheOptions): Resolved {
   return {
     force: Boolean(options.force),
     vacuum: Boolean(options.vacuum),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkNumber, type Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { isSimpleJsonPath } from '../../db/json.js';
 import { UsageError } from '../../util/errors.js';
 import { intInRange } from '../option-ranges.js';
@@ -72,7 +73,7 @@ function threshold(
 }
 
 /** Flags > config `cleanup.*` > defaults, each threshold checked; the retention rules and JSON paths from config. */
-export function resolve(config: Config, _settings: unknown, options: CleanupTokensOptions): Resolved {
+export function resolve(config: Config, _settings: Settings, options: CleanupTokensOptions): Resolved {
   const tempDirs = config.stringList('cleanup.tempDirs', DEFAULT_TEMP_DIRS);
   for (const d of tempDirs) {
     if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');

@@ -36,7 +36,7 @@ function stepLine(r: StepReport, dryRun: boolean): string {
   return `${r.step}: ${r.count} ${dryRun ? would : done}${samples}${notes}`;
 }
 
-export async function run(ctx: JobContext, settings: Resolved): Promise<CleanupTokensResult> {
+export async function run(ctx: JobContext, resolved: Resolved): Promise<CleanupTokensResult> {
   const nowDate = ctx.clock.now();
   const nowMs = nowDate.getTime();
   const now = formatLocalDateTime(nowDate, ctx.timeZone);
@@ -81,20 +81,20 @@ export async function run(ctx: JobContext, settings: Resolved): Promise<CleanupT
 
   await step('expired_api_keys', () => expireApiKeys(ctx, now));
   await step('inactive_api_keys', () =>
-    deactivateIdleApiKeys(ctx, now, localDaysAgo(nowDate, settings.inactiveDays, ctx.timeZone), settings.inactiveDays),
+    deactivateIdleApiKeys(ctx, now, localDaysAgo(nowDate, resolved.inactiveDays, ctx.timeZone), resolved.inactiveDays),
   );
   await step('expired_website_tokens', () => expireWebsiteTokens(ctx, now));
   await step('old_statistics', () =>
     summarizeAndPurgeStatistics(
       ctx,
-      localDaysAgo(nowDate, settings.statisticsRetentionDays, ctx.timeZone),
-      settings.chunkSize,
-      settings.statisticsPaths,
+      localDaysAgo(nowDate, resolved.statisticsRetentionDays, ctx.timeZone),
+      resolved.chunkSize,
+      resolved.statisticsPaths,
     ),
   );
   await step('temp_files', async () => {
-    const dirs = settings.tempDirs.map((d) => path.resolve(ctx.config.baseDir, d));
-    const cutoffMs = nowMs - settings.tempHours * 3_600_000;
+    const dirs = resolved.tempDirs.map((d) => path.resolve(ctx.config.baseDir, d));
+    const cutoffMs = nowMs - resolved.tempHours * 3_600_000;
     const res = await cleanTempDirs(dirs, cutoffMs, {
       dryRun: ctx.dryRun,
       signal: ctx.signal,
@@ -110,9 +110,9 @@ export async function run(ctx: JobContext, settings: Resolved): Promise<CleanupT
       details: { bytes: res.bytes, olderThan: formatLocalDateTime(new Date(cutoffMs), ctx.timeZone), dirs: res.dirs },
     };
   });
-  await step('session_tokens', () => purgeSessionsAndTokens(ctx, nowMs, now, settings));
-  for (const rule of settings.rules)
-    await step(`retention:${rule.name}`, () => applyRetentionRule(ctx, rule, nowMs, settings));
+  await step('session_tokens', () => purgeSessionsAndTokens(ctx, nowMs, now, resolved));
+  for (const rule of resolved.rules)
+    await step(`retention:${rule.name}`, () => applyRetentionRule(ctx, rule, nowMs, resolved));
 
   const breakdown = Object.fromEntries(steps.map((s) => [s.step, s.count]));
   const failedSteps = steps.filter((s) => s.status === 'failed').map((s) => s.step);
@@ -123,11 +123,11 @@ export async function run(ctx: JobContext, settings: Resolved): Promise<CleanupT
     steps,
     failedSteps,
     thresholds: {
-      inactiveDays: settings.inactiveDays,
-      statisticsRetentionDays: settings.statisticsRetentionDays,
-      tempHours: settings.tempHours,
-      sessionDays: settings.sessionDays,
-      chunkSize: settings.chunkSize,
+      inactiveDays: resolved.inactiveDays,
+      statisticsRetentionDays: resolved.statisticsRetentionDays,
+      tempHours: resolved.tempHours,
+      sessionDays: resolved.sessionDays,
+      chunkSize: resolved.chunkSize,
     },
   };
 

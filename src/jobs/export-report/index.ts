@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { UsageError } from '../../util/errors.js';
 import { parseDay } from '../../util/time.js';
 import { PERIODS, type Period } from './period.js';
@@ -59,7 +60,7 @@ export function checkRecipients(list: readonly string[]): string[] {
   return [...new Set(list)];
 }
 
-function resolve(config: Config, _settings: unknown, options: ExportReportOptions): Resolved {
+function resolve(config: Config, _settings: Settings, options: ExportReportOptions): Resolved {
   return {
     ...options,
     ...(options.to !== undefined ? { to: checkRecipients(options.to) } : {}),
