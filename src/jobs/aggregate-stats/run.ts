@@ -4,7 +4,7 @@ import { optimizeTable } from '../../db/dialect.js';
 import type { JobContext } from '../../runner/job.js';
 import { PartialFailure, throwIfAborted } from '../../util/errors.js';
 import { addDays, daysBetween, formatDuration, formatLocalDate } from '../../util/time.js';
-import { runPurge } from '../purge-options.js';
+import { runPurge } from '../purge-run.js';
 import { dayRange, planRetention, readSummary, requestsPerDay, rollUp, statsNames, type StatsNames } from './rollup.js';
 import { processWebsite, websitesToProcess } from './website-stats.js';
 import { rollUpRange, type AggregateResult, type Resolved } from './index.js';

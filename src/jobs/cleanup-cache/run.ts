@@ -3,7 +3,7 @@ import { countMatching } from '../../db/purge.js';
 import type { JobContext } from '../../runner/job.js';
 import { JobSkipped, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { runPurge } from '../purge-options.js';
+import { runPurge } from '../purge-run.js';
 import type { CleanupCacheResult, Resolved } from './index.js';
 
 export async function run(ctx: JobContext, resolved: Resolved): Promise<CleanupCacheResult> {
