@@ -4,6 +4,7 @@ import { parseDay } from '../util/time.js';
 import { action, reportError } from './action.js';
 import { Command, CommanderError, InvalidArgumentError, Option } from './commander.js';
 import { addCommonOptions, examples, globalOptions, pathOption } from './common-options.js';
+import { writeOneLineErrors } from './output.js';
 import { invokeJob, runJobCommand } from './run-job-command.js';
 
 const FORCE_WHILE_PAUSED = 'run even while the job is paused (webjobs pause)';
@@ -35,11 +36,6 @@ export function parseJobArgs(def: AnyJob, args: string[]): Command {
   const cmd = addJobCommand(program, def).action(() => undefined);
   cmd.parse(args, { from: 'user' });
   return cmd;
-}
-
-/** An error stays one line even when the offending value holds a newline. */
-export function writeOneLineErrors(s: string): void {
-  process.stderr.write(s.startsWith('error:') ? `${s.trimEnd().replace(/\r?\n/g, '\\n')}\n` : s);
 }
 
 /** The job's options from commander's values, in declaration order (the run history records them so). */

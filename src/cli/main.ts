@@ -5,7 +5,7 @@ import { isJobName, loadJob, loadJobs } from '../jobs/registry.js';
 import { isInteractive, loadTerminalModules } from '../log/logger.js';
 import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
-import { addJobCommand, writeOneLineErrors } from './job-command.js';
+import { writeOneLineErrors } from './output.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -39,12 +39,13 @@ Examples:
  * when none is named or the name is unknown (help, errors).
  */
 async function registerSubcommands(program: Command, named: string | undefined): Promise<void> {
+  if (named !== undefined && COMMANDS.some((c) => c.name === named)) return registerCommands(program, named);
+  const { addJobCommand } = await import('./job-command.js');
   const job = named !== undefined && isJobName(named) ? await loadJob(named) : undefined;
   if (job) {
     addJobCommand(program, job);
     return;
   }
-  if (named !== undefined && COMMANDS.some((c) => c.name === named)) return registerCommands(program, named);
   for (const def of await loadJobs()) addJobCommand(program, def);
   await registerCommands(program);
 }
