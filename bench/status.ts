@@ -29,7 +29,7 @@ try {
   );
   await admin.query('ANALYZE TABLE webjobs_runs');
   const config = new Config({ timezone: 'UTC' }, null, process.cwd());
-  const schedule = loadSchedule(config);
+  const schedule = await loadSchedule(config);
   const status = async () => (await timed(() => buildStatus(db, config, schedule, new Date()))).ms;
   const history = async () =>
     (await timed(() => new RunHistory(db, 'UTC').list({ job: 'backup-db', status: 'failed', limit: 20 }))).ms;

@@ -58,7 +58,7 @@ export function register(program: Command): void {
   print.action(
     action(async (opts: CronPrintOptions) => {
       const env = buildEnvironment(globalOptions(print));
-      const schedule = loadSchedule(env.config, { allowSeconds: false });
+      const schedule = await loadSchedule(env.config, { allowSeconds: false });
       if (process.env.DATABASE_URL && !env.config.string('database.url'))
         env.logger.warn(
           'DATABASE_URL is set in this shell, but cron will not have it: put database.url in the config file (or set DATABASE_URL at the top of the crontab)',

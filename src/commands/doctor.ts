@@ -117,9 +117,13 @@ async function databaseChecks(env: CommandEnvironment, checks: Check[]): Promise
   }
 }
 
-function crontabCheck(env: CommandEnvironment, cwd: string | undefined, user: string | undefined): Check {
+async function crontabCheck(
+  env: CommandEnvironment,
+  cwd: string | undefined,
+  user: string | undefined,
+): Promise<Check> {
   const name = 'crontab';
-  const schedule = loadSchedule(env.config, { allowSeconds: true });
+  const schedule = await loadSchedule(env.config, { allowSeconds: true });
   if (schedule.entries.some((e) => e.cron.hasSeconds))
     return {
       name,
@@ -182,7 +186,7 @@ export function register(program: Command): void {
         detail: `node ${process.versions.node} at ${process.execPath}${major >= MIN_NODE_MAJOR ? '' : ` (needs ${MIN_NODE_MAJOR} or later)`}`,
       });
       try {
-        const s = loadSchedule(env.config);
+        const s = await loadSchedule(env.config);
         checks.push({
           name: 'config',
           status: 'ok',
@@ -237,7 +241,7 @@ export function register(program: Command): void {
       }
       if (opts.crontab) {
         try {
-          checks.push(crontabCheck(env, opts.cwd, opts.crontabUser));
+          checks.push(await crontabCheck(env, opts.cwd, opts.crontabUser));
         } catch (err) {
           checks.push({ name: 'crontab', status: 'fail', detail: errorMessage(err) });
         }

@@ -65,8 +65,8 @@ export interface RunRequest {
  * record (history row, monitors' start), execute (retries, time budget, cancellation), and
  * finish (history outcome, lock release, mail, monitors' finish) whatever happened before.
  */
-export async function runJob<O extends object, R>(
-  def: JobDefinition<O, R>,
+export async function runJob<O extends object, Resolved, R>(
+  def: JobDefinition<O, Resolved, R>,
   options: O,
   env: RunEnvironment,
   request: RunRequest,
@@ -74,10 +74,11 @@ export async function runJob<O extends object, R>(
   const run = startRun(def, env, request);
   try {
     const { db, tables, settings } = await connect(run);
+    const resolved = def.resolve(run.env.config, settings, options);
     const history = await admit(run, db, settings);
     await record(run, history);
     const ctx = jobContext(run, db, tables, settings);
-    succeeded(run, await execute(run, () => def.run(ctx, options)));
+    succeeded(run, await execute(run, () => def.run(ctx, resolved)));
   } catch (err) {
     stopped(run, err);
   } finally {

@@ -1,7 +1,9 @@
 import path from 'node:path';
 import { checkNumber, type Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { isSimpleJsonPath } from '../../db/json.js';
 import { UsageError } from '../../util/errors.js';
+import { intInRange } from '../option-ranges.js';
 import { parseRetentionRules, type RetentionRule } from './retention-rules.js';
 
 /** Options from the command line; each overrides its config key. */
@@ -25,7 +27,7 @@ export type StatisticsPaths = typeof DEFAULT_STATISTICS_PATHS;
 export const DEFAULT_TEMP_DIRS = ['storage/app/temp', 'storage/app/exports', 'storage/logs/old'];
 
 /** Everything the run needs, checked: a negative or non-numeric threshold is a UsageError (exit 2). */
-export interface CleanupSettings {
+export interface Resolved {
   inactiveDays: number;
   statisticsRetentionDays: number;
   tempHours: number;
@@ -63,14 +65,15 @@ function threshold(
   fallback: number,
   range: { min: number; max: number },
 ): number {
-  if (flag !== undefined) return checkNumber(flag, flagName, range);
+  if (flag !== undefined) return intInRange(checkNumber(flag, flagName), flagName, range.min, range.max) as number;
   for (const key of keys) {
     if (config.get(key) !== undefined && config.get(key) !== null) return config.number(key, fallback, range);
   }
   return fallback;
 }
 
-export function resolveSettings(config: Config, options: CleanupTokensOptions): CleanupSettings {
+/** Flags > config `cleanup.*` > defaults, each threshold checked; the retention rules and JSON paths from config. */
+export function resolve(config: Config, _settings: Settings, options: CleanupTokensOptions): Resolved {
   const tempDirs = config.stringList('cleanup.tempDirs', DEFAULT_TEMP_DIRS);
   for (const d of tempDirs) {
     if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');
