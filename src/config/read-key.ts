@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UsageError } from '../util/errors.js';
+import { checkPath } from '../util/paths.js';
 import { checkNumber } from './check-number.js';
 import type { KeySpec } from './schema.js';
 
@@ -19,7 +20,7 @@ export function readKey(spec: KeySpec, raw: unknown, what: string, baseDir: stri
     case 'string':
       return requireString(raw, what);
     case 'path':
-      return path.resolve(baseDir, requireString(raw, what));
+      return path.resolve(baseDir, checkPath(requireString(raw, what), what));
     case 'choice': {
       const choices = spec.choices ?? [];
       if (typeof raw !== 'string' || !choices.includes(raw))

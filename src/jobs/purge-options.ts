@@ -54,7 +54,7 @@ export function resolvePurgeOptions(config: Config, o: PurgeOptions): PurgeOptio
     throw new UsageError('--max-runtime must be more than 0 seconds');
   if (o.maxLagSeconds !== undefined && !(o.maxLagSeconds >= 0))
     throw new UsageError('--max-lag must be 0 or more seconds');
-  config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
+  config.value('purge.targetStatementMs');
   replicaUrls(config);
   return { chunk: o.chunk, sleepMs: o.sleepMs, maxRuntimeSeconds: o.maxRuntimeSeconds, maxLagSeconds: o.maxLagSeconds };
 }

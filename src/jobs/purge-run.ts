@@ -24,7 +24,7 @@ export interface PurgeRun {
 
 /** The DELETE duration chunks adapt to (config purge.targetStatementMs, default 100 ms). */
 export function targetStatementMs(ctx: JobContext): number {
-  return ctx.config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
+  return ctx.config.value('purge.targetStatementMs');
 }
 
 /**

@@ -93,9 +93,8 @@ function writeAtomically(file: string, text: string): void {
 }
 
 export function textfileObserver(config: Config, openDb: () => Promise<Db>): RunObserver[] {
-  const dirSetting = config.string('monitor.textfileDir');
-  if (!dirSetting) return [];
-  const dir = config.path('monitor.textfileDir', '.');
+  const dir = config.value('monitor.textfileDir');
+  if (!dir) return [];
   const file = path.join(dir, 'webjobs.prom');
   return [
     {

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
 import type { Sleep } from '../util/clock.js';
-import { errorMessage, UsageError } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { formatDuration } from '../util/time.js';
 import { isTransientError } from './transient.js';
 
@@ -12,15 +12,8 @@ export interface RetryPolicy {
 }
 
 export function retryPolicy(config: Config): RetryPolicy {
-  const tries = config.number('retry.tries', 3, { min: 1, max: 20 });
-  const raw = config.get('retry.backoffSeconds');
-  let backoff = [1, 5, 10];
-  if (raw !== undefined) {
-    if (!Array.isArray(raw) || raw.some((x) => typeof x !== 'number' || x < 0))
-      throw new UsageError('config retry.backoffSeconds must be a list of seconds');
-    backoff = raw as number[];
-  }
-  return { tries, backoffMs: backoff.map((s) => s * 1000) };
+  const backoff = config.value('retry.backoffSeconds');
+  return { tries: config.value('retry.tries'), backoffMs: backoff.map((s) => s * 1000) };
 }
 
 /** The wait before retry number `retry` (0-based); the last backoff repeats. */

@@ -39,11 +39,9 @@ export function startRun(def: AnyJob, env: RunEnvironment, request: RunRequest):
   const t0 = performance.now();
   const startedAt = env.clock.now();
   const policy = retryPolicy(env.config);
-  const timeoutSeconds = env.config.number(`jobs.${def.name}.timeoutSeconds`, def.timeoutSeconds, {
-    min: 1,
-    max: 7 * 86400,
-  });
-  const leaseMs = env.config.number('lock.leaseSeconds', 60, { min: 1, max: 3600 }) * 1000;
+  const timeoutSeconds =
+    env.config.valueAt('jobs.<job>.timeoutSeconds', `jobs.${def.name}.timeoutSeconds`) ?? def.timeoutSeconds;
+  const leaseMs = env.config.value('lock.leaseSeconds') * 1000;
   const summary = initialSummary(def.name, request, startedAt);
   const budget = timeBudget(def.name, timeoutSeconds, env.signal);
   return {
@@ -108,7 +106,7 @@ export function runInfo(run: RunState): RunInfo {
     startedAt: run.startedAt,
     durationMs: run.elapsedMs(),
     timeZone: run.timeZone,
-    appName: run.env.config.string('app.name', 'webjobs'),
+    appName: run.env.config.value('app.name'),
     options: run.request.args,
   };
 }

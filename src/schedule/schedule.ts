@@ -73,7 +73,7 @@ export async function loadSchedule(
   }
   const raw = new Map<string, { cron: string; args: string[]; purpose: string }>();
   for (const d of await defaultSchedule()) raw.set(d.job, { cron: d.cron, args: [...d.args], purpose: d.purpose });
-  for (const [job, value] of Object.entries(config.section('schedule.jobs'))) {
+  for (const [job, value] of Object.entries(config.value('schedule.jobs'))) {
     if (!JOB_NAME.test(job)) throw new UsageError(`config schedule.jobs: "${job}" is not a job name`);
     if (value === false || value === null) {
       raw.delete(job);
@@ -125,11 +125,11 @@ export async function loadSchedule(
   }
   return {
     entries,
-    jitterSeconds: config.number('schedule.jitterSeconds', 0, { min: 0, max: 3600 }),
-    catchUpHours: config.number('schedule.catchUpHours', 12, { min: 0, max: 24 * 31 }),
-    shutdownGraceSeconds: config.number('schedule.shutdownGraceSeconds', 300, { min: 0, max: 86400 }),
+    jitterSeconds: config.value('schedule.jitterSeconds'),
+    catchUpHours: config.value('schedule.catchUpHours'),
+    shutdownGraceSeconds: config.value('schedule.shutdownGraceSeconds'),
     timeZone: config.timezone,
-    explicitTimeZone: config.string('timezone') !== undefined,
+    explicitTimeZone: config.value('timezone') !== undefined,
   };
 }
 

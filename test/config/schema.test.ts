@@ -69,8 +69,8 @@ describe('Config.value', () => {
     expect(() => config({ backup: { level: 'x' } }).value('backup.level')).toThrow(
       /config backup.level must be a number/,
     );
-    expect(() => config({ warm: { method: 'POST' } }).value('warm.method')).toThrow(
-      /config warm.method must be "GET" or "HEAD", got "POST"/,
+    expect(() => config({ cleanupCache: { layout: 'rails' } }).value('cleanupCache.layout')).toThrow(
+      /config cleanupCache.layout must be "reference" or "laravel", got "rails"/,
     );
     expect(() => config({ retry: { backoffSeconds: [1, -1] } }).value('retry.backoffSeconds')).toThrow(UsageError);
   });

@@ -1,30 +1,9 @@
-import { checkPath } from '../../util/paths.js';
 import type { Config } from '../../config/config.js';
 import type { Settings } from '../../config/settings.js';
-import path from 'node:path';
 import { checkIdentifier } from '../../db/identifiers.js';
 import { defineJob, runFrom } from '../definition.js';
 import { backupFailureEmail, backupSuccessEmail } from '../../notify/templates/backup-db.js';
-import { intInRange } from '../option-ranges.js';
 import type { BackupType } from './backup-files.js';
-
-/** Seed 002's critical tables. */
-export const DEFAULT_CRITICAL_TABLES = [
-  'users',
-  'movies',
-  'series',
-  'series_seasons',
-  'series_episodes',
-  'genres',
-  'movie_genre',
-  'series_genre',
-  'movie_sources',
-  'watchlists',
-  'invite_codes',
-  'roles',
-  'permissions',
-  'role_permission',
-];
 
 export interface BackupOptions {
   type: BackupType;
@@ -72,18 +51,15 @@ export interface BackupResult {
 }
 
 function resolve(config: Config, _settings: Settings, options: BackupOptions): Resolved {
-  checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
-  const dir = options.out ? path.resolve(process.cwd(), options.out) : config.path('backup.dir', './var/backups');
+  const dir = config.valueOr('backup.dir', options.out, '--out');
   return {
     type: options.type,
     dir,
-    level: intInRange(options.level, '--level', 1, 9) ?? config.number('backup.level', 9, { min: 1, max: 9 }),
+    level: config.valueOr('backup.level', options.level, '--level'),
     verify: Boolean(options.verify),
-    retentionDays: config.number('backup.retentionDays', 7, { min: 0, max: 36500 }),
-    criticalTables: config
-      .stringList('backup.critical', DEFAULT_CRITICAL_TABLES)
-      .map((t) => checkIdentifier(t, 'config backup.critical table')),
-    maxStatementBytes: config.number('backup.maxStatementBytes', 1024 * 1024, { min: 1024, max: 256 * 1024 * 1024 }),
+    retentionDays: config.value('backup.retentionDays'),
+    criticalTables: config.value('backup.critical').map((t) => checkIdentifier(t, 'config backup.critical table')),
+    maxStatementBytes: config.value('backup.maxStatementBytes'),
   };
 }
 

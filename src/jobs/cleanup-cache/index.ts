@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config.js';
 import type { Settings } from '../../config/settings.js';
 import { TableMap } from '../../config/tables.js';
-import { UsageError } from '../../util/errors.js';
+
 import { defineJob, runFrom } from '../definition.js';
 import { PURGE_OPTIONS, resolvePurgeOptions, type PurgeOptions } from '../purge-options.js';
 
@@ -62,15 +62,8 @@ function resolve(config: Config, _settings: Settings, options: CleanupCacheOptio
  * in unix seconds; `tables.cache.*` renames anything and `cleanupCache.expiry` picks the format.
  */
 export function cacheLayout(config: Config, tables: TableMap): CacheLayout {
-  const layout = config.string('cleanupCache.layout', 'reference');
-  if (layout !== 'reference' && layout !== 'laravel')
-    throw new UsageError(`config cleanupCache.layout must be "reference" or "laravel", got ${JSON.stringify(layout)}`);
-  const laravel = layout === 'laravel';
-  const expiry = config.string('cleanupCache.expiry', laravel ? 'unix-seconds' : 'datetime');
-  if (expiry !== 'datetime' && expiry !== 'unix-seconds')
-    throw new UsageError(
-      `config cleanupCache.expiry must be "datetime" or "unix-seconds", got ${JSON.stringify(expiry)}`,
-    );
+  const laravel = config.value('cleanupCache.layout') === 'laravel';
+  const expiry = config.value('cleanupCache.expiry') ?? (laravel ? 'unix-seconds' : 'datetime');
   const mappedExpiry = config.get('tables.cache.columns.expires_at');
   return {
     table: tables.table('cache'),

@@ -66,11 +66,11 @@ function resolve(config: Config, _settings: Settings, options: ExportReportOptio
     ...(options.to !== undefined ? { to: checkRecipients(options.to) } : {}),
     ...(options.end !== undefined ? { end: parseDay(options.end, '--end') } : {}),
     sections: {
-      suspiciousIpThreshold: config.number('report.suspiciousIpThreshold', 5, { min: 1, max: 1_000_000 }),
-      suspiciousIpLimit: config.number('report.suspiciousIpLimit', 1000, { min: 1, max: 100_000 }),
+      suspiciousIpThreshold: config.value('report.suspiciousIpThreshold'),
+      suspiciousIpLimit: config.value('report.suspiciousIpLimit'),
     },
-    retentionDays: config.number('report.retentionDays', 30, { min: 0, max: 36500 }),
-    dir: path.join(config.path('report.dir', './var/reports'), 'user_activity'),
+    retentionDays: config.value('report.retentionDays'),
+    dir: path.join(config.value('report.dir'), 'user_activity'),
   };
 }
 

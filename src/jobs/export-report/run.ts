@@ -40,7 +40,7 @@ export async function run(ctx: JobContext, options: Resolved): Promise<ExportRep
     period,
     generatedAt: formatLocalDateTime(startedAt, ctx.timeZone),
     timeZone: ctx.timeZone,
-    appName: ctx.config.string('app.name', 'webjobs'),
+    appName: ctx.config.value('app.name'),
     sections,
   };
   const result: ExportReportResult = {

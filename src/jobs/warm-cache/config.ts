@@ -46,28 +46,19 @@ function positiveNumber(value: number | undefined, flag: string, max: number): n
 export function resolve(config: Config, settings: Settings, o: WarmOptions): Resolved {
   const template = checkUrlTemplate(config);
   const { headers, secrets } = headersFromConfig(config);
-  const rateCfg = config.get('warm.rate');
-  const method = o.method ?? config.string('warm.method', 'GET').toUpperCase();
+  const method = o.method ?? config.value('warm.method').toUpperCase();
   if (method !== 'GET' && method !== 'HEAD')
     throw new UsageError(`config warm.method must be GET or HEAD, got ${JSON.stringify(method)}`);
-  let rate: number | null = positiveNumber(o.rate, '--rate', 100_000) ?? null;
-  if (rate === null && rateCfg !== undefined && rateCfg !== null) {
-    if (typeof rateCfg !== 'number' || !(rateCfg > 0))
-      throw new UsageError('config warm.rate must be a positive number of requests per second');
-    rate = rateCfg;
-  }
+  const rate = positiveNumber(o.rate, '--rate', 100_000) ?? config.value('warm.rate') ?? null;
   if (o.timeoutMs !== undefined && !(o.timeoutMs > 0 && o.timeoutMs <= 3_600_000))
     throw new UsageError('--timeout must be a number above 0 and at most 3600');
   return {
     count: intInRange(o.count, '--count', 1, 1_000_000) ?? settings.int('cache-warming-widget-count'),
-    days: intInRange(o.days, '--days', 1, 3650) ?? config.number('warm.days', 7, { min: 1, max: 3650 }),
-    concurrency:
-      intInRange(o.concurrency, '--concurrency', 1, 256) ?? config.number('warm.concurrency', 4, { min: 1, max: 256 }),
+    days: config.valueOr('warm.days', o.days, '--days'),
+    concurrency: config.valueOr('warm.concurrency', o.concurrency, '--concurrency'),
     rate,
-    delayMs: intInRange(o.delayMs, '--delay', 0, 600_000) ?? config.number('warm.delayMs', 0, { min: 0, max: 600_000 }),
-    timeoutMs:
-      o.timeoutMs ??
-      Math.round(config.number('warm.timeoutSeconds', 10, { min: 0.01, max: 3600, integer: false }) * 1000),
+    delayMs: config.valueOr('warm.delayMs', o.delayMs, '--delay'),
+    timeoutMs: o.timeoutMs ?? Math.round(config.value('warm.timeoutSeconds') * 1000),
     method,
     force: Boolean(o.force),
     template,
@@ -85,7 +76,7 @@ export function expandTemplate(template: string, widgetId: string, platform: str
 
 /** Checks `warm.urlTemplate`: an absolute http(s) URL with `{id}`. Returns it, or undefined when absent. */
 export function checkUrlTemplate(config: Config): string | undefined {
-  const template = config.string('warm.urlTemplate');
+  const template = config.value('warm.urlTemplate');
   if (template === undefined) return undefined;
   if (!template.includes('{id}')) throw new UsageError('config warm.urlTemplate must contain {id} (the widget id)');
   let url: URL;
@@ -111,7 +102,7 @@ export function headersFromConfig(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
 ): { headers: Record<string, string>; secrets: string[] } {
-  const section = config.section('warm.headers');
+  const section = config.value('warm.headers');
   const headers: Record<string, string> = {};
   const secrets: string[] = [];
   for (const [name, raw] of Object.entries(section)) {

@@ -28,9 +28,7 @@ export async function connect(run: RunState): Promise<Connected> {
 async function openWithRetries(run: RunState): Promise<Db> {
   const { env } = run;
   const open =
-    env.openDb ??
-    ((url: string) =>
-      openDatabase(url, { busyTimeoutMs: env.config.number('database.busyTimeoutMs', 5000, { min: 0 }) }));
+    env.openDb ?? ((url: string) => openDatabase(url, { busyTimeoutMs: env.config.value('database.busyTimeoutMs') }));
   const what = `connecting to ${run.logger.mask(env.databaseUrl)}`;
   return (await withRetries(run.policy, env, what, () => open(env.databaseUrl), run.signal)).value;
 }
