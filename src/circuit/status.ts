@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { formatLocalDateTime } from '../util/time.js';
 import type { Circuit, CircuitState } from './store.js';
 
-export interface PlatformStatus {
+interface PlatformStatus {
   platform: string;
   state: CircuitState;
   failure_count: number;
@@ -19,7 +19,7 @@ export interface PlatformStatus {
   version: number;
 }
 
-export interface CircuitStatus {
+interface CircuitStatus {
   enabled: boolean;
   failure_threshold: number;
   timeout_seconds: number;

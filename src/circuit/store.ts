@@ -6,7 +6,7 @@ import { migrate } from '../db/migrate.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
-export interface TrialLease {
+interface TrialLease {
   id: string;
   untilMs: number;
 }
@@ -42,7 +42,7 @@ export interface Transition {
   atMs: number;
 }
 
-export type Admission =
+type Admission =
   | { allowed: true; state: CircuitState; lease: string | null }
   | { allowed: false; state: CircuitState; reason: string; halfOpenAtMs: number | null };
 

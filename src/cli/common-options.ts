@@ -31,13 +31,6 @@ export function intOption(name: string, min: number, max: number) {
   };
 }
 
-export function choiceOption<T extends string>(name: string, choices: readonly T[]) {
-  return (value: string): T => {
-    if (!choices.includes(value as T)) throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}`);
-    return value as T;
-  };
-}
-
 export function examples(cmd: Command, lines: string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }

@@ -58,7 +58,7 @@ export function buildEnvironment(opts: GlobalOptions, env: NodeJS.ProcessEnv = p
  * the normal pace), so tests can run the real CLI "ten minutes later" (e.g. a circuit's
  * open timeout). A value that is not a date is a usage error. Never set it in production.
  */
-export function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
+function clockFromEnv(env: NodeJS.ProcessEnv): Clock {
   const fixed = env.WEBJOBS_NOW;
   if (!fixed) return systemClock;
   const startMs = Date.parse(fixed);

@@ -31,7 +31,7 @@ export function addJobCommand(program: Command, def: AnyJob): Command {
  * job's own command, without running it: the command the CLI would have built, for the runner.
  * Throws commander's error (already printed, one line) on a bad argument.
  */
-export function parseJobArgs(def: AnyJob, args: string[]): Command {
+function parseJobArgs(def: AnyJob, args: string[]): Command {
   const program = new Command('webjobs').exitOverride().configureOutput({ writeErr: writeOneLineErrors });
   const cmd = addJobCommand(program, def).action(() => undefined);
   cmd.parse(args, { from: 'user' });
@@ -39,7 +39,7 @@ export function parseJobArgs(def: AnyJob, args: string[]): Command {
 }
 
 /** The job's options from commander's values, in declaration order (the run history records them so). */
-export function jobOptions(def: AnyJob, values: Record<string, unknown>): Record<string, unknown> {
+function jobOptions(def: AnyJob, values: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const spec of def.options as JobOption<Record<string, unknown>>[]) {
     const option = new Option(spec.flags);

@@ -10,7 +10,7 @@ const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
 
 /** The CLI with the subcommand `named` on the command line (or, when none or unknown, every subcommand). */
-export async function buildProgram(named?: string): Promise<Command> {
+async function buildProgram(named?: string): Promise<Command> {
   const program = new Command('webjobs')
     .description('Cron-driven maintenance jobs for a web application on MySQL/MariaDB or SQLite')
     .version(version, '-V, --version')

@@ -10,7 +10,7 @@ import { globalOptions } from './common-options.js';
 import { printSummary } from './output.js';
 
 /** How a job was asked to run: the shared flags, `--force`, and who owns cancellation. */
-export interface JobInvocation {
+interface JobInvocation {
   global: GlobalOptions;
   /** `--force`: run even while the job is paused. */
   force: boolean;

@@ -10,9 +10,9 @@ import { loadSchedule } from '../schedule/schedule.js';
 import type { Config } from '../config/config.js';
 
 /** bin/webjobs.js of this install (dist/commands/cron.js → ../../bin). */
-export const WEBJOBS_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/webjobs.js');
+const WEBJOBS_BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/webjobs.js');
 
-export interface CronPrintOptions {
+interface CronPrintOptions {
   cwd?: string;
   node?: string;
   webjobs?: string;

@@ -16,8 +16,8 @@ import { loadSchedule } from '../schedule/schedule.js';
 import { errorMessage } from '../util/errors.js';
 import { cronTarget } from './cron.js';
 
-export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
-export interface Check {
+type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';
+interface Check {
   name: string;
   status: CheckStatus;
   detail: string;

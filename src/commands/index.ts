@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 
 /** A subcommand: its name, and the module that registers it (loaded only when needed). */
-export interface CommandEntry {
+interface CommandEntry {
   name: string;
   load: () => Promise<{ register: (program: Command) => void }>;
 }

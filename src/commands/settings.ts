@@ -11,7 +11,7 @@ import { createTableSql, REFERENCE_TABLES } from '../db/schema.js';
 import type { Db } from '../db/types.js';
 import { errorMessage, UsageError } from '../util/errors.js';
 
-export interface SettingRow {
+interface SettingRow {
   key: string;
   value: string;
   default: string | null;

@@ -1,6 +1,6 @@
 import { UsageError } from '../util/errors.js';
 
-export interface NumberRange {
+interface NumberRange {
   min?: number;
   max?: number;
   integer?: boolean;

@@ -67,7 +67,7 @@ export class Config {
   }
 }
 
-export interface ConfigSource {
+interface ConfigSource {
   configPath?: string;
   env?: NodeJS.ProcessEnv;
   cwd?: string;

@@ -5,7 +5,7 @@
  * range is written down once.
  */
 
-export type KeyType =
+type KeyType =
   'int' | 'number' | 'string' | 'boolean' | 'path' | 'choice' | 'stringList' | 'numberList' | 'object' | 'list';
 
 export interface KeySpec {

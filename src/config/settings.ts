@@ -4,9 +4,9 @@ import { UsageError } from '../util/errors.js';
 import type { Config } from './config.js';
 import type { TableMap } from './tables.js';
 
-export type SettingKind = 'int' | 'bool' | 'string';
+type SettingKind = 'int' | 'bool' | 'string';
 
-export interface SettingDefinition {
+interface SettingDefinition {
   key: string;
   kind: SettingKind;
   default: string;

@@ -1,7 +1,7 @@
 import type { Db } from './types.js';
 import { describeTarget, parseDatabaseUrl } from './url.js';
 
-export interface ConnectOptions {
+interface ConnectOptions {
   busyTimeoutMs?: number;
   connectTimeoutMs?: number;
 }

@@ -6,7 +6,7 @@ import type { Dialect } from './types.js';
  * pulling rows into memory. Column expressions passed in must already be quoted.
  */
 
-export type JsonNumberKind = 'integer' | 'decimal';
+type JsonNumberKind = 'integer' | 'decimal';
 
 /** A JSON path like `$.total_users`: only plain member names, so it can be inlined safely. */
 const JSON_PATH = /^\$(\.[A-Za-z_][A-Za-z0-9_]*){1,8}$/;

@@ -7,7 +7,7 @@ import type { DatabaseTarget } from './url.js';
 
 type MysqlTarget = Extract<DatabaseTarget, { kind: 'mysql' }>;
 
-export interface MysqlOptions {
+interface MysqlOptions {
   connectTimeoutMs?: number;
   connectionLimit?: number;
 }
@@ -50,14 +50,14 @@ export async function readCommittedAllowed(db: MysqlDb): Promise<boolean> {
   return !(Number(row?.logBin) === 1 && String(row?.format ?? '').toUpperCase() === 'STATEMENT');
 }
 
-export interface SessionSettings {
+interface SessionSettings {
   set: readonly string[];
   /** Statements that restore the pool's defaults before the connection goes back. */
   reset: readonly string[];
 }
 
 /** The callback-style connection under a promise one (mysql2's types call it a promise Connection; it is not). */
-export function callbackConnection(conn: PoolConnection): CallbackConnection {
+function callbackConnection(conn: PoolConnection): CallbackConnection {
   return conn.connection as unknown as CallbackConnection;
 }
 

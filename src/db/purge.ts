@@ -3,7 +3,7 @@ import type { MysqlDb } from './mysql.js';
 import type { Db } from './types.js';
 
 /** What the purge reports after each committed chunk. */
-export interface PurgeProgress {
+interface PurgeProgress {
   deleted: number;
   chunks: number;
   /** The size the next chunk will have (it adapts when targetStatementMs is set). */
@@ -302,7 +302,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
  * is close to proportional to its rows), but at most halved or grown by a quarter in one step so one
  * noisy statement on a busy server does not swing it, between 1 and `max` rows.
  */
-export function nextChunkSize(size: number, tookMs: number, targetMs: number, max: number): number {
+function nextChunkSize(size: number, tookMs: number, targetMs: number, max: number): number {
   const factor = Math.min(1.25, Math.max(0.5, targetMs / Math.max(tookMs, 0.001)));
   return Math.max(1, Math.min(max, Math.floor(size * factor)));
 }

@@ -15,7 +15,7 @@ export function replicaUrls(config: Config): string[] {
 }
 
 /** The replica's lag in seconds: null when replication is not running there (unknown). */
-export async function replicaLagSeconds(replica: Db): Promise<number | null> {
+async function replicaLagSeconds(replica: Db): Promise<number | null> {
   const rows = await replica.query<Record<string, unknown>>('SHOW SLAVE STATUS');
   if (!rows.length) return null;
   let worst: number | null = 0;

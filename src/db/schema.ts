@@ -16,7 +16,7 @@ interface ColumnSpec {
   default?: string;
 }
 
-export interface TableSpec {
+interface TableSpec {
   name: string;
   columns: ColumnSpec[];
   primaryKey?: string[];

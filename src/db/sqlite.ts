@@ -4,7 +4,7 @@ import Database from 'better-sqlite3';
 import { quoteIdentifier } from './identifiers.js';
 import type { Db, ExecResult, Row, TransactionOptions } from './types.js';
 
-export interface SqliteOptions {
+interface SqliteOptions {
   busyTimeoutMs?: number;
   readonly?: boolean;
   /** Create the file's folder when missing (the default database lives in ./var). */

@@ -3,7 +3,7 @@ import { formatLocalDateTime, formatLocalDate } from '../util/time.js';
 import { insertRows } from './insert.js';
 import { Random } from './random.js';
 
-export interface DemoOptions {
+interface DemoOptions {
   /** Rows of api_requests (the other tables scale from it). */
   rows: number;
   now: Date;

@@ -25,7 +25,7 @@ export interface JobOption<O> {
 }
 
 /** When the job runs unless config `schedule.jobs` says otherwise. */
-export interface JobSchedule {
+interface JobSchedule {
   cron: string;
   args: string[];
   /** Why it runs then, for the comment above its crontab line. */

@@ -3,15 +3,15 @@ import { ReplicaWatch, replicaUrls } from '../db/replication.js';
 import type { JobContext } from '../runner/job.js';
 import type { PurgeOptions } from './purge-options.js';
 
-export const DEFAULT_CHUNK = 5000;
+const DEFAULT_CHUNK = 5000;
 /**
  * Without `--chunk`, chunks start at DEFAULT_CHUNK and may grow up to this while each DELETE
  * stays under the statement target (fewer round trips and commits on a fast server); an
  * explicit `--chunk N` is a hard maximum.
  */
-export const DEFAULT_MAX_CHUNK = 25_000;
+const DEFAULT_MAX_CHUNK = 25_000;
 
-export interface PurgeRun {
+interface PurgeRun {
   table: string;
   keyColumn: string;
   where: string;

@@ -1,7 +1,7 @@
 import type { AnyJob } from './definition.js';
 
 /** A job by name, and how to load its module (only when it is needed: a cron run loads one job). */
-export interface JobEntry {
+interface JobEntry {
   name: string;
   load: () => Promise<{ default: AnyJob }>;
 }

@@ -45,7 +45,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const levelColor = (c: ChalkInstance, level: LogLevel) =>
   ({ debug: c.gray, info: c.white, warn: c.yellow, error: c.red })[level];
 
-export interface Progress {
+interface Progress {
   step?: string;
   done: number;
   total?: number;
@@ -72,7 +72,7 @@ export interface Logger {
   child(scope: string): Logger;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   stream?: NodeJS.WritableStream & { isTTY?: boolean };
   /** Colors and a spinner: only when stdout is a terminal and NO_COLOR is unset. */
   interactive?: boolean;

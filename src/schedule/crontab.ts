@@ -13,12 +13,12 @@ export interface CronTarget {
 }
 
 /** The marker lines around the block; they name the app folder, so two apps of one user keep two blocks. */
-export function blockMarkers(cwd: string): { begin: string; end: string } {
+function blockMarkers(cwd: string): { begin: string; end: string } {
   return { begin: `# BEGIN webjobs ${cwd}`, end: `# END webjobs ${cwd}` };
 }
 
 /** POSIX shell single quotes, then cron's own escape: an unescaped % in a crontab command is a newline. */
-export function shellQuote(value: string): string {
+function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`.replace(/%/g, '\\%');
 }
 
@@ -29,7 +29,7 @@ function checkPath(what: string, p: string): string {
 }
 
 /** The command part of one job's line (what follows the five time fields). */
-export function cronCommand(job: string, args: readonly string[], target: CronTarget, sleepSeconds = 0): string {
+function cronCommand(job: string, args: readonly string[], target: CronTarget, sleepSeconds = 0): string {
   const parts = [
     sleepSeconds > 0 ? `sleep ${sleepSeconds} &&` : '',
     `cd ${shellQuote(target.cwd)} &&`,

@@ -11,7 +11,7 @@ import { formatDuration, formatLocalDateTime } from '../util/time.js';
 import { nextRun, previousRun } from './cron-expr.js';
 import { jitterOffsetSeconds, type ScheduleEntry, type ScheduleSettings } from './schedule.js';
 
-export interface ForegroundOptions {
+interface ForegroundOptions {
   schedule: ScheduleSettings;
   logger: Logger;
   openDb: () => Promise<Db>;

@@ -10,7 +10,7 @@ import { CronSyntaxError, describeCron, parseCron, type CronExpression } from '.
  * all read: each job's default entry (its definition's `schedule`), overridden entry by entry
  * from config `schedule.jobs`.
  */
-export interface ScheduleDefault {
+interface ScheduleDefault {
   job: string;
   cron: string;
   args: string[];

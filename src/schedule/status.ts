@@ -9,7 +9,7 @@ import { formatDuration, formatLocalDateTime } from '../util/time.js';
 import { intervalMs, nextRun } from './cron-expr.js';
 import type { ScheduleSettings } from './schedule.js';
 
-export interface JobStatus {
+interface JobStatus {
   job: string;
   args: string[];
   schedule: string | null;
@@ -24,7 +24,7 @@ export interface JobStatus {
   stale: string | null;
 }
 
-export interface StatusReport {
+interface StatusReport {
   timeZone: string;
   now: string;
   jobs: JobStatus[];
@@ -33,7 +33,7 @@ export interface StatusReport {
 }
 
 /** "3 d 2 h", "5 h 10 min", "12.00 s": spans people read at a glance. */
-export function humanSpan(ms: number): string {
+function humanSpan(ms: number): string {
   const d = Math.floor(ms / 86_400_000);
   const h = Math.floor((ms % 86_400_000) / 3_600_000);
   const m = Math.floor((ms % 3_600_000) / 60_000);

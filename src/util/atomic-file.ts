@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 /** `.{final}.{pid}.{random}.tmp`: the temporary name an AtomicFile writes under, beside the final one. */
-export function tempNameFor(finalName: string): string {
+function tempNameFor(finalName: string): string {
   return `.${finalName}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}.tmp`;
 }
 
 /** The pid inside a temporary name made by `tempNameFor` (null when the name is not one). */
-export function pidOfTempName(name: string): number | null {
+function pidOfTempName(name: string): number | null {
   const m = /^\..+\.(\d+)\.[a-z0-9]+\.tmp$/.exec(name);
   return m ? Number(m[1]) : null;
 }

@@ -15,7 +15,7 @@ const gzipAsync = promisify(gzipCallback) as (data: Buffer, options: ZlibOptions
  * buffers: measured ~90 ms less main-thread time per 86 MB. The ratio is the same (deflate's
  * window is 32 KB).
  */
-export const BLOCK_BYTES = 256 * 1024;
+const BLOCK_BYTES = 256 * 1024;
 
 /**
  * Written bytes after which the file is flushed to disk in the background (fdatasync on the

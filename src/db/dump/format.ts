@@ -4,7 +4,7 @@ import type { Dialect } from '../types.js';
  * The first and last lines of a webjobs backup. restore-db reads both before touching a
  * target: a file without them is not ours, or is truncated.
  */
-export const MAGIC = '-- webjobs backup format 1';
+const MAGIC = '-- webjobs backup format 1';
 export const FOOTER_PREFIX = 'webjobs backup completed';
 
 export interface BackupHeader {

@@ -120,7 +120,7 @@ interface RawPacket {
  * Appends one text-protocol row, straight from the packet bytes, as a SQL tuple "(v1,v2,…)".
  * No per-value objects are made: this is the hot loop of the whole backup.
  */
-export function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket, separate: boolean): void {
+function appendRow(out: Out, kinds: Uint8Array, packet: RawPacket, separate: boolean): void {
   const src = packet.buffer;
   let off = packet.offset;
   const end = packet.end;

@@ -46,13 +46,13 @@ export async function inspectBackup(file: string): Promise<BackupHeader> {
   return header;
 }
 
-export interface RestoreOptions {
+interface RestoreOptions {
   force?: boolean;
   signal?: AbortSignal;
   onStatement?: (count: number) => void;
 }
 
-export interface RestoreResult {
+interface RestoreResult {
   header: BackupHeader;
   statements: number;
   tables: string[];

@@ -30,7 +30,7 @@ interface ColumnInfo {
 }
 
 /** What a column's declared type lets the fast path assume about its values (see typedTupleSql). */
-export type ColumnKind = 'rowid' | 'integer' | 'text' | 'other';
+type ColumnKind = 'rowid' | 'integer' | 'text' | 'other';
 
 export interface TableShape {
   /** What each tuple holds, in order: stored columns (generated ones are never inserted), led by the rowid when there is one. */
@@ -242,7 +242,7 @@ function leadingRowid(row: string): bigint {
 }
 
 /** A run of rows as finished tuples joined by ',\n', in UTF-8, after the prefix asked for. */
-export interface TupleChunk {
+interface TupleChunk {
   bytes: Buffer;
   /** How many of the leading bytes are the prefix. */
   prefixBytes: number;
@@ -250,7 +250,7 @@ export interface TupleChunk {
 }
 
 /** The bytes the caller wants in front of the next chunk (a separator, a statement's end and head), or nothing. */
-export type ChunkPrefix = () => Buffer;
+type ChunkPrefix = () => Buffer;
 
 const NO_PREFIX: ChunkPrefix = () => Buffer.alloc(0);
 

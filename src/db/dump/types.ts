@@ -7,7 +7,7 @@ export interface SqlSink {
   write(chunk: string | Buffer): Promise<void>;
 }
 
-export interface DumpProgress {
+interface DumpProgress {
   table: string;
   rowsDone: number;
   rowsEstimate: number;
@@ -30,7 +30,7 @@ export interface DumpRequest {
   maxStatementBytes?: number;
 }
 
-export interface DumpedTable {
+interface DumpedTable {
   name: string;
   rows: number;
   /** Computed from the same snapshot as the dump, so --verify compares like with like. */

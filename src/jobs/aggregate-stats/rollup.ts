@@ -51,7 +51,7 @@ export function rollupSelect(db: Db, n: StatsNames): string {
 }
 
 /** The most days one grouped statement covers; longer backfills run as several statements. */
-export const MAX_DAYS_PER_STATEMENT = 31;
+const MAX_DAYS_PER_STATEMENT = 31;
 
 /**
  * Rolls the days `from`..`to` up into the summary table, replacing their rows: first a zero
@@ -78,7 +78,7 @@ export async function rollUp(db: Db, n: StatsNames, from: string, to: string, si
   }
 }
 
-export interface SummaryRow {
+interface SummaryRow {
   date: string;
   total_requests: number;
   cache_hits: number;
@@ -117,7 +117,7 @@ export async function requestsPerDay(db: Db, n: StatsNames, from: string, to: st
   return new Map(rows.map((r) => [String(r.d).slice(0, 10), Number(r.n)]));
 }
 
-export interface RetentionPlan {
+interface RetentionPlan {
   /** Days before this one are past retention. */
   cutoff: string;
   /** Half-open day ranges [from, toExclusive) whose detail rows may go: every day in them with rows has a summary row. */

@@ -9,7 +9,7 @@ import { errorMessage, throwIfAborted, UsageError } from '../../util/errors.js';
 import { addDays, formatLocalDateTime } from '../../util/time.js';
 
 /** Seed 000's per-website figures for one day, flat keys as the seed writes them. */
-export interface WebsiteFigures {
+interface WebsiteFigures {
   total_users: number;
   new_users_today: number;
   active_users_today: number;
@@ -35,7 +35,7 @@ export interface WebsiteFigures {
   error_rate_percentage: number;
 }
 
-export interface WebsiteRow {
+interface WebsiteRow {
   id: number;
   name: string;
 }
@@ -145,7 +145,7 @@ async function mainDbFigures(ctx: JobContext, websiteId: number, day: string): P
  * transaction: keys written by others are kept; a row that does not exist yet is created.
  * Existing data that is not a JSON object is refused (never overwritten).
  */
-export async function mergeStatistics(
+async function mergeStatistics(
   ctx: JobContext,
   websiteId: number,
   day: string,

@@ -8,7 +8,7 @@ export type BackupType = (typeof BACKUP_TYPES)[number];
 /** Only files of exactly this shape are webjobs backups; retention never touches anything else. */
 const BACKUP_NAME = /^backup_(critical|full)_(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_\d+)?\.sql\.gz$/;
 
-export interface BackupFile {
+interface BackupFile {
   file: string;
   name: string;
   type: BackupType;
@@ -24,7 +24,7 @@ export function backupFileName(type: BackupType, stamp: string): string {
   return `backup_${type}_${stamp}.sql.gz`;
 }
 
-export function parseBackupName(name: string): { type: BackupType; stamp: string; takenAt: string } | null {
+function parseBackupName(name: string): { type: BackupType; stamp: string; takenAt: string } | null {
   const m = BACKUP_NAME.exec(name);
   if (!m) return null;
   return {

@@ -5,7 +5,7 @@ import { defineJob, runFrom } from '../definition.js';
 import { backupFailureEmail, backupSuccessEmail } from '../../notify/templates/backup-db.js';
 import type { BackupType } from './backup-files.js';
 
-export interface BackupOptions {
+interface BackupOptions {
   type: BackupType;
   /** Target folder (`--out`), else config `backup.dir`, else ./var/backups. */
   out?: string;

@@ -30,9 +30,9 @@ export interface CleanupCacheResult {
   remaining: number;
 }
 
-export type ExpiryFormat = 'datetime' | 'unix-seconds';
+type ExpiryFormat = 'datetime' | 'unix-seconds';
 
-export interface CacheLayout {
+interface CacheLayout {
   table: string;
   keyColumn: string;
   expiryColumn: string;
@@ -61,7 +61,7 @@ function resolve(config: Config, _settings: Settings, options: CleanupCacheOptio
  * config `cleanupCache.layout: "laravel"` switches to Laravel's `cache(key, value, expiration)`
  * in unix seconds; `tables.cache.*` renames anything and `cleanupCache.expiry` picks the format.
  */
-export function cacheLayout(config: Config, tables: TableMap): CacheLayout {
+function cacheLayout(config: Config, tables: TableMap): CacheLayout {
   const laravel = config.value('cleanupCache.layout') === 'laravel';
   const expiry = config.value('cleanupCache.expiry') ?? (laravel ? 'unix-seconds' : 'datetime');
   const mappedExpiry = config.get('tables.cache.columns.expires_at');

@@ -9,11 +9,11 @@ import { UsageError } from '../../util/errors.js';
  * every operator comes from a fixed list, every value is a bound parameter.
  */
 
-export type Scalar = string | number | boolean;
-export type ConditionOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in' | 'is null' | 'is not null';
-export type TimeFormat = 'datetime' | 'unix' | 'unix_ms';
+type Scalar = string | number | boolean;
+type ConditionOp = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in' | 'not in' | 'is null' | 'is not null';
+type TimeFormat = 'datetime' | 'unix' | 'unix_ms';
 
-export interface RuleCondition {
+interface RuleCondition {
   column: string;
   op: ConditionOp;
   value?: Scalar | Scalar[];
@@ -138,7 +138,7 @@ export function parseRetentionRules(raw: unknown): RetentionRule[] {
 
 const bindable = (v: Scalar | null) => (typeof v === 'boolean' ? (v ? 1 : 0) : v);
 
-export interface CompiledRule {
+interface CompiledRule {
   /** The rows the rule acts on: SQL over quoted names, values as `?`. */
   where: string;
   params: unknown[];

@@ -17,8 +17,8 @@ export interface StepOutcome {
   details?: Record<string, unknown>;
 }
 
-export const EXPIRED_REASON = 'Automatic cleanup - expired';
-export const inactiveReason = (days: number) => `Automatic cleanup - ${days} days inactive`;
+const EXPIRED_REASON = 'Automatic cleanup - expired';
+const inactiveReason = (days: number) => `Automatic cleanup - ${days} days inactive`;
 
 const SAMPLE_SIZE = 5;
 

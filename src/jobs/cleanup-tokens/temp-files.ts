@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { throwIfAborted } from '../../util/errors.js';
 
-export interface TempDirReport {
+interface TempDirReport {
   dir: string;
   /** missing: the folder does not exist (skipped); not-a-folder: the path is something else (skipped). */
   state: 'cleaned' | 'missing' | 'not-a-folder';
@@ -12,7 +12,7 @@ export interface TempDirReport {
   skippedEntries: number;
 }
 
-export interface TempCleanupResult {
+interface TempCleanupResult {
   files: number;
   bytes: number;
   dirs: TempDirReport[];

@@ -27,7 +27,7 @@ export interface Resolved extends ExportReportOptions {
   dir: string;
 }
 
-export interface SectionSummary {
+interface SectionSummary {
   id: SectionId;
   title: string;
   available: boolean;
@@ -54,7 +54,7 @@ export interface ExportReportResult {
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+$/;
 
 /** `--to a@x,b@y`: each address checked (a bad one is exit 2), duplicates dropped. */
-export function checkRecipients(list: readonly string[]): string[] {
+function checkRecipients(list: readonly string[]): string[] {
   if (!list.length) throw new UsageError('--to needs at least one email address');
   for (const a of list) if (!EMAIL.test(a)) throw new UsageError(`--to: "${a}" is not an email address`);
   return [...new Set(list)];

@@ -1,5 +1,4 @@
 import { addDays, formatLocalDate, parseDay } from '../../util/time.js';
-import { UsageError } from '../../util/errors.js';
 
 export const PERIODS = ['daily', 'weekly', 'monthly'] as const;
 export type Period = (typeof PERIODS)[number];
@@ -16,12 +15,6 @@ export interface ReportPeriod {
   /** Bounds as the reference schema's local date-times: `created_at >= fromTs AND created_at < toTs`. */
   fromTs: string;
   toTs: string;
-}
-
-export function parsePeriod(value: string): Period {
-  if (!(PERIODS as readonly string[]).includes(value))
-    throw new UsageError(`--period must be one of ${PERIODS.join(', ')}, got "${value}"`);
-  return value as Period;
 }
 
 /**

@@ -32,7 +32,7 @@ const CSV_OPTIONS = {
 };
 
 /** One section as CSV records: a title row, a header row, its rows, a blank line. */
-export function sectionRecords(section: Section): unknown[][] {
+function sectionRecords(section: Section): unknown[][] {
   const records: unknown[][] = [[section.title]];
   if (!section.available) {
     records.push([`Unavailable: ${section.reason ?? 'unknown reason'}`]);

@@ -16,10 +16,6 @@ export function reportFileName(p: ReportPeriod, format: ReportFormat): string {
   return `user_activity_report_${p.period}_${p.from}_to_${p.to}.${format}`;
 }
 
-export function isReportFileName(name: string): boolean {
-  return REPORT_NAME.test(name);
-}
-
 /**
  * Deletes webjobs report files in `dir` last written more than `retentionDays` ago (by
  * `nowMs`), never `keep` and never any file whose name is not a report's. Returns the names

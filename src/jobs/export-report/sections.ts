@@ -19,7 +19,7 @@ import type { ReportPeriod } from './period.js';
 
 export type ColumnType = 'int' | 'number' | 'text';
 
-export interface SectionColumn {
+interface SectionColumn {
   key: string;
   label: string;
   type: ColumnType;
@@ -60,7 +60,7 @@ export interface SectionSettings {
 }
 
 /** The activity_type values the sections count (the reference schema's). */
-export const ACTIVITY = {
+const ACTIVITY = {
   login: 'login',
   loginFailed: 'login_failed',
   watchMovie: 'watch_movie',
@@ -69,7 +69,7 @@ export const ACTIVITY = {
 } as const;
 
 /** A prepared section statement: SQL text, bound values, and the tables it reads. */
-export interface SectionQuery {
+interface SectionQuery {
   id: SectionId;
   sql: string;
   params: unknown[];
@@ -146,7 +146,7 @@ const COLUMNS: Record<SectionId, SectionColumn[]> = {
   ],
 };
 
-export const SUMMARY_METRICS = [
+const SUMMARY_METRICS = [
   { key: 'total_users', label: 'Total Users', table: 'users' },
   { key: 'active_users', label: 'Active Users', table: 'users' },
   { key: 'new_users', label: 'New Users', table: 'users' },
@@ -165,7 +165,7 @@ export const SUMMARY_METRICS = [
  * - new users: users whose created_at falls in the period
  * - total activities, unique active users (distinct user_id), logins, failed logins: activity rows in the period
  */
-export function summaryQuery(
+function summaryQuery(
   db: Db,
   map: TableMap,
   p: ReportPeriod,
@@ -236,7 +236,7 @@ function topGroups(
   };
 }
 
-export function topUsersQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
+function topUsersQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
   const n = new Names(db, map);
   const inner = topGroups(n, p, 'user_id', 'activity_count', 10);
   return {
@@ -269,12 +269,12 @@ function topTitlesQuery(
   };
 }
 
-export const topMoviesQuery = (db: Db, map: TableMap, p: ReportPeriod) =>
+const topMoviesQuery = (db: Db, map: TableMap, p: ReportPeriod) =>
   topTitlesQuery(db, map, p, 'top_movies', 'movies', ACTIVITY.watchMovie);
-export const topSeriesQuery = (db: Db, map: TableMap, p: ReportPeriod) =>
+const topSeriesQuery = (db: Db, map: TableMap, p: ReportPeriod) =>
   topTitlesQuery(db, map, p, 'top_series', 'series', ACTIVITY.watchSeries);
 
-export function topSearchTermsQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
+function topSearchTermsQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
   const n = new Names(db, map);
   const inner = topGroups(n, p, 'search_term', 'search_count', 20, ACTIVITY.search, true);
   return {
@@ -285,7 +285,7 @@ export function topSearchTermsQuery(db: Db, map: TableMap, p: ReportPeriod): Sec
   };
 }
 
-export function activityByTypeQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
+function activityByTypeQuery(db: Db, map: TableMap, p: ReportPeriod): SectionQuery {
   const n = new Names(db, map);
   const inner = topGroups(n, p, 'activity_type', 'type_count', 1000);
   return {
@@ -297,7 +297,7 @@ export function activityByTypeQuery(db: Db, map: TableMap, p: ReportPeriod): Sec
 }
 
 /** One row more than the limit is asked for, to tell the reader the list was cut. */
-export function suspiciousIpsQuery(db: Db, map: TableMap, p: ReportPeriod, s: SectionSettings): SectionQuery {
+function suspiciousIpsQuery(db: Db, map: TableMap, p: ReportPeriod, s: SectionSettings): SectionQuery {
   const n = new Names(db, map);
   const created = n.col('user_activities', 'created_at');
   const ip = n.col('user_activities', 'ip_address');

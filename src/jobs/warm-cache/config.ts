@@ -75,7 +75,7 @@ export function expandTemplate(template: string, widgetId: string, platform: str
 }
 
 /** Checks `warm.urlTemplate`: an absolute http(s) URL with `{id}`. Returns it, or undefined when absent. */
-export function checkUrlTemplate(config: Config): string | undefined {
+function checkUrlTemplate(config: Config): string | undefined {
   const template = config.value('warm.urlTemplate');
   if (template === undefined) return undefined;
   if (!template.includes('{id}')) throw new UsageError('config warm.urlTemplate must contain {id} (the widget id)');
@@ -98,7 +98,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * the environment (a missing variable is a usage error), so tokens stay out of the file.
  * Returns the headers and the values that came from the environment (to mask in logs).
  */
-export function headersFromConfig(
+function headersFromConfig(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
 ): { headers: Record<string, string>; secrets: string[] } {

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { errorMessage } from '../../util/errors.js';
 
-export interface TimedResponse {
+interface TimedResponse {
   statusCode: number | null;
   /** Time to the response head (first byte), ms. */
   ttfbMs: number | null;
@@ -14,7 +14,7 @@ export interface TimedResponse {
   timedOut?: boolean;
 }
 
-export interface RequestOptions {
+interface RequestOptions {
   method: 'GET' | 'HEAD';
   headers: Record<string, string>;
   timeoutMs: number;
@@ -22,7 +22,7 @@ export interface RequestOptions {
 }
 
 /** `Retry-After: 120` or `Retry-After: Wed, 21 Oct 2026 07:28:00 GMT` as ms to wait (null when absent or unreadable). */
-export function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | null {
+function parseRetryAfter(value: string | string[] | undefined, nowMs = Date.now()): number | null {
   const v = Array.isArray(value) ? value[0] : value;
   if (!v) return null;
   const t = v.trim();
