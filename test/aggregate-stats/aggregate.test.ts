@@ -1,16 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  aggregateStatsJob,
-  type AggregateOptions,
-  type AggregateResult,
-} from '../../src/jobs/aggregate-stats/index.js';
+import { aggregateStatsJob, type AggregateOptions } from '../../src/jobs/aggregate-stats/index.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
-import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
+import { runTestJob } from '../support/run-job.js';
 import { createSiteFile, expectedDay, generateRequests, insertRequests, type Req } from './fixture.js';
 
 const NOW = '2026-11-25T03:00:00Z'; // today 2026-11-25 (UTC), yesterday 2026-11-24
@@ -41,8 +37,7 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
       config: { websites: { databasePath: path.join(dir, 'website_{id}.sqlite') }, ...extra.config },
       sleep: extra.sleepAdvances ? async (ms) => clock.advance(ms) : undefined,
     });
-    const summary = await runJob(aggregateStatsJob, options, env, { dryRun: Boolean(extra.dryRun), args: {} });
-    return { summary, result: summary.result as AggregateResult, logs: env.logs() };
+    return runTestJob(aggregateStatsJob, options, env, { dryRun: Boolean(extra.dryRun) });
   };
   const summaryRows = () =>
     t.db.query<Record<string, unknown>>(q('SELECT * FROM api_statistics_summary ORDER BY "date"'));

@@ -7,9 +7,9 @@ import { SqliteDb } from '../../src/db/sqlite.js';
 import { checksumSqliteTables } from '../../src/db/dump/sqlite.js';
 import { restoreBackup } from '../../src/db/dump/restore.js';
 import { backupDbJob, type BackupResult } from '../../src/jobs/backup-db/index.js';
-import { runJob } from '../../src/runner/runner.js';
 import { tempDir } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
+import { runTestJob } from '../support/run-job.js';
 
 /** Columns of the wide tables: past the ~500 where flat SQL over every column hits SQLite's depth limit. */
 const WIDE = 900;
@@ -203,7 +203,7 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
       url: `sqlite:${source}`,
       config: { backup: { dir: path.join(dir, 'backups') } },
     });
-    const summary = await runJob(backupDbJob, { type: 'full', verify: true }, env, { dryRun: false, args: {} });
+    const { summary } = await runTestJob(backupDbJob, { type: 'full', verify: true }, env, { dryRun: false });
     await db.close();
     expect(summary.error).toBeUndefined();
     expect(summary.status).toBe('succeeded');

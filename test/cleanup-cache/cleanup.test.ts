@@ -4,18 +4,14 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  cleanupCacheJob,
-  type CleanupCacheOptions,
-  type CleanupCacheResult,
-} from '../../src/jobs/cleanup-cache/index.js';
+import { cleanupCacheJob, type CleanupCacheOptions } from '../../src/jobs/cleanup-cache/index.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import { insertRows } from '../../src/demo/insert.js';
-import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { runCli } from '../support/cli.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
+import { runTestJob } from '../support/run-job.js';
 
 const NOW = '2026-11-25T03:00:00Z';
 const NOW_LOCAL = '2026-11-25 03:00:00';
@@ -55,8 +51,7 @@ describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
     extra: { dryRun?: boolean; config?: Record<string, unknown> } = {},
   ) => {
     const env = testEnvironment({ db: t.db, clock: new ManualClock(NOW), config: extra.config });
-    const summary = await runJob(cleanupCacheJob, options, env, { dryRun: Boolean(extra.dryRun), args: {} });
-    return { summary, result: summary.result as CleanupCacheResult, logs: env.logs() };
+    return runTestJob(cleanupCacheJob, options, env, { dryRun: Boolean(extra.dryRun) });
   };
 
   beforeAll(async () => {

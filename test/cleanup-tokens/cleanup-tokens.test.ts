@@ -9,12 +9,12 @@ import {
   type CleanupTokensResult,
 } from '../../src/jobs/cleanup-tokens/index.js';
 import { createMailer } from '../../src/notify/mailer.js';
-import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
 import Database from 'better-sqlite3';
 import { SqliteDb } from '../../src/db/sqlite.js';
 import { ENGINES, sqliteDatabase, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
+import { runTestJob } from '../support/run-job.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import {
   buildFixture,
@@ -122,8 +122,7 @@ describe.each(ENGINES)('cleanup-tokens on $engine', ({ create }) => {
       baseDir: work,
       mailer: opts.mailer,
     });
-    const summary = await runJob(cleanupTokensJob, opts.options ?? {}, env, { dryRun: opts.dryRun ?? false, args: {} });
-    return { summary, result: summary.result as CleanupTokensResult, logs: env.logs() };
+    return runTestJob(cleanupTokensJob, opts.options ?? {}, env, { dryRun: opts.dryRun ?? false });
   };
 
   beforeAll(async () => {
@@ -445,7 +444,7 @@ describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create })
       clock: new ManualClock(NOW),
       baseDir: work,
     });
-    const summary = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
+    const { summary } = await runTestJob(cleanupTokensJob, {}, env, { dryRun: false });
     const result = summary.result as CleanupTokensResult;
     expect(summary.status).toBe('failed');
     expect(result.failedSteps).toEqual(['retention:ghost']);
@@ -465,7 +464,7 @@ describe.each(ENGINES)('cleanup-tokens retention rules on $engine', ({ create })
       { id: 's-new', payload: 'x' },
       { id: 's-old', payload: null },
     ]);
-    const again = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
+    const { summary: again } = await runTestJob(cleanupTokensJob, {}, env, { dryRun: false });
     expect((again.result as CleanupTokensResult).breakdown['retention:stale-sessions']).toBe(0);
     expect((again.result as CleanupTokensResult).breakdown['retention:old-audit']).toBe(0);
   });
@@ -511,7 +510,7 @@ describe.each(ENGINES)('cleanup-tokens statistics JSON paths on $engine', ({ cre
         clock: new ManualClock(NOW),
         baseDir: work,
       });
-      const summary = await runJob(cleanupTokensJob, {}, env, { dryRun: false, args: {} });
+      const { summary } = await runTestJob(cleanupTokensJob, {}, env, { dryRun: false });
       expect(summary.error).toBeUndefined();
       const row = await t.db.queryOne<{ summary_data: string }>(
         'SELECT summary_data FROM website_statistics_monthly WHERE website_id = 9 AND year = 2025 AND month = 6',
@@ -561,7 +560,7 @@ describe('cleanup-tokens on sqlite: a busy database', () => {
           return cleanupTokensJob.run(ctx, options);
         },
       };
-      const real = await runJob(blocked, {}, env, { dryRun: false, args: {} });
+      const { summary: real } = await runTestJob(blocked, {}, env, { dryRun: false });
       blocker.close();
       await jobDb.close();
       expect(real.error).toBeUndefined();

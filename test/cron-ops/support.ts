@@ -1,57 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { ROOT, type CliResult } from '../support/cli.js';
+import { ROOT, runCli, startCli, type CliOptions, type CliResult } from '../support/cli.js';
 
 export const FIXTURE = path.join(ROOT, 'test', 'cron-ops', 'fixtures', 'cli.ts');
-const TSX = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
-
-const baseEnv = (env: NodeJS.ProcessEnv = {}) => ({
-  PATH: process.env.PATH,
-  HOME: process.env.HOME,
-  TZ: 'UTC',
-  NO_COLOR: '1',
-  ...env,
-});
-
-/** Starts the CLI with the test job `sleepy` registered (through tsx), for tests that signal it or run it twice. */
-export function startFixture(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  const child = spawn(process.execPath, ['--import', TSX, FIXTURE, ...args], {
-    cwd: opts.cwd ?? ROOT,
-    env: baseEnv(opts.env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    for (const w of [...waiters])
-      if (w.re.test(stderr)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve();
-      }
-  });
-  const done = new Promise<CliResult>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
-  );
-  /** Resolves when stderr matches (rejects after the timeout, showing what was logged). */
-  const waitFor = (re: RegExp, timeoutMs = 30_000) =>
-    new Promise<void>((resolve, reject) => {
-      if (re.test(stderr)) return resolve();
-      const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${stderr}`)), timeoutMs);
-      waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
-    });
-  return { child, done, waitFor, output: () => ({ stdout, stderr }) };
+/** Starts the CLI with the test job `sleepy` registered, for tests that signal it or run it twice. */
+export function startFixture(args: string[], opts: CliOptions = {}) {
+  return startCli(args, { ...opts, entry: FIXTURE });
 }
 
-export async function runFixture(
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<CliResult> {
-  return startFixture(args, opts).done;
+export function runFixture(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return runCli(args, { ...opts, entry: FIXTURE });
 }
 
 /** A throwaway system user for crontab tests (tests run as root); removed by the returned function. */

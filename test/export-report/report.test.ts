@@ -8,11 +8,11 @@ import {
   type ExportReportResult,
 } from '../../src/jobs/export-report/index.js';
 import { createMailer, type Mailer } from '../../src/notify/mailer.js';
-import { runJob } from '../../src/runner/runner.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { parseCsv } from '../support/csv-parse.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
+import { runTestJob } from '../support/run-job.js';
 import { leafParts, parseMime } from '../support/mime.js';
 import { startSmtpSink, type SmtpSink } from '../support/smtp-sink.js';
 import { buildFixture, FROM_TS, HOSTILE, NOW, TO_TS } from './fixture.js';
@@ -141,10 +141,12 @@ describe.each(ENGINES)('export-report on $engine', ({ create }) => {
       config: { report: { dir }, ...extra.config },
       mailer: extra.mailer ?? createMailer({ url: sink.url, admins: ADMINS, retryDelaysMs: [0, 0] }),
     });
-    const summary = await runJob(exportReportJob, { period: 'weekly', format: 'csv', email: true, ...options }, env, {
-      dryRun: Boolean(extra.dryRun),
-      args: {},
-    });
+    const { summary } = await runTestJob(
+      exportReportJob,
+      { period: 'weekly', format: 'csv', email: true, ...options },
+      env,
+      { dryRun: Boolean(extra.dryRun) },
+    );
     return {
       summary,
       result: summary.result as ExportReportResult,

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CircuitStore } from '../../src/circuit/store.js';
-import { warmCacheJob, type WarmOptions, type WarmResult } from '../../src/jobs/warm-cache/index.js';
-import { runJob } from '../../src/runner/runner.js';
+import { warmCacheJob, type WarmOptions } from '../../src/jobs/warm-cache/index.js';
 import { ManualClock, realSleep } from '../../src/util/clock.js';
 import { ENGINES, type TestDatabase } from '../support/databases.js';
 import { testEnvironment } from '../support/environment.js';
+import { runTestJob } from '../support/run-job.js';
 import { seedRequests, startServer, type TestServer } from './support.js';
 
 describe.each(ENGINES)('warm-cache job on $engine', ({ create }) => {
@@ -32,8 +32,7 @@ describe.each(ENGINES)('warm-cache job on $engine', ({ create }) => {
       sleep: realSleep,
       config: { warm: { urlTemplate: `${server.url}/w/{id}?p={platform}`, ...config } },
     });
-    const summary = await runJob(warmCacheJob, { force: true, ...options }, env, { dryRun: false, args: {} });
-    return { summary, result: summary.result as WarmResult, logs: env.logs() };
+    return runTestJob(warmCacheJob, { force: true, ...options }, env, { dryRun: false });
   };
 
   it('with the breaker disabled every request goes and no circuit is stored; platforms are URL-encoded', async () => {
