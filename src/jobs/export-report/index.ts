@@ -11,6 +11,7 @@ import { reportPeriod, type Period } from './period.js';
 import { mailHtml, mailSubject, mailText, renderCsv, renderJson, type ReportDocument } from './render.js';
 import { applyReportRetention, removeOrphanedReportTemps, reportFileName, type ReportFormat } from './report-files.js';
 import { computeSections, type SectionId, type SectionSettings } from './sections.js';
+import { activityByDay } from './activity-by-day.js';
 
 export { parsePeriod, PERIODS } from './period.js';
 export { REPORT_FORMATS } from './report-files.js';
@@ -176,6 +177,7 @@ async function run(ctx: JobContext, options: ExportReportOptions): Promise<Expor
     ctx.logger.info('--no-email: report not mailed');
     return result;
   }
+  doc.activityByDay = await activityByDay(ctx.db, ctx.tables, period);
   const outcome = await sendToAdmins(
     ctx.mailer,
     {

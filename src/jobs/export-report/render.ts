@@ -2,6 +2,8 @@ import { stringify } from 'csv-stringify/sync';
 import type { ReportPeriod } from './period.js';
 import { periodTitle } from './period.js';
 import type { Section, SectionRow } from './sections.js';
+import type { DayCount } from './activity-by-day.js';
+import { activityByDayChart, activityByTypeChart } from './mail-charts.js';
 
 export interface ReportDocument {
   period: ReportPeriod;
@@ -10,6 +12,8 @@ export interface ReportDocument {
   timeZone: string;
   appName: string;
   sections: Section[];
+  /** Activities per day of the period, for the mail's chart (null: no activity table). */
+  activityByDay?: DayCount[] | null;
 }
 
 /**
@@ -149,7 +153,7 @@ function sectionHtml(s: Section): string {
   return `${title}${notes}<table style="${TABLE}">${head}\n${body}</table>${more}`;
 }
 
-/** The HTML body: the summary metrics and every top list as tables. */
+/** The HTML body: charts of the period's activity (each with its numbers), the summary metrics and every top list as tables. */
 export function mailHtml(doc: ReportDocument): string {
   const heading = `User Activity Report - ${periodTitle(doc.period.period)}`;
   return [
@@ -158,6 +162,8 @@ export function mailHtml(doc: ReportDocument): string {
     '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
     `<h2>${escapeHtml(heading)}</h2>`,
     `<p>Period: <strong>${escapeHtml(doc.period.from)}</strong> to <strong>${escapeHtml(doc.period.to)}</strong><br>Generated: ${escapeHtml(doc.generatedAt)} (${escapeHtml(doc.timeZone)})</p>`,
+    doc.activityByDay ? activityByDayChart(doc.activityByDay) : '',
+    activityByTypeChart(doc.sections.find((s) => s.id === 'activity_by_type')),
     ...doc.sections.map(sectionHtml),
     '<p>Please find the detailed report attached.</p>',
     `<p>Best regards,<br>${escapeHtml(doc.appName)} System</p>`,
