@@ -116,8 +116,12 @@ async function serve(env: CommandEnvironment, opts: DashboardOptions): Promise<n
     process.once('SIGINT', stop);
   });
   env.logger.info(`${signal}: stopping the dashboard`);
+  // Browsers keep connections open between reloads: idle ones go now, busy ones get 2 s to finish.
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  const force = setTimeout(() => server.closeAllConnections(), 2000);
+  await closed;
+  clearTimeout(force);
   await db.close();
   return 0;
 }
