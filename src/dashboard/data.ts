@@ -91,7 +91,16 @@ export async function collectDashboard(db: Db, config: Config, now: Date): Promi
     source: db.description,
     jobs: status.jobs,
     hasHistory,
-    timeline: { window: timelineWindow, days: hasHistory ? await runTimeline(db, timelineWindow.from) : [] },
+    timeline: {
+      window: timelineWindow,
+      days: hasHistory
+        ? await runTimeline(
+            db,
+            timelineWindow.from,
+            status.jobs.map((j) => j.job),
+          )
+        : [],
+    },
     backups: {
       window: trendWindow,
       dir,
@@ -108,7 +117,7 @@ export async function collectDashboard(db: Db, config: Config, now: Date): Promi
         updatedAt: formatLocalDateTime(new Date(updated.get(p.platform) ?? now.getTime()), tz),
       })),
       transitions: hasHistory
-        ? (await circuitTransitions(db, now.getTime() - TREND_DAYS * 86_400_000)).map((t) => ({
+        ? (await circuitTransitions(db, now.getTime() - TIMELINE_DAYS * 86_400_000)).map((t) => ({
             at: formatLocalDateTime(new Date(t.atMs), tz),
             text: t.text,
           }))
