@@ -32,7 +32,7 @@ export const COMMANDS: CommandEntry[] = [
 
 /**
  * Registers the subcommand named on the command line, loading its modules alone (a cron run of
- * one job does not load the other eighteen and their jobs), or every subcommand when none is
+ * one job does not load the other nineteen and their jobs), or every subcommand when none is
  * named or the name is unknown (help, errors).
  */
 export async function registerCommands(program: Command, named?: string): Promise<void> {
