@@ -227,6 +227,28 @@ describe.each(ENGINES)('dashboard page in Chromium, empty database on $engine', 
   });
 });
 
+describe('dashboard on an application SQLite file without webjobs tables', () => {
+  it('leaves it byte for byte as it was (rollback journal kept, no table, no -wal file)', async () => {
+    const work = tempDir('webjobs-dashboard-app-');
+    try {
+      const file = path.join(work, 'app.sqlite');
+      const { default: Database } = await import('better-sqlite3');
+      const raw = new Database(file);
+      raw.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes (body) VALUES ('kept')");
+      raw.close();
+      const before = fs.readFileSync(file);
+      writeConfig(work, path.join(work, 'backups'));
+      const r = await runCli(['dashboard', '--out', 'd.html'], { cwd: work, env: { DATABASE_URL: `sqlite:${file}` } });
+      expect(r.code).toBe(0);
+      expect(Buffer.compare(fs.readFileSync(file), before)).toBe(0);
+      expect(fs.readdirSync(work).sort()).toEqual(['app.sqlite', 'd.html', 'webjobs.config.json']);
+      expect(fs.readFileSync(path.join(work, 'd.html'), 'utf8')).toContain('No run history yet');
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('dashboard --out: bad usage', () => {
   it.each([
     [[], /give either --out FILE or --serve/],
