@@ -254,6 +254,7 @@ describe('dashboard --out: bad usage', () => {
     [[], /give either --out FILE or --serve/],
     [['--out', 'x.html', '--serve'], /give either --out FILE or --serve/],
     [['--serve', '--port', '70000'], /--port must be between 0 and 65535/],
+    [['--serve', '--token', 'short'], /the dashboard token must be at least 8 characters/],
   ])('%j exits 2 with one line', async (args, message) => {
     const work = tempDir('webjobs-dashboard-usage-');
     try {
