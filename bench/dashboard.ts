@@ -1,7 +1,7 @@
 /**
- * `webjobs dashboard` on a long run history: N webjobs_runs rows (default 300,000: six jobs,
- * one run a minute going back ~208 days, every 17th failed, every 5th skipped; backup-db runs
- * carry a {type, bytes} result) plus 365 days of api_statistics_summary, on a private MariaDB
+ * `webjobs dashboard` on a long run history: N webjobs_runs rows (default 300,000: the
+ * registered jobs in turn, one run a minute going back ~208 days, every 17th failed, every 5th
+ * skipped; backup-db runs carry a {type, bytes} result) plus 365 days of api_statistics_summary, on a private MariaDB
  * and on a SQLite file. Measures collecting + rendering the page (median of 5 after a warm-up)
  * and the page's size, then the whole CLI run once (process start included).
  *   npx tsx bench/dashboard.ts [rows]
@@ -14,20 +14,21 @@ import { Config } from '../src/config/config.js';
 import { collectDashboard } from '../src/dashboard/data.js';
 import { renderPage } from '../src/dashboard/page.js';
 import { openDatabase } from '../src/db/connect.js';
+import { migrate } from '../src/db/migrate.js';
 import { createReferenceSchema } from '../src/db/schema.js';
 import type { Db } from '../src/db/types.js';
 import { insertRows } from '../src/demo/insert.js';
-import { ensureRunnerTables } from '../src/runner/tables.js';
+import { jobNames } from '../src/jobs/registry.js';
 import { benchDatabase, median, timed } from './support.js';
 
 const ROWS = Number(process.argv[2] ?? 300_000);
-const JOBS = ['aggregate-stats', 'cleanup-cache', 'backup-db', 'cleanup-tokens', 'warm-cache', 'export-report'];
+const JOBS = jobNames();
 const NOW = Date.now();
 const iso = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 function* runRows(): Generator<unknown[]> {
   for (let seq = 1; seq <= ROWS; seq++) {
-    const job = JOBS[seq % 6]!;
+    const job = JOBS[seq % JOBS.length]!;
     const started = NOW - seq * 60_000;
     const status = seq % 17 === 0 ? 'failed' : seq % 5 === 0 ? 'skipped' : 'succeeded';
     const duration = 500 + (seq % 97) * 30;
@@ -63,7 +64,7 @@ function* apiRows(): Generator<unknown[]> {
 
 async function fill(db: Db): Promise<void> {
   await createReferenceSchema(db);
-  await ensureRunnerTables(db);
+  await migrate(db);
   const cols = [
     'run_id',
     'job',

@@ -57,7 +57,7 @@ export function register(program: Command): void {
 }
 
 async function open(env: CommandEnvironment): Promise<Db> {
-  return openReadOnly(env.databaseUrl, env.config.number('database.busyTimeoutMs', 5000, { min: 0 }));
+  return openReadOnly(env.databaseUrl, env.config.value('database.busyTimeoutMs'));
 }
 
 async function writeOnce(env: CommandEnvironment, out: string): Promise<number> {
@@ -88,7 +88,7 @@ async function writeOnce(env: CommandEnvironment, out: string): Promise<number> 
 }
 
 async function serve(env: CommandEnvironment, opts: DashboardOptions): Promise<number> {
-  const token = opts.token ?? env.config.string('dashboard.token');
+  const token = env.config.valueOr('dashboard.token', opts.token, '--token');
   checkServeOptions(opts.host, token);
   if (token) env.logger.addSecret(token);
   const db = await open(env);

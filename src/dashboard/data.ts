@@ -8,15 +8,8 @@ import { listBackups, type BackupFile } from '../jobs/backup-db/backup-files.js'
 import { loadSchedule } from '../schedule/schedule.js';
 import { buildStatus, type JobStatus } from '../schedule/status.js';
 import { addDays, formatLocalDate, formatLocalDateTime } from '../util/time.js';
-import {
-  apiDays,
-  backupDays,
-  circuitTransitions,
-  runTimeline,
-  type ApiDay,
-  type BackupDay,
-  type TimelineDay,
-} from './queries.js';
+import { apiDays, backupDays, runTimeline, type ApiDay, type BackupDay, type TimelineDay } from './queries.js';
+import { circuitTransitions } from './circuit-log.js';
 import { findWarnings } from './warnings.js';
 
 export const TIMELINE_DAYS = 30;
@@ -69,15 +62,15 @@ export async function collectDashboard(db: Db, config: Config, now: Date): Promi
   const tz = config.timezone;
   const today = formatLocalDate(now, tz);
   const tables = new TableMap(config);
-  const schedule = loadSchedule(config);
+  const schedule = await loadSchedule(config);
   const status = await buildStatus(db, config, schedule, now);
   const hasHistory = await db.tableExists('webjobs_runs');
   const timelineWindow = dayWindow(today, TIMELINE_DAYS);
   const trendWindow = dayWindow(today, TREND_DAYS);
 
-  const dir = config.path('backup.dir', './var/backups');
-  const retentionDays = config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
-  const maxAgeHours = config.number('backup.maxAgeHours', 26, { min: 1, max: 100000 });
+  const dir = config.value('backup.dir');
+  const retentionDays = config.value('backup.retentionDays');
+  const maxAgeHours = config.value('backup.maxAgeHours');
   const files = listBackups(dir);
 
   const settings = await Settings.load(db, config, tables);

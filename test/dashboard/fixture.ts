@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureCircuitTable } from '../../src/circuit/tables.js';
+import { migrate } from '../../src/db/migrate.js';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import type { Db } from '../../src/db/types.js';
 import { insertRows } from '../../src/demo/insert.js';
-import { ensureRunnerTables } from '../../src/runner/tables.js';
 import { addDays } from '../../src/util/time.js';
 
 /** The moment the dashboard is made (WEBJOBS_NOW), in UTC (the tests' time zone). */
@@ -106,8 +105,7 @@ export const LOCKED_JOB = 'cleanup-tokens';
 /** Fills the database: reference schema, run history, a lock, a pause, circuits and API figures. */
 export async function buildDashboardFixture(db: Db): Promise<void> {
   await createReferenceSchema(db);
-  await ensureRunnerTables(db);
-  await ensureCircuitTable(db);
+  await migrate(db);
   const nowMs = Date.parse(NOW);
   let seq = 0;
   await insertRows(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SCHEDULE } from '../../src/schedule/schedule.js';
+import { defaultSchedule } from '../../src/schedule/schedule.js';
 import { runCli } from '../support/cli.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { launchBrowser, outgoing, watchedPage, type TestBrowser } from './browser.js';
@@ -81,7 +81,9 @@ describe.each(ENGINES)('dashboard page in Chromium, generated data on $engine', 
 
   it('has a row per scheduled job and per job with history, with lock holder and pause', async () => {
     const page = result.watch.page;
-    const expected = [...new Set([...DEFAULT_SCHEDULE.map((d) => d.job), ...generatedRuns().map((r) => r.job)])];
+    const expected = [
+      ...new Set([...(await defaultSchedule()).map((d) => d.job), ...generatedRuns().map((r) => r.job)]),
+    ];
     const rows = await page.locator('tr.job-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-job')));
     expect(rows.sort()).toEqual(expected.sort());
     expect(await page.locator(`tr.job-row[data-job="${LOCKED_JOB}"]`).innerText()).toContain('other-host pid 4321');
@@ -198,7 +200,7 @@ describe.each(ENGINES)('dashboard page in Chromium, empty database on $engine', 
       expect(watch.consoleErrors).toEqual([]);
       expect(outgoing(watch)).toEqual([]);
       const rows = await watch.page.locator('tr.job-row').count();
-      expect(rows).toBe(DEFAULT_SCHEDULE.length);
+      expect(rows).toBe((await defaultSchedule()).length);
       expect(await watch.page.locator('svg').count()).toBe(0);
       const text = await watch.page.locator('body').innerText();
       expect(text).toContain('No run history yet');
@@ -220,7 +222,7 @@ describe.each(ENGINES)('dashboard page in Chromium, empty database on $engine', 
       expect(await watch.page.locator('body').innerText()).toContain(
         'No api_statistics_summary rows in the last 90 days.',
       );
-      expect(await watch.page.locator('tr.job-row').count()).toBe(DEFAULT_SCHEDULE.length);
+      expect(await watch.page.locator('tr.job-row').count()).toBe((await defaultSchedule()).length);
     } finally {
       await watch.page.close();
     }
