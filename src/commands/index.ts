@@ -15,6 +15,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'backups', load: () => import('./backups.js') },
   { name: 'status', load: () => import('./status.js') },
   { name: 'history', load: () => import('./history.js') },
+  { name: 'dashboard', load: () => import('./dashboard.js') },
   { name: 'schedule', load: () => import('./schedule.js') },
   { name: 'cron', load: () => import('./cron.js') },
   { name: 'pause', load: () => import('./pause.js') },

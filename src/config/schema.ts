@@ -386,6 +386,11 @@ export const CONFIG_SCHEMA = {
     max: 100_000,
     doc: 'most suspicious IPs listed',
   },
+  'dashboard.token': {
+    section: 'Dashboard',
+    type: 'string',
+    doc: '`dashboard --serve`: every request must carry it (at least 8 characters; `--token` wins over it); required with a `--host` other than loopback',
+  },
   'cleanup.inactiveDays': {
     section: 'Token cleanup',
     type: 'int',

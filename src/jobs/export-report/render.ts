@@ -2,6 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { ReportPeriod } from './period.js';
 import { periodTitle } from './period.js';
 import type { Section } from './sections.js';
+import type { DayCount } from './activity-by-day.js';
 
 export interface ReportDocument {
   period: ReportPeriod;
@@ -10,6 +11,8 @@ export interface ReportDocument {
   timeZone: string;
   appName: string;
   sections: Section[];
+  /** Activities per day of the period, for the mail's chart (null: no activity table). */
+  activityByDay?: DayCount[] | null;
 }
 
 /**

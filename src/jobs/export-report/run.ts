@@ -11,6 +11,7 @@ import { mailHtml, mailSubject, mailText } from '../../notify/templates/export-r
 import { renderCsv, renderJson, type ReportDocument } from './render.js';
 import { applyReportRetention, removeOrphanedReportTemps, reportFileName } from './report-files.js';
 import { computeSections } from './sections.js';
+import { activityByDay } from './activity-by-day.js';
 import type { ExportReportResult, Resolved } from './index.js';
 
 export async function run(ctx: JobContext, options: Resolved): Promise<ExportReportResult> {
@@ -110,6 +111,7 @@ export async function run(ctx: JobContext, options: Resolved): Promise<ExportRep
     ctx.logger.info('--no-email: report not mailed');
     return result;
   }
+  doc.activityByDay = await activityByDay(ctx.db, ctx.tables, period);
   const outcome = await sendToAdmins(
     ctx.mailer,
     {

@@ -1,6 +1,7 @@
 import { periodTitle } from '../../jobs/export-report/period.js';
 import type { ReportDocument } from '../../jobs/export-report/render.js';
 import type { Section, SectionRow } from '../../jobs/export-report/sections.js';
+import { activityByDayChart, activityByTypeChart } from '../../jobs/export-report/mail-charts.js';
 
 /** The report mail (the seed's): its subject, a plain-text body and an HTML body; the report itself is attached. */
 export function mailSubject(doc: ReportDocument): string {
@@ -64,7 +65,7 @@ function sectionHtml(s: Section): string {
   return `${title}${notes}<table style="${TABLE}">${head}\n${body}</table>${more}`;
 }
 
-/** The HTML body: the summary metrics and every top list as tables. */
+/** The HTML body: charts of the period's activity (each with its numbers), the summary metrics and every top list as tables. */
 export function mailHtml(doc: ReportDocument): string {
   const heading = `User Activity Report - ${periodTitle(doc.period.period)}`;
   return [
@@ -73,6 +74,8 @@ export function mailHtml(doc: ReportDocument): string {
     '<body style="font-family:Arial,Helvetica,sans-serif;font-size:14px;color:#222">',
     `<h2>${escapeHtml(heading)}</h2>`,
     `<p>Period: <strong>${escapeHtml(doc.period.from)}</strong> to <strong>${escapeHtml(doc.period.to)}</strong><br>Generated: ${escapeHtml(doc.generatedAt)} (${escapeHtml(doc.timeZone)})</p>`,
+    doc.activityByDay ? activityByDayChart(doc.activityByDay) : '',
+    activityByTypeChart(doc.sections.find((s) => s.id === 'activity_by_type')),
     ...doc.sections.map(sectionHtml),
     '<p>Please find the detailed report attached.</p>',
     `<p>Best regards,<br>${escapeHtml(doc.appName)} System</p>`,
