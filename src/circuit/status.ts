@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.js';
 import { formatLocalDateTime } from '../util/time.js';
 import type { Circuit, CircuitState } from './store.js';
 
-interface PlatformStatus {
+export interface PlatformStatus {
   platform: string;
   state: CircuitState;
   failure_count: number;

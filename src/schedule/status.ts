@@ -9,7 +9,7 @@ import { formatDuration, formatLocalDateTime } from '../util/time.js';
 import { intervalMs, nextRun } from './cron-expr.js';
 import type { ScheduleSettings } from './schedule.js';
 
-interface JobStatus {
+export interface JobStatus {
   job: string;
   args: string[];
   schedule: string | null;

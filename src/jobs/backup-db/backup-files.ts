@@ -8,7 +8,7 @@ export type BackupType = (typeof BACKUP_TYPES)[number];
 /** Only files of exactly this shape are webjobs backups; retention never touches anything else. */
 const BACKUP_NAME = /^backup_(critical|full)_(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_\d+)?\.sql\.gz$/;
 
-interface BackupFile {
+export interface BackupFile {
   file: string;
   name: string;
   type: BackupType;
