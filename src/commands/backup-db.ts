@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .description('Back up the database to backup_{type}_{time}.sql.gz (critical tables or everything)')
     .option(
       '--type <type>',
-      'critical (config backup.critical) or full (every table, views, triggers)',
+      'critical (config backup.critical) or full (every table, views, triggers; MariaDB: also routines, events, sequences)',
       choiceOption('--type', ['critical', 'full']),
       'critical',
     )

@@ -5,19 +5,27 @@ import { buildEnvironment } from '../cli/environment.js';
 import { printJson } from '../cli/output.js';
 import { BACKUP_TYPES, listBackups } from '../jobs/backup-db/backup-files.js';
 import { formatBytes, formatLocalDateTime } from '../util/time.js';
+import { folderRetention, retentionRules } from '../backup/folder-retention.js';
+import { describeRules } from '../backup/retention.js';
 import path from 'node:path';
 
 export function register(program: Command): void {
   const cmd = program
     .command('backups')
     .description('List the backups in the backup folder, newest first; exit 1 when the newest of a type is too old')
-    .option('--out <dir>', 'backup folder (default: config backup.dir or ./var/backups)');
+    .option('--out <dir>', 'backup folder (default: config backup.dir or ./var/backups)')
+    .option('--dry-run-retention', 'show which backups retention would delete, and why (deletes nothing)');
   addCommonOptions(cmd);
-  examples(cmd, ['webjobs backups', 'webjobs backups --json   # for monitoring: exit 1 when stale']);
+  examples(cmd, [
+    'webjobs backups',
+    'webjobs backups --json   # for monitoring: exit 1 when stale',
+    'webjobs backups --dry-run-retention',
+  ]);
   cmd.action(
-    action(async (opts: { out?: string }) => {
+    action(async (opts: { out?: string; dryRunRetention?: boolean }) => {
       const env = buildEnvironment(globalOptions(cmd));
       const dir = opts.out ? path.resolve(opts.out) : env.config.path('backup.dir', './var/backups');
+      if (opts.dryRunRetention) return showRetention(env, dir);
       const maxAgeHours = env.config.number('backup.maxAgeHours', 26, { min: 1, max: 100000 });
       const now = env.clock.now();
       const nowStamp = formatLocalDateTime(now, env.config.timezone);
@@ -54,4 +62,22 @@ export function register(program: Command): void {
       return stale.length ? 1 : 0;
     }),
   );
+}
+
+/** Every backup of the folder with keep or delete and the reasons, as the next run of its type would decide; nothing deleted. */
+function showRetention(env: ReturnType<typeof buildEnvironment>, dir: string): number {
+  const now = formatLocalDateTime(env.clock.now(), env.config.timezone);
+  const { decisions } = folderRetention(dir, BACKUP_TYPES, env.config, now, { dryRun: true });
+  const rules = Object.fromEntries(BACKUP_TYPES.map((t) => [t, retentionRules(env.config, t)]));
+  if (env.json) {
+    printJson({ dir, rules, decisions: decisions.map(({ file: _file, ...d }) => d) });
+    return 0;
+  }
+  for (const d of decisions)
+    process.stdout.write(`${d.keep ? 'keep  ' : 'delete'}  ${d.name}  ${d.reasons.join('; ')}\n`);
+  const gone = decisions.filter((d) => !d.keep).length;
+  env.logger.info(
+    `retention would delete ${gone} of ${decisions.length} backup(s) in ${dir} (${BACKUP_TYPES.map((t) => `${t}: ${describeRules(rules[t] ?? {})}`).join('; ')}); nothing deleted`,
+  );
+  return 0;
 }

@@ -6,14 +6,23 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import { checkIdentifier } from '../../db/identifiers.js';
 import { estimateRows, tableSizeBytes } from '../../db/dialect.js';
-import { backupCandidateTables, checksumTables, dumpDatabase, withScratchDatabase } from '../../db/dump/index.js';
+import {
+  backupCandidateTables,
+  checksumTables,
+  dumpDatabase,
+  objectKinds,
+  withScratchDatabase,
+} from '../../db/dump/index.js';
+import { TableChangedError, type DumpRequest, type DumpResult } from '../../db/dump/types.js';
 import { headerLines } from '../../db/dump/format.js';
 import { restoreBackup } from '../../db/dump/restore.js';
 import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { AtomicGzipFile } from '../../util/atomic-gzip.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
-import { applyRetention, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
+import { BACKUP_TYPES, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
+import { folderRetention, retentionRules } from '../../backup/folder-retention.js';
+import type { RetentionRules } from '../../backup/retention.js';
 import { processAlive } from '../../runner/lock.js';
 
 const require = createRequire(import.meta.url);
@@ -64,9 +73,19 @@ export interface BackupResult {
   skippedTables: string[];
   views: string[];
   triggers: string[];
+  /** MariaDB/MySQL full backups: `function f`, `procedure p`; events; sequences. */
+  routines: string[];
+  events: string[];
+  sequences: string[];
   level: number;
   verified?: { ok: boolean; tables: TableVerification[] };
-  retention: { retentionDays: number; deleted: string[] };
+  /** This type's files only: each with keep or delete and why (a dry run: what the run would do). */
+  retention: {
+    retentionDays: number;
+    rules: RetentionRules;
+    deleted: string[];
+    decisions: { name: string; keep: boolean; reasons: string[] }[];
+  };
   /** Dry run only: what would be backed up. */
   plan?: { table: string; estimatedRows: number; estimatedBytes: number | null }[];
 }
@@ -89,11 +108,17 @@ async function chooseTables(ctx: JobContext, type: BackupType): Promise<{ tables
     return { tables, skipped: [] };
   }
   const listed = criticalTables(ctx.config);
+  const kinds = await objectKinds(ctx.db);
   const tables: string[] = [];
   const skipped: string[] = [];
   for (const t of listed) {
-    if (await ctx.db.tableExists(t)) tables.push(t);
-    else skipped.push(t);
+    const kind = kinds.get(t);
+    if (kind === 'table' || kind === 'virtual') tables.push(t);
+    else if (kind === undefined) skipped.push(t);
+    else
+      throw new UsageError(
+        `config backup.critical names ${t}, which is ${kind === 'other' ? 'not a table' : `a ${kind === 'shadow' ? 'shadow table of a virtual table' : kind}`}: list tables only`,
+      );
   }
   if (skipped.length) ctx.warn(`critical tables missing from the database, skipped: ${skipped.join(', ')}`);
   if (!tables.length) throw new Error(`none of the ${listed.length} critical tables exists in ${ctx.db.description}`);
@@ -107,7 +132,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   const startedAt = ctx.clock.now();
   const stamp = formatFileStamp(startedAt, ctx.timeZone);
   const name = backupFileName(options.type, stamp);
-  const { tables, skipped } = await chooseTables(ctx, options.type);
+  let { tables, skipped } = await chooseTables(ctx, options.type);
   const base: BackupResult = {
     type: options.type,
     file: null,
@@ -118,8 +143,11 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     skippedTables: skipped,
     views: [],
     triggers: [],
+    routines: [],
+    events: [],
+    sequences: [],
     level,
-    retention: { retentionDays, deleted: [] },
+    retention: { retentionDays, rules: retentionRules(ctx.config, options.type), deleted: [], decisions: [] },
   };
 
   if (ctx.dryRun) {
@@ -135,6 +163,8 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
         `would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`,
       );
     ctx.logger.info(`would write ${dir}/${name} (gzip level ${level})`);
+    const pending = { name, type: options.type, time: formatLocalDateTime(startedAt, ctx.timeZone) };
+    base.retention = applyRetention(ctx, dir, options.type, base.retention, pending);
     return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
   }
 
@@ -146,39 +176,25 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   for (const orphan of removeOrphanedTempFiles(dir, processAlive))
     ctx.logger.warn(`removed ${orphan}, left by a backup whose process died mid-write`);
   ctx.logger.step(`backing up ${tables.length} table(s) to ${dir}`);
-  const file = new AtomicGzipFile(dir, name, level);
   let finalPath: string;
-  let dumped;
-  try {
-    dumped = await dumpDatabase(ctx.db, file, {
-      tables,
-      includeViewsAndTriggers: options.type === 'full',
-      headerLines: headerLines(
-        {
-          engine: ctx.db.dialect,
-          type: options.type,
-          tables,
-          created: formatLocalDateTime(startedAt, ctx.timeZone),
-          source: ctx.db.description,
-        },
-        version,
-      ),
-      footerLine: () => `webjobs backup completed ${formatLocalDateTime(ctx.clock.now(), ctx.timeZone)}`,
-      signal: ctx.signal,
-      onProgress: (p) =>
-        ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
-      checksums: Boolean(options.verify),
-      maxStatementBytes: ctx.config.number('backup.maxStatementBytes', 1024 * 1024, {
-        min: 1024,
-        max: 256 * 1024 * 1024,
-      }),
-    });
-    throwIfAborted(ctx.signal);
-    finalPath = await file.commit(name);
-  } catch (err) {
-    file.abort();
-    throw err;
+  let dumped: DumpResult;
+  for (let attempt = 1; ; attempt++) {
+    const file = new AtomicGzipFile(dir, name, level);
+    try {
+      dumped = await dumpDatabase(ctx.db, file, dumpRequest(ctx, options, tables, startedAt));
+      throwIfAborted(ctx.signal);
+      finalPath = await file.commit(name);
+      break;
+    } catch (err) {
+      file.abort();
+      // A table changed under the snapshot: once more from a fresh snapshot (and table list), then give up.
+      if (!(err instanceof TableChangedError)) throw err;
+      if (attempt > 1) throw new Error(`${err.message}, again on the retry: no backup written`, { cause: err });
+      ctx.logger.warn(`${err.message}: starting again from a fresh snapshot`);
+      ({ tables, skipped } = await chooseTables(ctx, options.type));
+    }
   }
+  for (const w of dumped.warnings) ctx.warn(w);
   const bytes = fs.statSync(finalPath).size;
   const rowsByTable = Object.fromEntries(dumped.tables.map((t) => [t.name, t.rows]));
   const rows = dumped.tables.reduce((s, t) => s + t.rows, 0);
@@ -189,8 +205,13 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     bytes,
     rows,
     rowsByTable,
+    tables,
+    skippedTables: skipped,
     views: dumped.views,
     triggers: dumped.triggers,
+    routines: dumped.routines,
+    events: dumped.events,
+    sequences: dumped.sequences,
   };
 
   if (options.verify) {
@@ -222,11 +243,51 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     ctx.logger.info(`verified: ${checks.length} tables restore with identical row counts and checksums`);
   }
 
-  const cutoff = formatFileStamp(new Date(startedAt.getTime() - retentionDays * 86_400_000), ctx.timeZone);
-  result.retention.deleted = applyRetention(dir, cutoff, finalPath);
-  if (result.retention.deleted.length)
-    ctx.logger.info(`retention: deleted ${result.retention.deleted.length} backup(s) older than ${retentionDays} days`);
+  result.retention = applyRetention(ctx, dir, options.type, result.retention);
   return result;
+}
+
+/** GFS retention over this type's files only (a dry run plans it, with the would-be file as the newest). */
+function applyRetention(
+  ctx: JobContext,
+  dir: string,
+  type: BackupType,
+  before: BackupResult['retention'],
+  pending?: { name: string; type: string; time: string },
+): BackupResult['retention'] {
+  const now = formatLocalDateTime(ctx.clock.now(), ctx.timeZone);
+  const { decisions, deleted } = folderRetention(dir, [type], ctx.config, now, { dryRun: ctx.dryRun, pending });
+  for (const d of decisions)
+    if (!d.keep || ctx.dryRun)
+      ctx.logger.info(
+        `retention: ${d.keep ? 'would keep' : ctx.dryRun ? 'would delete' : 'deleted'} ${d.name} (${d.reasons.join('; ')})`,
+      );
+  return { ...before, deleted, decisions: decisions.map((d) => ({ name: d.name, keep: d.keep, reasons: d.reasons })) };
+}
+
+function dumpRequest(ctx: JobContext, options: BackupOptions, tables: string[], startedAt: Date): DumpRequest {
+  return {
+    tables,
+    includeViewsAndTriggers: options.type === 'full',
+    headerLines: headerLines(
+      {
+        engine: ctx.db.dialect,
+        type: options.type,
+        tables,
+        created: formatLocalDateTime(startedAt, ctx.timeZone),
+        source: ctx.db.description,
+      },
+      version,
+    ),
+    footerLine: () => `webjobs backup completed ${formatLocalDateTime(ctx.clock.now(), ctx.timeZone)}`,
+    signal: ctx.signal,
+    onProgress: (p) => ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
+    checksums: Boolean(options.verify),
+    maxStatementBytes: ctx.config.number('backup.maxStatementBytes', 1024 * 1024, {
+      min: 1024,
+      max: 256 * 1024 * 1024,
+    }),
+  };
 }
 
 export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
@@ -238,6 +299,7 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
     checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
     config.number('backup.level', 9, { min: 1, max: 9 });
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
+    for (const type of BACKUP_TYPES) retentionRules(config, type);
   },
   run,
   successEmail(r, info) {
