@@ -13,10 +13,10 @@ const RETENTION = {
   full: { keepWeekly: 2, keepMonthly: 2 },
 };
 
-const names = (dir: string) =>
+const names = (dir: string, suffix = '.sql.gz') =>
   fs
     .readdirSync(dir)
-    .filter((n) => n.startsWith('backup_'))
+    .filter((n) => n.startsWith('backup_') && n.endsWith(suffix))
     .sort();
 
 describe.each(ENGINES)('GFS retention over 30 days of real runs on $engine', ({ create }) => {
@@ -66,6 +66,8 @@ describe.each(ENGINES)('GFS retention over 30 days of real runs on $engine', ({ 
       'backup_full_2026-11-22_04-00-00.sql.gz',
       'backup_full_2026-11-29_04-00-00.sql.gz',
     ]);
+    // Each manifest went with its backup.
+    expect(names(dir, '.manifest.json')).toEqual(names(dir).map((n) => `${n}.manifest.json`));
   });
 
   it("a critical run's summary names what it kept and deleted, and why; it never weighs the full backups", () => {

@@ -21,6 +21,7 @@ import {
   type DumpedTable,
   type DumpRequest,
   type DumpResult,
+  type SnapshotPosition,
   type SqlSink,
   type TableChecksum,
 } from './types.js';
@@ -543,6 +544,8 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
     events: [],
     sequences: [],
     warnings: [],
+    serverVersion: '',
+    snapshot: null,
   };
   try {
     const [packetRow] = await rowsOf<{ p: number | string }>(snap.p, 'SELECT @@max_allowed_packet AS p');
@@ -552,6 +555,8 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
     // One statement must also pass the stock client, whose own limit is 16 MiB unless told otherwise.
     const rowLimit = Math.min(packet, STOCK_CLIENT_PACKET) - 1024;
     const [version] = await rowsOf<{ v: string }>(snap.p, 'SELECT VERSION() AS v');
+    result.serverVersion = version?.v ?? '';
+    result.snapshot = await snapshotPosition(snap.p);
     const objects = await mysqlObjects(snap.p);
     const typeOf = new Map(objects.map((o) => [o.name, o.type]));
     const history = await canInsertHistory(snap.p);
@@ -600,6 +605,29 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
   } finally {
     await snap.close();
   }
+}
+
+/**
+ * The binary log position of the snapshot, read inside its transaction: MariaDB's
+ * binlog_snapshot_file/position are the point WITH CONSISTENT SNAPSHOT started at (SHOW MASTER
+ * STATUS would be the current one, already past). Null when binary logging is off.
+ */
+async function snapshotPosition(conn: PromiseConn): Promise<SnapshotPosition | null> {
+  const [logBin] = await rowsOf<{ on: number | string }>(conn, 'SELECT @@log_bin AS `on`');
+  if (Number(logBin?.on ?? 0) !== 1) return null;
+  const status = await rowsOf<{ Variable_name: string; Value: string }>(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'");
+  const value = (name: string) => status.find((s) => s.Variable_name.toLowerCase() === name)?.Value;
+  const file = value('binlog_snapshot_file');
+  const position = Number(value('binlog_snapshot_position'));
+  if (!file || !Number.isFinite(position)) return null; // MySQL: no consistent-snapshot position to read
+  let gtid: string | null = null;
+  try {
+    const [row] = await rowsOf<{ g: string | null }>(conn, 'SELECT BINLOG_GTID_POS(?, ?) AS g', [file, position]);
+    gtid = row?.g ?? null;
+  } catch {
+    gtid = null; // not MariaDB
+  }
+  return { binlogFile: file, binlogPosition: position, gtid };
 }
 
 /** The mariadb/mysql client's default max_allowed_packet. */

@@ -35,6 +35,8 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
     events: [],
     sequences: [],
     warnings: [],
+    serverVersion: String(raw.prepare('SELECT sqlite_version()').pluck(true).get()),
+    snapshot: null,
   };
   const rebuilds: string[] = [];
   try {

@@ -47,6 +47,17 @@ export interface DumpResult {
   sequences: string[];
   /** What the file does not hold as the user might expect, one line each (the job logs them as warnings). */
   warnings: string[];
+  /** The engine's version as it reports it (`10.11.9-MariaDB…`, SQLite `3.46.1`). */
+  serverVersion: string;
+  /** Where the snapshot sits in the server's change log, when it keeps one (MariaDB with binary logging on). */
+  snapshot: SnapshotPosition | null;
+}
+
+export interface SnapshotPosition {
+  binlogFile: string;
+  binlogPosition: number;
+  /** MariaDB GTID position of the same point (for a replica started from the restore). */
+  gtid: string | null;
 }
 
 /** A table dropped or altered while the dump read the others (MariaDB error 1412 or 1146): a fresh snapshot may succeed. */
