@@ -20,8 +20,10 @@ import type { JobContext, JobDefinition } from '../../runner/job.js';
 import { AtomicGzipFile } from '../../util/atomic-gzip.js';
 import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
 import { formatBytes, formatDuration, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
-import { BACKUP_TYPES, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
+import { BACKUP_TYPES, backupFileName, listBackups, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
+import { estimateBackupBytes, spaceShortfall } from '../../backup/preflight.js';
 import { folderRetention, retentionRules } from '../../backup/folder-retention.js';
+import { buildManifest, writeManifest } from '../../backup/manifest.js';
 import type { RetentionRules } from '../../backup/retention.js';
 import { processAlive } from '../../runner/lock.js';
 
@@ -168,6 +170,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
   }
 
+  await checkFreeSpace(ctx, dir, options.type, tables);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
@@ -184,6 +187,21 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
       dumped = await dumpDatabase(ctx.db, file, dumpRequest(ctx, options, tables, startedAt));
       throwIfAborted(ctx.signal);
       finalPath = await file.commit(name);
+      writeManifest(
+        finalPath,
+        buildManifest({
+          backupPath: finalPath,
+          type: options.type,
+          version,
+          engine: ctx.db.dialect,
+          createdAt: formatLocalDateTime(startedAt, ctx.timeZone),
+          createdAtUtc: startedAt.toISOString(),
+          dumped,
+          sqlBytes: file.inputBytes,
+          bytes: file.writtenBytes,
+          sha256: file.sha256 ?? '',
+        }),
+      );
       break;
     } catch (err) {
       file.abort();
@@ -265,6 +283,21 @@ function applyRetention(
   return { ...before, deleted, decisions: decisions.map((d) => ({ name: d.name, keep: d.keep, reasons: d.reasons })) };
 }
 
+/** Refuses the run (exit 1, nothing written) when the folder cannot hold the backup plus the margin. */
+async function checkFreeSpace(ctx: JobContext, dir: string, type: BackupType, tables: string[]): Promise<void> {
+  const margin = ctx.config.number('backup.freeSpaceMarginBytes', 64 * 1024 * 1024, { min: 0, integer: true });
+  const previous = listBackups(dir).find((b) => b.type === type);
+  let dataBytes: number | null = null;
+  if (!previous) {
+    for (const t of tables) {
+      const n = await tableSizeBytes(ctx.db, t);
+      if (n !== null) dataBytes = (dataBytes ?? 0) + n;
+    }
+  }
+  const shortfall = spaceShortfall(dir, estimateBackupBytes(previous?.bytes ?? null, dataBytes), margin);
+  if (shortfall) throw new Error(shortfall);
+}
+
 function dumpRequest(ctx: JobContext, options: BackupOptions, tables: string[], startedAt: Date): DumpRequest {
   return {
     tables,
@@ -300,6 +333,7 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
     config.number('backup.level', 9, { min: 1, max: 9 });
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
     for (const type of BACKUP_TYPES) retentionRules(config, type);
+    config.number('backup.freeSpaceMarginBytes', 64 * 1024 * 1024, { min: 0, integer: true });
   },
   run,
   successEmail(r, info) {
