@@ -620,13 +620,10 @@ async function snapshotPosition(conn: PromiseConn): Promise<SnapshotPosition | n
   const file = value('binlog_snapshot_file');
   const position = Number(value('binlog_snapshot_position'));
   if (!file || !Number.isFinite(position)) return null; // MySQL: no consistent-snapshot position to read
-  let gtid: string | null = null;
-  try {
-    const [row] = await rowsOf<{ g: string | null }>(conn, 'SELECT BINLOG_GTID_POS(?, ?) AS g', [file, position]);
-    gtid = row?.g ?? null;
-  } catch {
-    gtid = null; // not MariaDB
-  }
+  const gtid = await rowsOf<{ g: string | null }>(conn, 'SELECT BINLOG_GTID_POS(?, ?) AS g', [file, position]).then(
+    ([row]) => row?.g ?? null,
+    () => null, // not MariaDB
+  );
   return { binlogFile: file, binlogPosition: position, gtid };
 }
 
