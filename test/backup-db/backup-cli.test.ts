@@ -99,7 +99,7 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     }
   });
 
-  it('retention deletes old webjobs backups only, never a foreign file', async () => {
+  it("retention deletes old webjobs backups of the run's type only, never a foreign file", async () => {
     const out = path.join(work, 'retention');
     fs.mkdirSync(out, { recursive: true });
     const old = ['backup_critical_2020-01-01_03-00-00.sql.gz', 'backup_full_2020-01-02_03-00-00.sql.gz'];
@@ -112,10 +112,12 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     for (const n of [...old, ...foreign]) fs.writeFileSync(path.join(out, n), 'x');
     const r = await cli(['backup-db', '--json', '--out', out]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).result.retention.deleted.sort()).toEqual(old);
+    // A critical run weighs critical backups only: the old full backup (the newest of its type) stays.
+    expect(JSON.parse(r.stdout).result.retention.deleted).toEqual([old[0]]);
     const left = fs.readdirSync(out).sort();
     for (const n of foreign) expect(left).toContain(n);
-    for (const n of old) expect(left).not.toContain(n);
+    expect(left).not.toContain(old[0]);
+    expect(left).toContain(old[1]);
   });
 });
 
