@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import type { Config } from '../config/config.js';
+import { checkNumber, type Config } from '../config/config.js';
 import { UsageError } from '../util/errors.js';
 import { listBackups, type BackupFile } from '../jobs/backup-db/backup-files.js';
 import {
@@ -19,17 +19,22 @@ import {
 /** The rules for one backup type, checked (exit 2 on a bad value). */
 export function retentionRules(config: Config, type: string): RetentionRules {
   const key = `backup.retention.${type}`;
-  const section = config.section(key);
+  const section = configuredRules(config, type);
   for (const name of Object.keys(section))
     if (!(RULE_NAMES as readonly string[]).includes(name))
       throw new UsageError(`config ${key}.${name} is not a retention rule (${RULE_NAMES.join(', ')})`);
-  if (!Object.keys(section).length)
-    return { keepWithinDays: config.number('backup.retentionDays', 7, { min: 0, max: 36500 }) };
+  if (!Object.keys(section).length) return { keepWithinDays: config.value('backup.retentionDays') };
   const rules: RetentionRules = {};
   for (const name of RULE_NAMES)
-    if (section[name] !== undefined)
-      rules[name] = config.number(`${key}.${name}`, 0, { min: 0, max: 100000, integer: true });
+    if (section[name] !== undefined && section[name] !== null)
+      rules[name] = checkNumber(section[name], `config ${key}.${name}`, { min: 0, max: 100000, integer: true });
   return rules;
+}
+
+function configuredRules(config: Config, type: string): Record<string, unknown> {
+  if (type === 'critical') return config.value('backup.retention.critical');
+  if (type === 'full') return config.value('backup.retention.full');
+  throw new Error(`no retention rules for backup type ${type}`);
 }
 
 /** The file that sits beside a backup and goes with it. */

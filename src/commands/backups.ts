@@ -16,7 +16,6 @@ import {
 } from '../backup/check.js';
 import { backupWarnings } from '../backup/health.js';
 import { UsageError } from '../util/errors.js';
-import path from 'node:path';
 
 export function register(program: Command): void {
   const cmd = program
@@ -38,13 +37,13 @@ export function register(program: Command): void {
     action(
       async (opts: { out?: string; dryRunRetention?: boolean; check?: boolean; all?: boolean; latest?: boolean }) => {
         const env = buildEnvironment(globalOptions(cmd));
-        const dir = opts.out ? path.resolve(opts.out) : env.config.path('backup.dir', './var/backups');
+        const dir = env.config.valueOr('backup.dir', opts.out, '--out');
         if ((opts.all || opts.latest) && !opts.check) throw new UsageError('--all and --latest go with --check');
         if (opts.all && opts.latest) throw new UsageError('--all and --latest exclude each other');
         if (opts.dryRunRetention) return showRetention(env, dir);
         if (opts.check) return checkBackups(env, [new LocalBackupStore(dir)], Boolean(opts.all));
-        const shrinkPercent = env.config.number('backup.shrinkWarnPercent', 50, { min: 1, max: 100 });
-        const maxAgeHours = env.config.number('backup.maxAgeHours', 26, { min: 1, max: 100000 });
+        const shrinkPercent = env.config.value('backup.shrinkWarnPercent');
+        const maxAgeHours = env.config.value('backup.maxAgeHours');
         const now = env.clock.now();
         const nowStamp = formatLocalDateTime(now, env.config.timezone);
         const list = listBackups(dir);

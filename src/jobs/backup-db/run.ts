@@ -1,0 +1,229 @@
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import { estimateRows, tableSizeBytes } from '../../db/dialect.js';
+import {
+  backupCandidateTables,
+  checksumTables,
+  dumpDatabase,
+  objectKinds,
+  withScratchDatabase,
+} from '../../db/dump/index.js';
+import { TableChangedError, type DumpRequest, type DumpResult } from '../../db/dump/types.js';
+import { headerLines } from '../../db/dump/format.js';
+import { restoreBackup } from '../../db/dump/restore.js';
+import type { JobContext } from '../../runner/job.js';
+import { AtomicGzipFile } from '../../util/atomic-gzip.js';
+import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js';
+import { formatBytes, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
+import { backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
+import { folderRetention } from '../../backup/folder-retention.js';
+import { buildManifest, writeManifest } from '../../backup/manifest.js';
+import { checkFreeSpace } from './free-space.js';
+import { processAlive } from '../../runner/lock.js';
+import type { BackupResult, Resolved, TableVerification } from './index.js';
+
+const require = createRequire(import.meta.url);
+const { version } = require('../../../package.json') as { version: string };
+
+async function chooseTables(
+  ctx: JobContext,
+  type: BackupType,
+  listed: string[],
+): Promise<{ tables: string[]; skipped: string[] }> {
+  if (type === 'full') {
+    const tables = await backupCandidateTables(ctx.db);
+    if (!tables.length) throw new Error(`database ${ctx.db.description} holds no tables to back up`);
+    return { tables, skipped: [] };
+  }
+  const kinds = await objectKinds(ctx.db);
+  const tables: string[] = [];
+  const skipped: string[] = [];
+  for (const t of listed) {
+    const kind = kinds.get(t);
+    if (kind === 'table' || kind === 'virtual') tables.push(t);
+    else if (kind === undefined) skipped.push(t);
+    else
+      throw new UsageError(
+        `config backup.critical names ${t}, which is ${kind === 'other' ? 'not a table' : `a ${kind === 'shadow' ? 'shadow table of a virtual table' : kind}`}: list tables only`,
+      );
+  }
+  if (skipped.length) ctx.warn(`critical tables missing from the database, skipped: ${skipped.join(', ')}`);
+  if (!tables.length) throw new Error(`none of the ${listed.length} critical tables exists in ${ctx.db.description}`);
+  return { tables, skipped };
+}
+
+export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupResult> {
+  const { level, retentionDays, dir } = resolved;
+  const startedAt = ctx.clock.now();
+  const stamp = formatFileStamp(startedAt, ctx.timeZone);
+  const name = backupFileName(resolved.type, stamp);
+  let { tables, skipped } = await chooseTables(ctx, resolved.type, resolved.criticalTables);
+  const base: BackupResult = {
+    type: resolved.type,
+    file: null,
+    bytes: 0,
+    tables,
+    rows: 0,
+    rowsByTable: {},
+    skippedTables: skipped,
+    views: [],
+    triggers: [],
+    routines: [],
+    events: [],
+    sequences: [],
+    level,
+    retention: { retentionDays, rules: resolved.retentionRules, deleted: [], decisions: [] },
+  };
+
+  if (ctx.dryRun) {
+    const plan = [];
+    for (const t of tables)
+      plan.push({
+        table: t,
+        estimatedRows: await estimateRows(ctx.db, t),
+        estimatedBytes: await tableSizeBytes(ctx.db, t),
+      });
+    for (const p of plan)
+      ctx.logger.info(
+        `would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`,
+      );
+    ctx.logger.info(`would write ${dir}/${name} (gzip level ${level})`);
+    const pending = { name, type: resolved.type, time: formatLocalDateTime(startedAt, ctx.timeZone) };
+    base.retention = applyRetention(ctx, dir, resolved.type, base.retention, pending);
+    return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
+  }
+
+  await checkFreeSpace(ctx, dir, resolved.type, tables, resolved.freeSpaceMarginBytes);
+  try {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new Error(`cannot create backup folder ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  for (const orphan of removeOrphanedTempFiles(dir, processAlive))
+    ctx.logger.warn(`removed ${orphan}, left by a backup whose process died mid-write`);
+  ctx.logger.step(`backing up ${tables.length} table(s) to ${dir}`);
+  let finalPath: string;
+  let dumped: DumpResult;
+  for (let attempt = 1; ; attempt++) {
+    const file = new AtomicGzipFile(dir, name, level);
+    try {
+      dumped = await dumpDatabase(ctx.db, file, dumpRequest(ctx, resolved, tables, startedAt));
+      throwIfAborted(ctx.signal);
+      finalPath = await file.commit(name);
+      writeManifest(
+        finalPath,
+        buildManifest({
+          backupPath: finalPath,
+          type: resolved.type,
+          version,
+          engine: ctx.db.dialect,
+          createdAt: formatLocalDateTime(startedAt, ctx.timeZone),
+          createdAtUtc: startedAt.toISOString(),
+          dumped,
+          sqlBytes: file.inputBytes,
+          bytes: file.writtenBytes,
+          sha256: file.sha256 ?? '',
+        }),
+      );
+      break;
+    } catch (err) {
+      file.abort();
+      // A table changed under the snapshot: once more from a fresh snapshot (and table list), then give up.
+      if (!(err instanceof TableChangedError)) throw err;
+      if (attempt > 1) throw new Error(`${err.message}, again on the retry: no backup written`, { cause: err });
+      ctx.logger.warn(`${err.message}: starting again from a fresh snapshot`);
+      ({ tables, skipped } = await chooseTables(ctx, resolved.type, resolved.criticalTables));
+    }
+  }
+  for (const w of dumped.warnings) ctx.warn(w);
+  const bytes = fs.statSync(finalPath).size;
+  const rowsByTable = Object.fromEntries(dumped.tables.map((t) => [t.name, t.rows]));
+  const rows = dumped.tables.reduce((s, t) => s + t.rows, 0);
+  ctx.logger.info(`wrote ${finalPath} (${formatBytes(bytes)}, ${rows} rows in ${dumped.tables.length} tables)`);
+  const result: BackupResult = {
+    ...base,
+    file: finalPath,
+    bytes,
+    rows,
+    rowsByTable,
+    tables,
+    skippedTables: skipped,
+    views: dumped.views,
+    triggers: dumped.triggers,
+    routines: dumped.routines,
+    events: dumped.events,
+    sequences: dumped.sequences,
+  };
+
+  if (resolved.verify) {
+    ctx.logger.step('verifying: restoring into a scratch database and comparing checksums');
+    const expected = new Map(dumped.tables.map((t) => [t.name, t]));
+    const restored = await withScratchDatabase(ctx.db, async (scratch) => {
+      await restoreBackup(scratch, finalPath, { signal: ctx.signal });
+      return checksumTables(scratch, tables);
+    });
+    const checks: TableVerification[] = restored.map((r) => {
+      const e = expected.get(r.table);
+      return {
+        table: r.table,
+        rows: e?.rows ?? -1,
+        restoredRows: r.rows,
+        checksum: r.checksum,
+        match: e !== undefined && e.rows === r.rows && e.checksum === r.checksum,
+      };
+    });
+    result.verified = { ok: checks.every((c) => c.match), tables: checks };
+    const bad = checks.filter((c) => !c.match);
+    if (bad.length) {
+      // The file stays: it may still be the best copy there is. The run fails so someone looks.
+      throw new PartialFailure(
+        `verification failed: ${bad.map((b) => `${b.table} (${b.rows} rows backed up, ${b.restoredRows} restored)`).join(', ')}`,
+        result,
+      );
+    }
+    ctx.logger.info(`verified: ${checks.length} tables restore with identical row counts and checksums`);
+  }
+
+  result.retention = applyRetention(ctx, dir, resolved.type, result.retention);
+  return result;
+}
+
+/** GFS retention over this type's files only (a dry run plans it, with the would-be file as the newest). */
+function applyRetention(
+  ctx: JobContext,
+  dir: string,
+  type: BackupType,
+  before: BackupResult['retention'],
+  pending?: { name: string; type: string; time: string },
+): BackupResult['retention'] {
+  const now = formatLocalDateTime(ctx.clock.now(), ctx.timeZone);
+  const { decisions, deleted } = folderRetention(dir, [type], ctx.config, now, { dryRun: ctx.dryRun, pending });
+  for (const d of decisions)
+    if (!d.keep || ctx.dryRun)
+      ctx.logger.info(
+        `retention: ${d.keep ? 'would keep' : ctx.dryRun ? 'would delete' : 'deleted'} ${d.name} (${d.reasons.join('; ')})`,
+      );
+  return { ...before, deleted, decisions: decisions.map((d) => ({ name: d.name, keep: d.keep, reasons: d.reasons })) };
+}
+
+function dumpRequest(ctx: JobContext, resolved: Resolved, tables: string[], startedAt: Date): DumpRequest {
+  return {
+    tables,
+    includeViewsAndTriggers: resolved.type === 'full',
+    headerLines: headerLines(
+      {
+        engine: ctx.db.dialect,
+        type: resolved.type,
+        tables,
+        created: formatLocalDateTime(startedAt, ctx.timeZone),
+        source: ctx.db.description,
+      },
+      version,
+    ),
+    footerLine: () => `webjobs backup completed ${formatLocalDateTime(ctx.clock.now(), ctx.timeZone)}`,
+    signal: ctx.signal,
+    onProgress: (p) => ctx.logger.progress({ step: `backing up ${p.table}`, done: p.rowsDone, total: p.rowsEstimate }),
+    checksums: resolved.verify,
+    maxStatementBytes: resolved.maxStatementBytes,
+  };
+}
