@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,6 +56,12 @@ export class AtomicGzipFile implements SqlSink {
   /** Set by commit: nothing more will be read, so the writer's core is free for compression too. */
   private inputDone = false;
   private aborted = false;
+  /** Hashes the bytes as they are written, so the manifest's SHA-256 is of the file as written, not as read back. */
+  private readonly hash = createHash('sha256');
+  /** SQL bytes in, gzip bytes out; `sha256` is set by commit. */
+  inputBytes = 0;
+  writtenBytes = 0;
+  sha256: string | null = null;
 
   constructor(
     readonly dir: string,
@@ -76,6 +83,7 @@ export class AtomicGzipFile implements SqlSink {
     if (this.aborted) throw new Error('backup file was aborted');
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (!buf.length) return;
+    this.inputBytes += buf.length;
     this.pending.push(buf);
     this.pendingBytes += buf.length;
     if (this.pendingBytes >= this.blockBytes) await this.submitBlock();
@@ -133,6 +141,8 @@ export class AtomicGzipFile implements SqlSink {
     try {
       let off = 0;
       while (off < out.length) off += fs.writeSync(this.fd, out, off, out.length - off);
+      this.hash.update(out);
+      this.writtenBytes += out.length;
     } catch (err) {
       this.failure ??= err as Error;
       throw err;
@@ -166,6 +176,7 @@ export class AtomicGzipFile implements SqlSink {
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.closed = true;
+    this.sha256 = this.hash.digest('hex');
     const ext = '.sql.gz';
     const stem = finalName.endsWith(ext) ? finalName.slice(0, -ext.length) : finalName;
     for (let n = 1; ; n++) {
