@@ -30,7 +30,7 @@ interface ColumnInfo {
 }
 
 /** What a column's declared type lets the fast path assume about its values (see typedTupleSql). */
-type ColumnKind = 'rowid' | 'integer' | 'text' | 'other';
+export type ColumnKind = 'rowid' | 'integer' | 'text' | 'other';
 
 export interface TableShape {
   /** What each tuple holds, in order: stored columns (generated ones are never inserted), led by the rowid when there is one. */

@@ -30,7 +30,7 @@ export interface DumpRequest {
   maxStatementBytes?: number;
 }
 
-interface DumpedTable {
+export interface DumpedTable {
   name: string;
   rows: number;
   /** Computed from the same snapshot as the dump, so --verify compares like with like. */
