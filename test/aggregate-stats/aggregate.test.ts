@@ -381,6 +381,29 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
       expect(bad.summary.error).toMatch(/--website 77: no such website/);
     });
 
+    it("processes the WebBloc seed's 'verified' sites by default; websites.statuses picks others", async () => {
+      await t.db.execute("UPDATE websites SET status = 'verified' WHERE id IN (1, 3)");
+      const { summary, result } = await run({ noPurge: true });
+      expect(result.websites.map((w) => w.id)).toEqual([1, 2, 3]); // 2 is still 'active' (the reference default)
+      expect(summary.warnings.join('\n')).not.toMatch(/no website has a status/);
+      expect((await stats(1))?.total_users).toBe(6);
+      const picked = await run({ noPurge: true }, { config: { websites: { statuses: ['pending'] } } });
+      expect(picked.result.websites.map((w) => w.id)).toEqual([4]);
+    });
+
+    it('warns, naming the statuses present, when no website has a live status', async () => {
+      await t.db.execute("UPDATE websites SET status = 'verification_expired'");
+      const { summary, result } = await run({ noPurge: true });
+      expect(summary.exitCode).toBe(0);
+      expect(result.websites).toEqual([]);
+      expect(summary.warnings).toEqual([
+        'no website has a status in websites.statuses (verified, active); statuses present: verification_expired (4): per-website statistics skipped',
+      ]);
+      const bad = await run({ noPurge: true }, { config: { websites: { statuses: [] } } });
+      expect(bad.summary.exitCode).toBe(2);
+      expect(bad.summary.error).toMatch(/websites\.statuses must list at least one status/);
+    });
+
     it('an unreadable site file (not a database) fails that site with a readable reason', async () => {
       fs.writeFileSync(
         path.join(dir, 'website_2.sqlite'),

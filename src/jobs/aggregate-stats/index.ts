@@ -7,7 +7,13 @@ import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js
 import { addDays, daysBetween, formatDuration, formatLocalDate, parseDay } from '../../util/time.js';
 import { checkPurgeConfig, checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
 import { dayRange, planRetention, readSummary, requestsPerDay, rollUp, statsNames, type StatsNames } from './rollup.js';
-import { checkWebsiteTemplate, processWebsite, websitesToProcess, type WebsiteOutcome } from './website-stats.js';
+import {
+  checkWebsiteTemplate,
+  processWebsite,
+  websiteStatuses,
+  websitesToProcess,
+  type WebsiteOutcome,
+} from './website-stats.js';
 
 export interface AggregateOptions extends PurgeOptions {
   /** One day (default: yesterday in the app's time zone). */
@@ -86,6 +92,7 @@ function checkOptions(config: Config, options: AggregateOptions): void {
   if (options.retentionDays !== undefined && (!Number.isInteger(options.retentionDays) || options.retentionDays < 1))
     throw new UsageError('--retention-days must be a whole number of days, at least 1');
   checkWebsiteTemplate(config);
+  websiteStatuses(config);
 }
 
 async function run(ctx: JobContext, options: AggregateOptions): Promise<AggregateResult> {
