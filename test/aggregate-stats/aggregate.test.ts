@@ -162,6 +162,21 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     expect(Number(kept?.total_requests)).toBe(90);
   });
 
+  it('purges rows written late (an old day, ids above the retained rows) with their day; an unsummarized day stays', async () => {
+    // Backfilled after the recent rows: higher ids than every row past the retention range.
+    const late = generateRequests({ '2026-10-10': 25, '2026-10-11': 15 }, 99);
+    await insertRequests(t.db, late);
+    await run({ date: '2026-10-10', noPurge: true });
+    await run({ date: '2026-10-12', noPurge: true });
+    const { result } = await run({ chunk: 7 });
+    expect(result.retention.rowsPurged).toBe(120 + 25 + 60);
+    expect(result.retention.keptUnsummarizedDays).toEqual(['2026-10-11']);
+    expect(await detailCount('2026-10-10')).toBe(0);
+    expect(await detailCount('2026-10-11')).toBe(90 + 15);
+    expect(await detailCount('2026-10-12')).toBe(0);
+    for (const [day, n] of Object.entries(RECENT)) expect(await detailCount(day), day).toBe(n);
+  });
+
   it('--retention-days overrides the setting; a malformed setting is exit 2 and writes nothing', async () => {
     await run({ from: '2026-10-10', to: '2026-10-12', noPurge: true });
     const res = await run({ retentionDays: 45 }); // cutoff 2026-10-11
