@@ -120,6 +120,7 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
     {
       table: layout.table,
       keyColumn: layout.keyColumn,
+      orderColumn: layout.expiryColumn,
       where,
       params: [expiredBefore],
       what: `expired ${layout.table} rows`,
