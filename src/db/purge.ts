@@ -99,6 +99,14 @@ export interface PurgeResult {
   walkedBy: string | null;
 }
 
+/** Sees the duration of every statement a purge runs (benches take percentiles from it); null: nobody. */
+let statementObserver: ((ms: number) => void) | null = null;
+
+/** Sets (or with null clears) the observer of every purge statement's duration, for benches. */
+export function observePurgeStatements(fn: ((ms: number) => void) | null): void {
+  statementObserver = fn;
+}
+
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
@@ -303,7 +311,9 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     try {
       return await fn();
     } finally {
-      result.longestStatementMs = Math.max(result.longestStatementMs, performance.now() - t0);
+      const took = performance.now() - t0;
+      result.longestStatementMs = Math.max(result.longestStatementMs, took);
+      statementObserver?.(took);
     }
   };
 
