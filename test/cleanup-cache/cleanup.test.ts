@@ -194,44 +194,6 @@ describe.each(ENGINES)('cleanup-cache on $engine', ({ create }) => {
     expect(wrong.summary.error).toMatch(/table app_cache has no column expires_at/);
   });
 
-  it("walks Laravel's index on expiration when there is one; without it, says which index would help", async () => {
-    await t.db.execute(
-      t.db.dialect === 'sqlite'
-        ? 'CREATE TABLE laravel_cache (key TEXT PRIMARY KEY, value TEXT NOT NULL, expiration INTEGER NOT NULL)'
-        : 'CREATE TABLE laravel_cache (`key` VARCHAR(191) PRIMARY KEY, value MEDIUMTEXT NOT NULL, expiration INT NOT NULL) ENGINE=InnoDB',
-    );
-    const now = Date.parse(NOW) / 1000;
-    // Expired rows on both sides of the live ones in key order, the highest key expired.
-    const fill = () =>
-      insertRows(
-        t.db,
-        'laravel_cache',
-        ['key', 'value', 'expiration'],
-        (function* () {
-          for (let i = 0; i < 300; i++) yield [`k${String(i).padStart(3, '0')}`, 'x', i % 4 === 0 ? now + 60 : now - i];
-        })(),
-      );
-    const config = { cleanupCache: { layout: 'laravel' }, tables: { cache: { name: 'laravel_cache' } } };
-    const left = async () => Number((await t.db.queryOne<{ n: number }>('SELECT COUNT(*) AS n FROM laravel_cache'))?.n);
-    const hint = /laravel_cache has no index on expiration alone: .*an index on \(expiration\)/;
-
-    await fill();
-    const bare = await run({ chunk: 40 }, { config });
-    expect(bare.result.rowsDeleted).toBe(225);
-    expect(bare.logs).toMatch(hint);
-    expect(await left()).toBe(75);
-
-    // Laravel's own migration indexes expiration: the walk goes through it.
-    await t.db.execute('DELETE FROM laravel_cache');
-    await t.db.execute('CREATE INDEX laravel_cache_expiration_index ON laravel_cache (expiration)');
-    await fill();
-    const indexed = await run({ chunk: 40 }, { config });
-    expect(indexed.result.rowsDeleted).toBe(225);
-    expect(indexed.result.chunks).toBe(Math.ceil(225 / 40));
-    expect(indexed.logs).not.toMatch(hint);
-    expect(await left()).toBe(75);
-  });
-
   it('from the command line: JSON summary, exit codes, --vacuum, bad options are exit 2', async () => {
     await fillCache(t.db, 120, 5);
     const work = tempDir();

@@ -120,7 +120,6 @@ async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<Clean
     {
       table: layout.table,
       keyColumn: layout.keyColumn,
-      orderColumn: layout.expiryColumn,
       where,
       params: [expiredBefore],
       what: `expired ${layout.table} rows`,
