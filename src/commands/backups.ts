@@ -5,7 +5,6 @@ import { buildEnvironment } from '../cli/environment.js';
 import { printJson } from '../cli/output.js';
 import { BACKUP_TYPES, listBackups } from '../jobs/backup-db/backup-files.js';
 import { formatBytes, formatLocalDateTime } from '../util/time.js';
-import path from 'node:path';
 
 export function register(program: Command): void {
   const cmd = program
@@ -17,8 +16,8 @@ export function register(program: Command): void {
   cmd.action(
     action(async (opts: { out?: string }) => {
       const env = buildEnvironment(globalOptions(cmd));
-      const dir = opts.out ? path.resolve(opts.out) : env.config.path('backup.dir', './var/backups');
-      const maxAgeHours = env.config.number('backup.maxAgeHours', 26, { min: 1, max: 100000 });
+      const dir = env.config.valueOr('backup.dir', opts.out, '--out');
+      const maxAgeHours = env.config.value('backup.maxAgeHours');
       const now = env.clock.now();
       const nowStamp = formatLocalDateTime(now, env.config.timezone);
       const list = listBackups(dir);

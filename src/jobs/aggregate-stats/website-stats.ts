@@ -48,24 +48,20 @@ export interface WebsiteOutcome {
   error?: string;
 }
 
-export const DEFAULT_WEBSITE_DB_TEMPLATE = 'databases/website_{id}.sqlite';
-
 export function checkWebsiteTemplate(config: Config): string {
-  const template = config.string('websites.databasePath', DEFAULT_WEBSITE_DB_TEMPLATE);
+  const template = config.value('websites.databasePath');
   if (!template.includes('{id}'))
     throw new UsageError(`config websites.databasePath must contain {id}, got ${JSON.stringify(template)}`);
   return template;
 }
 
 /**
- * The statuses of live websites: 'verified' is what the WebBloc seed gives a site once its
- * domain is verified (it never uses 'active'); 'active' is the reference schema's default and
- * the demo's. Config `websites.statuses` replaces the list.
+ * The statuses of live websites (config websites.statuses): by default 'verified', what the
+ * WebBloc seed gives a site once its domain is verified (it never uses 'active'), and 'active',
+ * the reference schema's default and the demo's.
  */
-export const DEFAULT_WEBSITE_STATUSES: readonly string[] = ['verified', 'active'];
-
 export function websiteStatuses(config: Config): string[] {
-  const statuses = config.stringList('websites.statuses', DEFAULT_WEBSITE_STATUSES);
+  const statuses = config.value('websites.statuses');
   if (statuses.length === 0 || statuses.some((s) => s.trim() === ''))
     throw new UsageError('config websites.statuses must list at least one status, none empty');
   return statuses;
@@ -211,13 +207,16 @@ export async function mergeStatistics(
 }
 
 /** The live websites (status in config websites.statuses), or the one `--website` names. */
-export async function websitesToProcess(ctx: JobContext, only?: number): Promise<WebsiteRow[]> {
+export async function websitesToProcess(
+  ctx: JobContext,
+  statuses: readonly string[],
+  only?: number,
+): Promise<WebsiteRow[]> {
   const T = 'websites';
   if (!(await ctx.db.tableExists(ctx.tables.table(T)))) {
     if (only !== undefined) throw new UsageError(`--website ${only}: there is no ${ctx.tables.table(T)} table`);
     return [];
   }
-  const statuses = websiteStatuses(ctx.config);
   const q = (c: string) => ctx.db.quote(ctx.tables.column(T, c));
   const base = `SELECT ${q('id')} AS id, ${q('name')} AS name, ${q('status')} AS status FROM ${ctx.db.quote(ctx.tables.table(T))}`;
   if (only !== undefined) {
@@ -231,7 +230,7 @@ export async function websitesToProcess(ctx: JobContext, only?: number): Promise
   }
   const rows = await ctx.db.query<{ id: number; name: string }>(
     `${base} WHERE ${q('status')} IN (${statuses.map(() => '?').join(', ')}) ORDER BY ${q('id')}`,
-    statuses,
+    [...statuses],
   );
   if (rows.length === 0) await warnNoLiveWebsite(ctx, statuses);
   return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
