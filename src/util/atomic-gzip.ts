@@ -55,6 +55,8 @@ export class AtomicGzipFile implements SqlSink {
   /** Set by commit: nothing more will be read, so the writer's core is free for compression too. */
   private inputDone = false;
   private aborted = false;
+  /** Uncompressed bytes written so far (the backup's compression figures). */
+  private rawBytes = 0;
 
   constructor(
     readonly dir: string,
@@ -71,11 +73,17 @@ export class AtomicGzipFile implements SqlSink {
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 
+  /** Uncompressed bytes written so far. */
+  get bytesIn(): number {
+    return this.rawBytes;
+  }
+
   async write(chunk: string | Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.aborted) throw new Error('backup file was aborted');
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (!buf.length) return;
+    this.rawBytes += buf.length;
     this.pending.push(buf);
     this.pendingBytes += buf.length;
     if (this.pendingBytes >= this.blockBytes) await this.submitBlock();

@@ -113,6 +113,7 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
   const bytes = fs.statSync(finalPath).size;
   const rowsByTable = Object.fromEntries(dumped.tables.map((t) => [t.name, t.rows]));
   const rows = dumped.tables.reduce((s, t) => s + t.rows, 0);
+  logSeedDetail(ctx, dumped.tables, file.bytesIn, bytes);
   ctx.logger.info(`wrote ${finalPath} (${formatBytes(bytes)}, ${rows} rows in ${dumped.tables.length} tables)`);
   const result: BackupResult = {
     ...base,
@@ -158,4 +159,18 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
   if (result.retention.deleted.length)
     ctx.logger.info(`retention: deleted ${result.retention.deleted.length} backup(s) older than ${retentionDays} days`);
   return result;
+}
+
+/** The seed's debug lines (`--verbose`): one per table with its rows, then the compression figures. */
+function logSeedDetail(
+  ctx: JobContext,
+  tables: ReadonlyArray<{ name: string; rows: number }>,
+  rawBytes: number,
+  gzipBytes: number,
+): void {
+  for (const t of tables) ctx.logger.debug(`table backed up (table: ${t.name}, rows: ${t.rows})`);
+  const saved = rawBytes > 0 ? ((1 - gzipBytes / rawBytes) * 100).toFixed(2) : '0.00';
+  ctx.logger.debug(
+    `backup compressed (original: ${formatBytes(rawBytes)}, compressed: ${formatBytes(gzipBytes)}, ratio: ${saved}%; ${rawBytes} → ${gzipBytes} bytes)`,
+  );
 }
