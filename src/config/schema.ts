@@ -79,6 +79,14 @@ export const CONFIG_SCHEMA = {
     min: 0,
     doc: 'waits between tries, in seconds; the last one repeats',
   },
+  'history.retentionDays': {
+    section: 'Runs',
+    type: 'int',
+    default: 90,
+    min: 1,
+    max: DAYS,
+    doc: "days `webjobs_runs` keeps a run; pruned once a day by the first job to finish (each job's last run and last success, and running ones, are kept)",
+  },
   'jobs.<job>.timeoutSeconds': {
     section: 'Runs',
     type: 'int',
