@@ -6,7 +6,7 @@
 #   ./setup-cron.sh                      install or update the block
 #   ./setup-cron.sh --dry-run            print the crontab it would install, change nothing
 #   ./setup-cron.sh --uninstall          remove only the block
-#   ./setup-cron.sh --log-dir DIR        where the <job>.log files go (created, mode 0750; default ./var/log)
+#   ./setup-cron.sh --log-dir DIR        where the <job>.log files go (default ./var/log; must be writable)
 #   ./setup-cron.sh --config FILE        config file for the jobs (default ./webjobs.config.json if present)
 #   sudo ./setup-cron.sh --user www-data install into another user's crontab (root only)
 #
@@ -142,15 +142,36 @@ logrotate_snippet() {
 EOF
 }
 
+# The folder the cron lines append to. Its mode (and owner, with --user) is set only on a folder
+# this script created or that the invoking user owns: an existing shared folder (another user's,
+# writable by us) is used as it is, since chmod there is refused and is not ours to decide.
+prepare_log_dir() {
+  local writer="${user:-$(id -un)}" created=0
+  if [ ! -d "$log_dir" ]; then
+    mkdir -p -- "$log_dir" 2>/dev/null || die "cannot create the log folder $log_dir: choose another --log-dir"
+    created=1
+  fi
+  if [ "$created" = 1 ] || [ -O "$log_dir" ]; then
+    chmod 0750 -- "$log_dir"
+    if [ -n "$user" ]; then chown -- "$user" "$log_dir"; fi
+  fi
+  if [ -n "$user" ] && [ "$user" != "$(id -un)" ]; then
+    # Root installing for another user: the writer is that user, not root.
+    if command -v runuser >/dev/null 2>&1 && ! runuser -u "$user" -- test -w "$log_dir" -a -x "$log_dir"; then
+      die "$writer cannot write to the log folder $log_dir (owner $(stat -c %U "$log_dir"), mode $(stat -c %a "$log_dir")): choose another --log-dir"
+    fi
+  elif [ ! -w "$log_dir" ] || [ ! -x "$log_dir" ]; then
+    die "$writer cannot write to the log folder $log_dir (owner $(stat -c %U "$log_dir"), mode $(stat -c %a "$log_dir")): choose another --log-dir"
+  fi
+}
+
 if [ "$dry_run" = 1 ]; then
   cat "$tmp/new"
   logrotate_snippet >&2
   exit 0
 fi
 
-mkdir -p -- "$log_dir"
-chmod 0750 -- "$log_dir"
-if [ -n "$user" ]; then chown -- "$user" "$log_dir"; fi
+prepare_log_dir
 
 "${crontab_cmd[@]}" "$tmp/new"
 "${crontab_cmd[@]}" -l >"$tmp/check" 2>/dev/null || true

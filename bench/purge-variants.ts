@@ -6,7 +6,8 @@
  *   flock /tmp/bench.lock npx tsx bench/purge-variants.ts delete probe probe+rr probe+t70 probe+m12500 probe+hold
  * Variants: `delete` (one unbounded DELETE); `probe` (the shipped purge: READ COMMITTED);
  * flags `+rr` (REPEATABLE READ), `+t<ms>` (statement target, default 100), `+m<rows>` (most rows
- * per chunk, default 25,000), `+hold` (an experiment, not a feature: another connection keeps a
+ * per chunk, default 25,000), `+order` (walk by (expires_at, key) through the expires_at index:
+ * PurgeSpec.orderColumn), `+hold` (an experiment, not a feature: another connection keeps a
  * read view open during the run, so InnoDB cannot purge the deleted rows until it ends).
  */
 import os from 'node:os';
@@ -49,6 +50,7 @@ try {
     const spec: PurgeSpec = {
       table: 'cache',
       keyColumn: 'key',
+      orderColumn: flags.includes('order') ? 'expires_at' : undefined,
       where: '`expires_at` < ?',
       params: [nowLocal],
       chunkSize: 5000,

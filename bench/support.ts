@@ -156,3 +156,48 @@ export async function cacheFixture(
     },
   };
 }
+
+/** InnoDB's purge backlog: undo logs of committed transactions not purged yet. */
+export async function historyLength(admin: mysql.Connection): Promise<number> {
+  const [rows] = await admin.query("SHOW GLOBAL STATUS LIKE 'Innodb_history_list_length'");
+  const status = (rows as Array<{ Value?: string }>)[0]?.Value;
+  if (status !== undefined) return Number(status);
+  const [hist] = await admin.query(
+    "SELECT `COUNT` AS v FROM information_schema.INNODB_METRICS WHERE NAME = 'trx_rseg_history_len'",
+  );
+  return Number((hist as Array<{ v: string }>)[0]?.v ?? 0);
+}
+
+/**
+ * The work a contender leaves behind counted in: `mark()` just before it starts, `back()` right
+ * after it returns — the time from its start until `Innodb_history_list_length` is back to its
+ * value before (polled every 50 ms; null after the timeout).
+ */
+export async function historyWatch(admin: mysql.Connection) {
+  let before = 0;
+  let startedAt = 0;
+  return {
+    mark: async () => {
+      before = await historyLength(admin);
+      startedAt = performance.now();
+    },
+    back: async (timeoutMs = 300_000): Promise<{ ms: number | null; before: number; peakAfter: number }> => {
+      let peakAfter = 0;
+      for (;;) {
+        const h = await historyLength(admin);
+        const at = performance.now();
+        peakAfter = Math.max(peakAfter, h);
+        if (h <= before) return { ms: at - startedAt, before, peakAfter };
+        if (at - startedAt > timeoutMs) return { ms: null, before, peakAfter };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+  };
+}
+
+/** The p-th percentile (0–100) of a list of numbers, nearest rank. */
+export function percentile(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}

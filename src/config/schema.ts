@@ -79,6 +79,14 @@ export const CONFIG_SCHEMA = {
     min: 0,
     doc: 'waits between tries, in seconds; the last one repeats',
   },
+  'history.retentionDays': {
+    section: 'Runs',
+    type: 'int',
+    default: 90,
+    min: 1,
+    max: DAYS,
+    doc: "days `webjobs_runs` keeps a run; pruned once a day by the first job to finish (each job's last run and last success, and running ones, are kept)",
+  },
   'jobs.<job>.timeoutSeconds': {
     section: 'Runs',
     type: 'int',
@@ -223,6 +231,12 @@ export const CONFIG_SCHEMA = {
     type: 'string',
     default: 'databases/website_{id}.sqlite',
     doc: "per-website SQLite files; `{id}` is the website's id; relative to the config file's folder",
+  },
+  'websites.statuses': {
+    section: 'Statistics roll-up',
+    type: 'stringList',
+    default: ['verified', 'active'],
+    doc: "the `websites.status` values of live sites, whose statistics are merged (the WebBloc seed's `verified`, the reference schema's `active`)",
   },
   'cleanupCache.layout': {
     section: 'Cache cleanup',

@@ -4,7 +4,7 @@ import { UsageError } from '../util/errors.js';
 import type { Config } from './config.js';
 import type { TableMap } from './tables.js';
 
-type SettingKind = 'int' | 'bool' | 'string';
+type SettingKind = 'int' | 'bool' | 'string' | 'list';
 
 interface SettingDefinition {
   key: string;
@@ -14,6 +14,9 @@ interface SettingDefinition {
   max?: number;
   description: string;
 }
+
+/** A `list` setting's value meaning every item (an empty value and `*` mean it too). */
+const ALL = 'all';
 
 /** The seed's keys, their types and defaults; anything else in the table is kept as text. */
 export const SETTING_DEFINITIONS: SettingDefinition[] = [
@@ -53,6 +56,12 @@ export const SETTING_DEFINITIONS: SettingDefinition[] = [
     description: 'seconds a circuit stays open before half-open',
   },
   {
+    key: 'circuit-breaker-platforms',
+    kind: 'list',
+    default: ALL,
+    description: 'platforms that get a circuit breaker: all, or a comma-separated list',
+  },
+  {
     key: 'circuit-breaker-half-open-requests',
     kind: 'int',
     default: '3',
@@ -83,6 +92,7 @@ export function validateSetting(key: string, value: string): string {
     if (['0', 'false', 'no', 'off'].includes(t)) return '0';
     throw new UsageError(`setting ${key} must be 0 or 1, got ${JSON.stringify(value)}`);
   }
+  if (def.kind === 'list') return normalizeList(key, value);
   if (def.kind === 'int') {
     if (!/^-?\d+$/.test(v)) throw new UsageError(`setting ${key} must be a whole number, got ${JSON.stringify(value)}`);
     const n = Number(v);
@@ -92,6 +102,32 @@ export function validateSetting(key: string, value: string): string {
     return String(n);
   }
   return value;
+}
+
+/**
+ * A list setting's normalized text: `all`, or the items joined by commas (duplicates dropped).
+ * Accepts `all`, `*` or an empty value for every item, a comma-separated list, or a JSON array
+ * of strings (the form a PHP app's settings screen may store).
+ */
+function normalizeList(key: string, value: string): string {
+  const v = value.trim();
+  if (v === '' || v === '*' || v.toLowerCase() === ALL) return ALL;
+  let items: unknown[];
+  if (v.startsWith('[')) {
+    try {
+      items = JSON.parse(v) as unknown[];
+    } catch {
+      throw new UsageError(`setting ${key} is not a valid JSON list: ${JSON.stringify(value)}`);
+    }
+    if (!Array.isArray(items) || items.some((x) => typeof x !== 'string'))
+      throw new UsageError(`setting ${key} must be a JSON list of strings, got ${JSON.stringify(value)}`);
+  } else items = v.split(',');
+  const names = [...new Set((items as string[]).map((x) => x.trim()))];
+  if (names.length === 0 || names.some((n) => !/^[^\s,"]{1,100}$/u.test(n)))
+    throw new UsageError(
+      `setting ${key} must be "all" or a comma-separated list of names (no spaces or empty items), got ${JSON.stringify(value)}`,
+    );
+  return names.join(',');
 }
 
 /**
@@ -134,6 +170,12 @@ export class Settings {
 
   bool(key: string): boolean {
     return validateSetting(key, this.values.get(key) ?? definitionOf(key)?.default ?? '') === '1';
+  }
+
+  /** A `list` setting: its items, or null for every item ("all"). */
+  list(key: string): string[] | null {
+    const v = validateSetting(key, this.values.get(key) ?? definitionOf(key)?.default ?? '');
+    return v === ALL ? null : v.split(',');
   }
 
   entries(): [string, string][] {

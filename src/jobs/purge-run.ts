@@ -20,6 +20,8 @@ interface PurgeRun {
   what: string;
   /** The highest key that can match, when known cheaply (see PurgeSpec.ceiling). */
   ceiling?: unknown;
+  /** The time column `where` bounds: walk it through its index (see PurgeSpec.orderColumn). */
+  orderColumn?: string;
 }
 
 /** The DELETE duration chunks adapt to (config purge.targetStatementMs, default 100 ms). */
@@ -46,9 +48,10 @@ export async function runPurge(
   const clockMs = () => ctx.clock.now().getTime();
   const started = budgetStartMs ?? clockMs();
   try {
-    return await purgeInChunks(ctx.db, {
+    const result = await purgeInChunks(ctx.db, {
       table: run.table,
       keyColumn: run.keyColumn,
+      orderColumn: run.orderColumn,
       where: run.where,
       params: run.params,
       chunkSize: o.chunk ?? DEFAULT_CHUNK,
@@ -69,7 +72,16 @@ export async function runPurge(
         ),
       onChunk: (p) => ctx.logger.progress({ step: `deleting ${run.what}`, done: p.deleted, unit: 'rows' }),
     });
+    if (run.orderColumn !== undefined && result.walkedBy === null && result.deleted > 0) logNoOrderIndex(ctx, run);
+    return result;
   } finally {
     await watch?.close();
   }
+}
+
+/** Without an index on the time column the purge read the whole key range: say which index would spare that. */
+export function logNoOrderIndex(ctx: JobContext, run: { table: string; orderColumn?: string }): void {
+  ctx.logger.info(
+    `${run.table} has no index on ${run.orderColumn} alone: the purge walked the whole primary key; an index on (${run.orderColumn}) lets it read only the rows it deletes`,
+  );
 }

@@ -19,6 +19,8 @@ export interface RunState {
   readonly timeZone: string;
   readonly policy: RetryPolicy;
   readonly leaseMs: number;
+  /** config history.retentionDays: read before connecting, so a bad value is exit 2. */
+  readonly historyRetentionDays: number;
   /** The summary the run returns; each phase fills in its part. */
   readonly summary: RunSummary;
   /** Fires on external cancellation (SIGTERM/SIGINT), when the time budget is spent, or when the lock is lost. */
@@ -42,6 +44,7 @@ export function startRun(def: AnyJob, env: RunEnvironment, request: RunRequest):
   const timeoutSeconds =
     env.config.valueAt('jobs.<job>.timeoutSeconds', `jobs.${def.name}.timeoutSeconds`) ?? def.timeoutSeconds;
   const leaseMs = env.config.value('lock.leaseSeconds') * 1000;
+  const historyRetentionDays = env.config.value('history.retentionDays');
   const summary = initialSummary(def.name, request, startedAt);
   const budget = timeBudget(def.name, timeoutSeconds, env.signal);
   return {
@@ -54,6 +57,7 @@ export function startRun(def: AnyJob, env: RunEnvironment, request: RunRequest):
     timeZone: env.config.timezone,
     policy,
     leaseMs,
+    historyRetentionDays,
     summary,
     ...budget,
     elapsedMs: () => performance.now() - t0,

@@ -78,6 +78,8 @@ export class AtomicGzipFile implements SqlSink {
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
   }
 
+  /** Uncompressed bytes written so far. */
+
   async write(chunk: string | Buffer): Promise<void> {
     if (this.failure) throw this.failure;
     if (this.aborted) throw new Error('backup file was aborted');

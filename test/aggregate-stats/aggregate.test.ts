@@ -157,6 +157,21 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
     expect(Number(kept?.total_requests)).toBe(90);
   });
 
+  it('purges rows written late (an old day, ids above the retained rows) with their day; an unsummarized day stays', async () => {
+    // Backfilled after the recent rows: higher ids than every row past the retention range.
+    const late = generateRequests({ '2026-10-10': 25, '2026-10-11': 15 }, 99);
+    await insertRequests(t.db, late);
+    await run({ date: '2026-10-10', noPurge: true });
+    await run({ date: '2026-10-12', noPurge: true });
+    const { result } = await run({ chunk: 7 });
+    expect(result.retention.rowsPurged).toBe(120 + 25 + 60);
+    expect(result.retention.keptUnsummarizedDays).toEqual(['2026-10-11']);
+    expect(await detailCount('2026-10-10')).toBe(0);
+    expect(await detailCount('2026-10-11')).toBe(90 + 15);
+    expect(await detailCount('2026-10-12')).toBe(0);
+    for (const [day, n] of Object.entries(RECENT)) expect(await detailCount(day), day).toBe(n);
+  });
+
   it('--retention-days overrides the setting; a malformed setting is exit 2 and writes nothing', async () => {
     await run({ from: '2026-10-10', to: '2026-10-12', noPurge: true });
     const res = await run({ retentionDays: 45 }); // cutoff 2026-10-11
@@ -374,6 +389,29 @@ describe.each(ENGINES)('aggregate-stats on $engine', ({ create }) => {
       const bad = await run({ noPurge: true, website: 77 });
       expect(bad.summary.exitCode).toBe(2);
       expect(bad.summary.error).toMatch(/--website 77: no such website/);
+    });
+
+    it("processes the WebBloc seed's 'verified' sites by default; websites.statuses picks others", async () => {
+      await t.db.execute("UPDATE websites SET status = 'verified' WHERE id IN (1, 3)");
+      const { summary, result } = await run({ noPurge: true });
+      expect(result.websites.map((w) => w.id)).toEqual([1, 2, 3]); // 2 is still 'active' (the reference default)
+      expect(summary.warnings.join('\n')).not.toMatch(/no website has a status/);
+      expect((await stats(1))?.total_users).toBe(6);
+      const picked = await run({ noPurge: true }, { config: { websites: { statuses: ['pending'] } } });
+      expect(picked.result.websites.map((w) => w.id)).toEqual([4]);
+    });
+
+    it('warns, naming the statuses present, when no website has a live status', async () => {
+      await t.db.execute("UPDATE websites SET status = 'verification_expired'");
+      const { summary, result } = await run({ noPurge: true });
+      expect(summary.exitCode).toBe(0);
+      expect(result.websites).toEqual([]);
+      expect(summary.warnings).toEqual([
+        'no website has a status in websites.statuses (verified, active); statuses present: verification_expired (4): per-website statistics skipped',
+      ]);
+      const bad = await run({ noPurge: true }, { config: { websites: { statuses: [] } } });
+      expect(bad.summary.exitCode).toBe(2);
+      expect(bad.summary.error).toMatch(/websites\.statuses must list at least one status/);
     });
 
     it('an unreadable site file (not a database) fails that site with a readable reason', async () => {

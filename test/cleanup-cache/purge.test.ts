@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createReferenceSchema } from '../../src/db/schema.js';
 import mysql from 'mysql2/promise';
-import { countMatching, purgeInChunks, purgeKeyFor, type PurgeResult } from '../../src/db/purge.js';
+import { countMatching, orderIndexFor, purgeInChunks, purgeKeyFor, type PurgeResult } from '../../src/db/purge.js';
 import { insertRows } from '../../src/demo/insert.js';
 import { CancelledError } from '../../src/util/errors.js';
 import { ENGINES, mariadbDatabase, mariadbServer, type TestDatabase } from '../support/databases.js';
@@ -235,5 +235,85 @@ describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
     expect(new Set(after.map((r) => r!.i))).toEqual(new Set(['REPEATABLE-READ']));
     const off = await purgeInChunks(t.db, { ...spec, chunkSize: 60, readCommitted: false });
     expect(off.readCommitted).toBe(false);
+  });
+});
+
+/**
+ * Rows written late: an old created_at with a higher id than rows past the range (backfills,
+ * imported logs, clock skew). Walked by (created_at, id), they go with their time range.
+ */
+describe.each(ENGINES)('purgeInChunks walked by a time column on $engine', ({ create }) => {
+  let t: TestDatabase;
+  beforeAll(async () => {
+    t = await create();
+    await createReferenceSchema(t.db);
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await t.db.execute('DELETE FROM api_requests');
+    // ids 1..1000: every third row old, and every row above 900 old (written late); the old
+    // times repeat across ids (five distinct ones), so chunks end inside runs of equal times.
+    await insertRows(
+      t.db,
+      'api_requests',
+      ['id', 'widget_id', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'],
+      (function* () {
+        for (let i = 1; i <= 1000; i++)
+          yield [i, 1, 200, 10, 0, i % 3 === 0 || i > 900 ? `2020-01-0${1 + (i % 5)} 00:00:00` : '2026-11-24 00:00:00'];
+      })(),
+    );
+  });
+  const OLD = 300 + 100; // the multiples of 3 up to 900, and 901..1000
+  const spec = {
+    table: 'api_requests',
+    keyColumn: 'id',
+    orderColumn: 'created_at',
+    where: 'created_at >= ? AND created_at < ?',
+    params: ['2019-01-01 00:00:00', '2021-01-01 00:00:00'],
+  };
+  const old = () => countMatching(t.db, 'api_requests', spec.where, spec.params);
+  const all = () => countMatching(t.db, 'api_requests', '1 = 1');
+
+  it('deletes every row of the range whatever its id, through the index on the time column', async () => {
+    // A ceiling from "ids grow with time" (the first row past the range is id 1) no longer bounds the walk.
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 7, ceiling: 1 });
+    expect(res.walkedBy).toBe(await orderIndexFor(t.db, 'api_requests', 'created_at'));
+    expect(res.walkedBy).not.toBeNull();
+    expect(res.deleted).toBe(OLD);
+    expect(res.chunks).toBe(Math.ceil(OLD / 7));
+    expect(await old()).toBe(0);
+    expect(await all()).toBe(1000 - OLD);
+  });
+
+  it('keeps the budget: stops between chunks with the right count left; the next run finishes', async () => {
+    let clock = 0;
+    const res = await purgeInChunks(t.db, {
+      ...spec,
+      chunkSize: 50,
+      maxRuntimeMs: 25,
+      now: () => clock,
+      onChunk: () => (clock += 10),
+    });
+    expect(res.stoppedEarly).toBe('max-runtime');
+    expect(res.deleted).toBe(150);
+    expect(res.remaining).toBe(OLD - 150);
+    expect(await old()).toBe(OLD - 150);
+    const rest = await purgeInChunks(t.db, { ...spec, chunkSize: 50 });
+    expect(rest.deleted).toBe(OLD - 150);
+    expect(await all()).toBe(1000 - OLD);
+  });
+
+  it('without an index on the time column: walks the whole key range (a caller ceiling ignored), still complete', async () => {
+    const index = await orderIndexFor(t.db, 'api_requests', 'created_at');
+    await t.db.execute(
+      t.db.dialect === 'sqlite'
+        ? `DROP INDEX ${t.db.quote(index!)}`
+        : `DROP INDEX ${t.db.quote(index!)} ON api_requests`,
+    );
+    expect(await orderIndexFor(t.db, 'api_requests', 'created_at')).toBeNull();
+    const res = await purgeInChunks(t.db, { ...spec, chunkSize: 40, ceiling: 1 });
+    expect(res.walkedBy).toBeNull();
+    expect(res.deleted).toBe(OLD);
+    expect(await old()).toBe(0);
   });
 });

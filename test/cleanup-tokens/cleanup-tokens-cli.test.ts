@@ -166,7 +166,7 @@ describe('cleanup-tokens: bad thresholds and bad retention rules exit 2 with one
       'negative days',
       [],
       { retention: { rules: [{ ...rule, days: -3 }] } },
-      /retention.rules\[0\].days must be a whole number of days from 1/,
+      /retention.rules\[0\].days must be a whole number of days from 0 to 36500/,
     ],
     [
       'an unknown action',

@@ -248,6 +248,41 @@ describe('setup-cron.sh with the real crontab program', () => {
     }
   });
 
+  it("--log-dir: uses another user's folder it can write to as it is; refuses one it cannot write to", () => {
+    const other = throwawayUser();
+    try {
+      // Root's folders: one everyone may write to (chmod by `other` would be refused), one read-only.
+      const shared = path.join(work, 'shared logs');
+      fs.mkdirSync(shared);
+      fs.chmodSync(shared, 0o1777);
+      const closed = path.join(work, 'closed logs');
+      fs.mkdirSync(closed);
+      fs.chmodSync(closed, 0o755);
+      const asUser = (args: string) =>
+        spawnSync('su', ['-s', '/bin/sh', other.name, '-c', `${shq(path.join(app, 'setup-cron.sh'))} ${args}`], {
+          encoding: 'utf8',
+          cwd: '/',
+        });
+      const ok = asUser(`--log-dir ${shq(shared)}`);
+      expect(ok.status, ok.stderr + ok.stdout).toBe(0);
+      expect(crontabOf(other.name).text).toContain(`>> '${shared}/backup-db.log' 2>&1`);
+      expect(fs.statSync(shared).mode & 0o7777).toBe(0o1777); // not ours: left as it was
+      const refused = asUser(`--log-dir ${shq(closed)}`);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr.trim().split('\n')).toEqual([
+        `setup-cron.sh: ${other.name} cannot write to the log folder ${closed} (owner root, mode 755): choose another --log-dir`,
+      ]);
+      // A folder it creates itself still gets 0750.
+      const own = path.join(shared, 'mine');
+      const made = asUser(`--log-dir ${shq(own)}`);
+      expect(made.status, made.stderr).toBe(0);
+      expect(fs.statSync(own).mode & 0o777).toBe(0o750);
+      expect(asUser('--uninstall').status).toBe(0);
+    } finally {
+      other.remove();
+    }
+  });
+
   it('fails clearly when crontab or node is missing', () => {
     const bin = path.join(work, 'bin-no-crontab');
     fs.mkdirSync(bin);

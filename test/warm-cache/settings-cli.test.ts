@@ -71,6 +71,23 @@ describe.each(ENGINES)('settings list|get|set on $engine', ({ create }) => {
     expect(await stored('circuit-breaker-enabled')).toBeUndefined();
   });
 
+  it("accepts seed 004's circuit-breaker-platforms: all, a comma list or a JSON list, normalized; refuses junk", async () => {
+    const set = await cli(['settings', 'set', 'circuit-breaker-platforms', ' booking, ios ,booking', '--json']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({ key: 'circuit-breaker-platforms', value: 'booking,ios' });
+    expect(await stored('circuit-breaker-platforms')).toBe('booking,ios');
+    expect((await cli(['settings', 'set', 'circuit-breaker-platforms', '["expedia","airbnb"]'])).code).toBe(0);
+    expect(await stored('circuit-breaker-platforms')).toBe('expedia,airbnb');
+    for (const bad of ['booking,,ios', 'two words', '["x", 1]', '[not json'] as const) {
+      const r = await cli(['settings', 'set', 'circuit-breaker-platforms', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect(await stored('circuit-breaker-platforms')).toBe('expedia,airbnb');
+    expect((await cli(['settings', 'set', 'circuit-breaker-platforms', '*'])).code).toBe(0);
+    expect(await stored('circuit-breaker-platforms')).toBe('all');
+  });
+
   it('get prints the value alone; booleans are normalized; an unknown key is exit 2', async () => {
     expect((await cli(['settings', 'set', 'circuit-breaker-enabled', 'false'])).code).toBe(0);
     expect((await cli(['settings', 'get', 'circuit-breaker-enabled'])).stdout).toBe('0\n');

@@ -5,7 +5,7 @@ import { addDays, daysBetween, parseDay } from '../../util/time.js';
 import { defineJob, runFrom } from '../definition.js';
 import { intInRange } from '../option-ranges.js';
 import { PURGE_OPTIONS, resolvePurgeOptions, type PurgeOptions } from '../purge-options.js';
-import { checkWebsiteTemplate, type WebsiteOutcome } from './website-stats.js';
+import { checkWebsiteTemplate, websiteStatuses, type WebsiteOutcome } from './website-stats.js';
 
 export interface AggregateOptions extends PurgeOptions {
   /** One day (default: yesterday in the app's time zone). */
@@ -35,6 +35,8 @@ export interface Resolved {
   vacuum: boolean;
   website?: number;
   noWebsites: boolean;
+  /** The statuses of the websites whose statistics are merged (config websites.statuses). */
+  websiteStatuses: string[];
   purge: PurgeOptions;
 }
 
@@ -111,6 +113,7 @@ function resolve(config: Config, settings: Settings, options: AggregateOptions):
     vacuum: Boolean(options.vacuum),
     website: intInRange(options.website, '--website', 1, Number.MAX_SAFE_INTEGER),
     noWebsites: Boolean(options.noWebsites),
+    websiteStatuses: websiteStatuses(config),
     purge,
   };
 }

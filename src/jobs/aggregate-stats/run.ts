@@ -1,5 +1,5 @@
 import { readState, writeState } from '../../db/state.js';
-import { countMatching, purgeKeyFor } from '../../db/purge.js';
+import { countMatching } from '../../db/purge.js';
 import { optimizeTable } from '../../db/dialect.js';
 import type { JobContext } from '../../runner/job.js';
 import { PartialFailure, throwIfAborted } from '../../util/errors.js';
@@ -74,7 +74,7 @@ export async function run(ctx: JobContext, options: Resolved): Promise<Aggregate
 
   // 3. Per-website statistics.
   if (!options.noWebsites) {
-    const sites = await websitesToProcess(ctx, options.website);
+    const sites = await websitesToProcess(ctx, options.websiteStatuses, options.website);
     const days = daysBetween(from, to);
     if (sites.length) ctx.logger.step(`website statistics for ${sites.length} website(s), ${span}`);
     for (const site of sites) {
@@ -178,23 +178,16 @@ async function purgeDetail(
       continue;
     }
     ctx.logger.step(`deleting ${n.requests} rows of ${label} (older than ${r.retentionDays} days, rolled up)`);
-    const idColumn = ctx.tables.column('api_requests', 'id');
-    // Ids grow with time: the first row after the range bounds the walk, so it does not read the
-    // retained rows. A row written late with an older time and a higher id waits for a later run.
-    const key = await purgeKeyFor(ctx.db, n.requests, idColumn);
-    const next = await ctx.db.queryOne<{ id: unknown }>(
-      `SELECT ${key.rowid ? 'rowid' : ctx.db.quote(idColumn)} AS id FROM ${ctx.db.quote(n.requests)} WHERE ${c} >= ? ORDER BY ${c} LIMIT 1`,
-      [params[1]],
-    );
+    // Walked by (created_at, id): a row written late (old time, higher id) is purged with its day.
     const res = await runPurge(
       ctx,
       {
         table: n.requests,
-        keyColumn: idColumn,
+        keyColumn: ctx.tables.column('api_requests', 'id'),
+        orderColumn: ctx.tables.column('api_requests', 'created_at'),
         where,
         params,
         what: `${n.requests} rows`,
-        ceiling: next?.id ?? undefined,
       },
       options.purge,
       budgetStart,

@@ -55,6 +55,18 @@ export function checkWebsiteTemplate(config: Config): string {
   return template;
 }
 
+/**
+ * The statuses of live websites (config websites.statuses): by default 'verified', what the
+ * WebBloc seed gives a site once its domain is verified (it never uses 'active'), and 'active',
+ * the reference schema's default and the demo's.
+ */
+export function websiteStatuses(config: Config): string[] {
+  const statuses = config.value('websites.statuses');
+  if (statuses.length === 0 || statuses.some((s) => s.trim() === ''))
+    throw new UsageError('config websites.statuses must list at least one status, none empty');
+  return statuses;
+}
+
 /** The site's SQLite file: the template with {id}, relative to the config file's folder (or the working directory by default). */
 export function websiteDbPath(config: Config, id: number): string {
   const template = checkWebsiteTemplate(config);
@@ -194,8 +206,12 @@ async function mergeStatistics(
   );
 }
 
-/** Active websites (or the one `--website` names). */
-export async function websitesToProcess(ctx: JobContext, only?: number): Promise<WebsiteRow[]> {
+/** The live websites (status in config websites.statuses), or the one `--website` names. */
+export async function websitesToProcess(
+  ctx: JobContext,
+  statuses: readonly string[],
+  only?: number,
+): Promise<WebsiteRow[]> {
   const T = 'websites';
   if (!(await ctx.db.tableExists(ctx.tables.table(T)))) {
     if (only !== undefined) throw new UsageError(`--website ${only}: there is no ${ctx.tables.table(T)} table`);
@@ -208,14 +224,36 @@ export async function websitesToProcess(ctx: JobContext, only?: number): Promise
       only,
     ]);
     if (!row) throw new UsageError(`--website ${only}: no such website`);
-    if (row.status !== 'active')
+    if (!statuses.includes(row.status))
       ctx.warn(`website ${only} (${row.name}) is ${row.status}, processed because --website names it`);
     return [{ id: Number(row.id), name: String(row.name) }];
   }
   const rows = await ctx.db.query<{ id: number; name: string }>(
-    `${base} WHERE ${q('status')} = 'active' ORDER BY ${q('id')}`,
+    `${base} WHERE ${q('status')} IN (${statuses.map(() => '?').join(', ')}) ORDER BY ${q('id')}`,
+    [...statuses],
   );
+  if (rows.length === 0) await warnNoLiveWebsite(ctx, statuses);
   return rows.map((r) => ({ id: Number(r.id), name: String(r.name) }));
+}
+
+/**
+ * A websites table whose rows all carry other statuses makes this step a silent no-op: say so,
+ * with the statuses that are there, so a mismatched websites.statuses is found at once.
+ */
+async function warnNoLiveWebsite(ctx: JobContext, statuses: readonly string[]): Promise<void> {
+  const T = 'websites';
+  const status = ctx.db.quote(ctx.tables.column(T, 'status'));
+  const present = await ctx.db.query<{ status: string; n: number }>(
+    `SELECT ${status} AS status, COUNT(*) AS n FROM ${ctx.db.quote(ctx.tables.table(T))} GROUP BY ${status} ORDER BY ${status} LIMIT 11`,
+  );
+  if (present.length === 0) return; // no websites at all: nothing was expected
+  const seen = present
+    .slice(0, 10)
+    .map((r) => `${String(r.status)} (${Number(r.n)})`)
+    .join(', ');
+  ctx.warn(
+    `no website has a status in websites.statuses (${statuses.join(', ')}); statuses present: ${seen}${present.length > 10 ? ', …' : ''}: per-website statistics skipped`,
+  );
 }
 
 /**

@@ -104,12 +104,14 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
   ctx.logger.step(`backing up ${tables.length} table(s) to ${dir}`);
   let finalPath: string;
   let dumped: DumpResult;
+  let sqlBytes: number;
   for (let attempt = 1; ; attempt++) {
     const file = new AtomicGzipFile(dir, name, level);
     try {
       dumped = await dumpDatabase(ctx.db, file, dumpRequest(ctx, resolved, tables, startedAt));
       throwIfAborted(ctx.signal);
       finalPath = await file.commit(name);
+      sqlBytes = file.inputBytes;
       writeManifest(
         finalPath,
         buildManifest({
@@ -139,6 +141,7 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
   const bytes = fs.statSync(finalPath).size;
   const rowsByTable = Object.fromEntries(dumped.tables.map((t) => [t.name, t.rows]));
   const rows = dumped.tables.reduce((s, t) => s + t.rows, 0);
+  logSeedDetail(ctx, dumped.tables, sqlBytes, bytes);
   ctx.logger.info(`wrote ${finalPath} (${formatBytes(bytes)}, ${rows} rows in ${dumped.tables.length} tables)`);
   const result: BackupResult = {
     ...base,
@@ -226,4 +229,18 @@ function dumpRequest(ctx: JobContext, resolved: Resolved, tables: string[], star
     checksums: resolved.verify,
     maxStatementBytes: resolved.maxStatementBytes,
   };
+}
+
+/** The seed's debug lines (`--verbose`): one per table with its rows, then the compression figures. */
+function logSeedDetail(
+  ctx: JobContext,
+  tables: ReadonlyArray<{ name: string; rows: number }>,
+  rawBytes: number,
+  gzipBytes: number,
+): void {
+  for (const t of tables) ctx.logger.debug(`table backed up (table: ${t.name}, rows: ${t.rows})`);
+  const saved = rawBytes > 0 ? ((1 - gzipBytes / rawBytes) * 100).toFixed(2) : '0.00';
+  ctx.logger.debug(
+    `backup compressed (original: ${formatBytes(rawBytes)}, compressed: ${formatBytes(gzipBytes)}, ratio: ${saved}%; ${rawBytes} → ${gzipBytes} bytes)`,
+  );
 }

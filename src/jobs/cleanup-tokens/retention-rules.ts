@@ -24,6 +24,7 @@ export interface RetentionRule {
   table: string;
   /** The time column whose age decides. */
   column: string;
+  /** Rows whose column is more than this many days before now; 0: before now (an expiry column). */
   days: number;
   timeFormat: TimeFormat;
   /** A unique, ordered key (the primary key): deletes go in chunks of ranges of it. */
@@ -96,8 +97,9 @@ function parseRule(raw: unknown, index: number, names: Set<string>): RetentionRu
   const column = checkIdentifier(raw.column, `${where}.column`);
   const key = checkIdentifier(raw.key ?? 'id', `${where}.key`);
   const days = raw.days;
-  if (typeof days !== 'number' || !Number.isInteger(days) || days < 1 || days > 36500)
-    throw new UsageError(`${where}.days must be a whole number of days from 1 to 36500, got ${JSON.stringify(days)}`);
+  // 0: rows whose own time column is already past, e.g. an expires_at (seed 001's CSRF tokens go at expiry).
+  if (typeof days !== 'number' || !Number.isInteger(days) || days < 0 || days > 36500)
+    throw new UsageError(`${where}.days must be a whole number of days from 0 to 36500, got ${JSON.stringify(days)}`);
   const timeFormat = raw.timeFormat ?? 'datetime';
   if (timeFormat !== 'datetime' && timeFormat !== 'unix' && timeFormat !== 'unix_ms')
     throw new UsageError(`${where}.timeFormat must be datetime, unix or unix_ms`);

@@ -3,6 +3,7 @@ import { jsonNumber, jsonObject, roundedAverage } from '../../db/json.js';
 import { countMatching, purgeInChunks } from '../../db/purge.js';
 import type { Db } from '../../db/types.js';
 import type { JobContext } from '../../runner/job.js';
+import { logNoOrderIndex } from '../purge-run.js';
 import { throwIfAborted } from '../../util/errors.js';
 import { addDays, formatLocalDateTime } from '../../util/time.js';
 import { compileRule, type RetentionRule } from './retention-rules.js';
@@ -348,12 +349,16 @@ function recordCount(summary: unknown): number | null {
   }
 }
 
-/** A chunked delete (or, in a dry run, a count) of the rows matching `where`; a missing table is a note. */
+/**
+ * A chunked delete (or, in a dry run, a count) of the rows matching `where`, walked by the time
+ * column `where` bounds (see PurgeSpec.orderColumn); a missing table is a note.
+ */
 async function purgeStep(
   ctx: JobContext,
   label: string,
   table: string,
   key: string,
+  orderColumn: string,
   where: string,
   params: unknown[],
   chunkSize: number,
@@ -371,7 +376,16 @@ async function purgeStep(
       ...(await sampleIds(db, table, key, where, params)).slice(0, SAMPLE_SIZE - outcome.sampleIds.length),
     );
   if (ctx.dryRun) return countMatching(db, table, where, params);
-  const res = await purgeInChunks(db, { table, keyColumn: key, where, params, chunkSize, signal: ctx.signal });
+  const res = await purgeInChunks(db, {
+    table,
+    keyColumn: key,
+    orderColumn,
+    where,
+    params,
+    chunkSize,
+    signal: ctx.signal,
+  });
+  if (res.walkedBy === null && res.deleted > 0) logNoOrderIndex(ctx, { table, orderColumn });
   return res.deleted;
 }
 
@@ -392,6 +406,7 @@ export async function purgeSessionsAndTokens(
     'sessions',
     sessionsTable,
     t.column('sessions', 'id'),
+    t.column('sessions', 'last_activity'),
     `${lastActivity} < ?`,
     [idleBefore],
     settings.chunkSize,
@@ -405,6 +420,7 @@ export async function purgeSessionsAndTokens(
     'personal_access_tokens',
     tokensTable,
     t.column('personal_access_tokens', 'id'),
+    t.column('personal_access_tokens', 'expires_at'),
     `${expires} IS NOT NULL AND ${expires} < ?`,
     [now],
     settings.chunkSize,
@@ -446,6 +462,7 @@ export async function applyRetentionRule(
     rule.name,
     rule.table,
     rule.key,
+    rule.column,
     where,
     params,
     settings.chunkSize,

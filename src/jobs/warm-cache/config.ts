@@ -35,6 +35,8 @@ export interface Resolved {
   headers: Record<string, string>;
   /** Header values to mask in logs. */
   secrets: string[];
+  /** The setting circuit-breaker-platforms: the platforms a circuit guards, null for all. */
+  breakerPlatforms: string[] | null;
 }
 
 function positiveNumber(value: number | undefined, flag: string, max: number): number | undefined {
@@ -64,6 +66,7 @@ export function resolve(config: Config, settings: Settings, o: WarmOptions): Res
     template,
     headers,
     secrets,
+    breakerPlatforms: settings.list('circuit-breaker-platforms'),
   };
 }
 

@@ -65,6 +65,7 @@ export const warmCacheJob = defineJob<WarmOptions, Resolved, WarmResult>({
     'circuit-breaker-failure-threshold',
     'circuit-breaker-timeout-seconds',
     'circuit-breaker-half-open-requests',
+    'circuit-breaker-platforms',
   ],
   timeoutSeconds: 1800,
   examples: [

@@ -4,45 +4,15 @@ import { CircuitStore, describeTransition, type CircuitState, type Transition } 
 import type { JobContext } from '../../runner/job.js';
 import { errorMessage, JobSkipped, PartialFailure, UsageError } from '../../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { expandTemplate } from './config.js';
+import { breakerPlatforms } from './breaker-platforms.js';
 import { HttpClient, RateLimiter } from './http.js';
+import { popularWidgets, type Widget } from './popular-widgets.js';
 import type { Resolved, WarmResult, WidgetResult, WidgetStatus } from './index.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
 
-interface Widget {
-  widgetId: string;
-  platform: string;
-  requests: number;
-  url: string;
-}
-
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms * 10) / 10);
-
-async function popularWidgets(ctx: JobContext, template: string, days: number, count: number): Promise<Widget[]> {
-  const t = ctx.tables;
-  const table = t.table('api_requests');
-  const q = (n: string) => ctx.db.quote(n);
-  const wid = q(t.column('api_requests', 'widget_id'));
-  const plat = q(t.column('api_requests', 'platform'));
-  const created = q(t.column('api_requests', 'created_at'));
-  if (!(await ctx.db.tableExists(table)))
-    throw new Error(
-      `table ${table} does not exist (run \`webjobs init --schema\`, or map tables.api_requests.name in config)`,
-    );
-  const since = formatLocalDateTime(new Date(ctx.clock.now().getTime() - days * 86_400_000), ctx.timeZone);
-  const rows = await ctx.db.query<{ widget_id: unknown; platform: unknown; requests: unknown }>(
-    `SELECT ${wid} AS widget_id, MAX(${plat}) AS platform, COUNT(*) AS requests FROM ${q(table)} WHERE ${created} >= ? GROUP BY ${wid} ORDER BY requests DESC, widget_id ASC LIMIT ?`,
-    [since, count],
-  );
-  return rows.map((r) => {
-    const widgetId = String(r.widget_id);
-    const platform = r.platform === null || r.platform === undefined || r.platform === '' ? null : String(r.platform);
-    const url = expandTemplate(template, widgetId, platform ?? '');
-    return { widgetId, platform: platform ?? new URL(url).host, requests: Number(r.requests), url };
-  });
-}
 
 function summarize(widgets: WidgetResult[]): WarmResult['totals'] {
   const n = (s: WidgetStatus) => widgets.filter((w) => w.status === s).length;
@@ -71,10 +41,11 @@ export async function run(ctx: JobContext, o: Resolved): Promise<WarmResult> {
   const headers: Record<string, string> = { 'User-Agent': `webjobs/${version} (warm-cache)`, ...o.headers };
   const count = o.count;
   const breakerOn = ctx.settings.bool('circuit-breaker-enabled');
+  const platforms = breakerPlatforms(o.breakerPlatforms);
 
   const widgets = await popularWidgets(ctx, template, o.days, count);
   ctx.logger.info(
-    `${widgets.length} widget(s) among the ${count} most requested in the last ${o.days} day(s); ${o.method} with concurrency ${o.concurrency}${o.rate ? `, at most ${o.rate}/s` : ''}, timeout ${formatDuration(o.timeoutMs)}${breakerOn ? '' : ', circuit breaker disabled'}`,
+    `${widgets.length} widget(s) among the ${count} most requested in the last ${o.days} day(s); ${o.method} with concurrency ${o.concurrency}${o.rate ? `, at most ${o.rate}/s` : ''}, timeout ${formatDuration(o.timeoutMs)}${breakerOn ? (platforms.listed ? `, circuit breaker for ${platforms.listed.join(', ')} only` : '') : ', circuit breaker disabled'}`,
   );
   const base = {
     method: o.method,
@@ -88,7 +59,8 @@ export async function run(ctx: JobContext, o: Resolved): Promise<WarmResult> {
 
   if (ctx.dryRun) {
     const circuits: Record<string, CircuitState> = {};
-    for (const c of breakerOn ? await CircuitStore.list(ctx.db) : []) circuits[c.platform] = c.state;
+    for (const c of breakerOn ? await CircuitStore.list(ctx.db) : [])
+      if (platforms.guards(c.platform)) circuits[c.platform] = c.state;
     const planned: WidgetResult[] = widgets.map((w) => {
       const state = circuits[w.platform] ?? 'closed';
       ctx.logger.info(
@@ -126,8 +98,9 @@ export async function run(ctx: JobContext, o: Resolved): Promise<WarmResult> {
       trial: false,
     };
     let lease: string | null = null;
-    if (store) {
-      const adm = await store.admit(w.platform);
+    const breaker = store && platforms.guards(w.platform) ? store : null;
+    if (breaker) {
+      const adm = await breaker.admit(w.platform);
       if (!adm.allowed) {
         const when =
           adm.halfOpenAtMs !== null && adm.state === 'open'
@@ -205,11 +178,11 @@ export async function run(ctx: JobContext, o: Resolved): Promise<WarmResult> {
       // A plain success is recorded in the background (committed in groups) and the worker goes on
       // at once; a failure or a trial's outcome is committed before the next request, so the
       // threshold holds exactly. Every record is awaited before the run ends.
-      if (store && outcome) {
-        const p = store.record(w.platform, outcome, lease).catch((err: unknown) => void recordErrors.push(err));
+      if (breaker && outcome) {
+        const p = breaker.record(w.platform, outcome, lease).catch((err: unknown) => void recordErrors.push(err));
         if (outcome.ok && !lease) recording.push(p);
         else await p;
-      } else if (store && lease) await store.release(w.platform, lease).catch(() => undefined);
+      } else if (breaker && lease) await breaker.release(w.platform, lease).catch(() => undefined);
     }
   };
 
@@ -240,7 +213,8 @@ export async function run(ctx: JobContext, o: Resolved): Promise<WarmResult> {
   const circuits: Record<string, CircuitState> = {};
   if (store)
     for (const c of await CircuitStore.list(ctx.db))
-      if (widgets.some((w) => w.platform === c.platform)) circuits[c.platform] = c.state;
+      if (platforms.guards(c.platform) && widgets.some((w) => w.platform === c.platform))
+        circuits[c.platform] = c.state;
   const totals = summarize(results);
   const slowest = results
     .filter((w) => w.totalMs !== null && w.attempts > 0)

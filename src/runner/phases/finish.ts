@@ -1,7 +1,9 @@
+import type { Db } from '../../db/types.js';
 import { sendToAdmins } from '../../notify/admins.js';
 import { outcomeMail } from '../../notify/run-outcome.js';
 import { CancelledError, errorMessage } from '../../util/errors.js';
 import type { RunStatus } from '../history.js';
+import { pruneRunHistory } from '../prune-history.js';
 import { finalizeSummary, runInfo, type RunState } from '../run-state.js';
 import type { RunSummary } from '../runner.js';
 
@@ -13,6 +15,7 @@ import type { RunSummary } from '../runner.js';
 export async function finish(run: RunState): Promise<RunSummary> {
   finalizeSummary(run);
   await recordOutcome(run);
+  if (run.history && run.db && !run.request.dryRun) await pruneHistory(run, run.db);
   const job = run.def.name;
   if (run.lock)
     await run.lock.release().catch((err) => run.warn(`could not release the ${job} lock: ${errorMessage(err)}`));
@@ -39,6 +42,20 @@ async function recordOutcome(run: RunState): Promise<void> {
       error: summary.error ?? summary.reason,
     })
     .catch((err) => run.warn(`could not record the run's outcome: ${errorMessage(err)}`));
+}
+
+/** webjobs_runs' retention, once a day, after the run's own row is complete (a failure is a warning). */
+async function pruneHistory(run: RunState, db: Db): Promise<void> {
+  const days = run.historyRetentionDays;
+  try {
+    const pruned = await pruneRunHistory(db, { retentionDays: days, now: run.env.clock.now(), timeZone: run.timeZone });
+    if (pruned.deleted > 0)
+      run.logger.info(
+        `pruned ${pruned.deleted} run(s) older than ${days} days from webjobs_runs (history.retentionDays)`,
+      );
+  } catch (err) {
+    run.warn(`could not prune webjobs_runs: ${errorMessage(err)}`);
+  }
 }
 
 async function notifyAdmins(run: RunState): Promise<void> {
