@@ -16,7 +16,12 @@ export function register(program: Command): void {
     )
     .option('--out <dir>', 'folder for the backup (default: config backup.dir or ./var/backups)', pathOption('--out'))
     .option('--level <n>', 'gzip level 1-9 (default: config backup.level or 9)', intOption('--level', 1, 9))
-    .option('--verify', 'restore into a scratch database and compare every table (fails the run on a mismatch)');
+    .option('--verify', 'restore into a scratch database and compare every table (fails the run on a mismatch)')
+    .option(
+      '--identity <file>',
+      'age identity (secret key) file to --verify an encrypted backup (default: config backup.encrypt.identityFile)',
+      pathOption('--identity'),
+    );
   addCommonOptions(cmd, { dryRun: true });
   examples(cmd, [
     'webjobs backup-db --type critical',
@@ -24,12 +29,13 @@ export function register(program: Command): void {
     'webjobs backup-db --dry-run --json',
   ]);
   cmd.action(
-    action(async (opts: { type: string; out?: string; level?: number; verify?: boolean }) => {
+    action(async (opts: { type: string; out?: string; level?: number; verify?: boolean; identity?: string }) => {
       const options: BackupOptions = {
         type: parseBackupType(opts.type),
         out: opts.out,
         level: opts.level,
         verify: Boolean(opts.verify),
+        identity: opts.identity,
       };
       return runJobCommand(cmd, backupDbJob, options);
     }),

@@ -15,6 +15,13 @@ import { PartialFailure, throwIfAborted, UsageError } from '../../util/errors.js
 import { formatBytes, formatDuration, formatFileStamp, formatLocalDateTime } from '../../util/time.js';
 import { applyRetention, backupFileName, removeOrphanedTempFiles, type BackupType } from './backup-files.js';
 import { processAlive } from '../../runner/lock.js';
+import { ageEncoder } from '../../backup/encrypt.js';
+import {
+  checkIdentityOpens,
+  encryptionFromConfig,
+  identitiesFrom,
+  usableEncryption,
+} from '../../backup/encryption-config.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -44,6 +51,8 @@ export interface BackupOptions {
   /** gzip level 1–9 (`--level`), else config `backup.level`, else 9. */
   level?: number;
   verify?: boolean;
+  /** age identity file for `--verify` of an encrypted backup (`--identity`), else config backup.encrypt.identityFile. */
+  identity?: string;
 }
 
 export interface TableVerification {
@@ -65,6 +74,8 @@ export interface BackupResult {
   views: string[];
   triggers: string[];
   level: number;
+  /** In the age format, to these recipients (public keys). */
+  encryptedTo?: string[];
   verified?: { ok: boolean; tables: TableVerification[] };
   retention: { retentionDays: number; deleted: string[] };
   /** Dry run only: what would be backed up. */
@@ -104,9 +115,13 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   const level = options.level ?? ctx.config.number('backup.level', 9, { min: 1, max: 9 });
   const retentionDays = ctx.config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
   const dir = backupDir(ctx, options);
+  // Checked before anything is read: a recipient that cannot be used is exit 2, never a plaintext file.
+  const encryption = await usableEncryption(ctx.config);
+  const identities = options.verify && encryption ? identitiesFrom(ctx.config, options.identity) : undefined;
+  if (options.verify && encryption) await checkIdentityOpens(encryption, identities);
   const startedAt = ctx.clock.now();
   const stamp = formatFileStamp(startedAt, ctx.timeZone);
-  const name = backupFileName(options.type, stamp);
+  const name = backupFileName(options.type, stamp, encryption !== null);
   const { tables, skipped } = await chooseTables(ctx, options.type);
   const base: BackupResult = {
     type: options.type,
@@ -119,6 +134,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     views: [],
     triggers: [],
     level,
+    ...(encryption ? { encryptedTo: encryption.recipients } : {}),
     retention: { retentionDays, deleted: [] },
   };
 
@@ -134,7 +150,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
       ctx.logger.info(
         `would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`,
       );
-    ctx.logger.info(`would write ${dir}/${name} (gzip level ${level})`);
+    ctx.logger.info(`would write ${dir}/${name} (gzip level ${level}${encryption ? ', age-encrypted' : ''})`);
     return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
   }
 
@@ -146,7 +162,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   for (const orphan of removeOrphanedTempFiles(dir, processAlive))
     ctx.logger.warn(`removed ${orphan}, left by a backup whose process died mid-write`);
   ctx.logger.step(`backing up ${tables.length} table(s) to ${dir}`);
-  const file = new AtomicGzipFile(dir, name, level);
+  const file = new AtomicGzipFile(dir, name, level, encryption ? { encode: ageEncoder(encryption.recipients) } : {});
   let finalPath: string;
   let dumped;
   try {
@@ -197,7 +213,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     ctx.logger.step('verifying: restoring into a scratch database and comparing checksums');
     const expected = new Map(dumped.tables.map((t) => [t.name, t]));
     const restored = await withScratchDatabase(ctx.db, async (scratch) => {
-      await restoreBackup(scratch, finalPath, { signal: ctx.signal });
+      await restoreBackup(scratch, finalPath, { signal: ctx.signal, identities });
       return checksumTables(scratch, tables);
     });
     const checks: TableVerification[] = restored.map((r) => {
@@ -233,11 +249,12 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
   name: 'backup-db',
   description: 'Back up the database (critical tables or everything) to a gzip SQL file',
   timeoutSeconds: 1800,
-  checkConfig(config) {
+  checkConfig(config, options) {
     criticalTables(config);
     checkPath(config.string('backup.dir', './var/backups'), 'config backup.dir');
     config.number('backup.level', 9, { min: 1, max: 9 });
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
+    if (encryptionFromConfig(config) && options.verify) identitiesFrom(config, options.identity);
   },
   run,
   successEmail(r, info) {
