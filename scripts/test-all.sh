@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs what the tests need
-# (MariaDB server and client, the sqlite3 client, cron's crontab program) when missing,
+# (MariaDB server and client, the sqlite3 client, cron's crontab program, the age CLI, OpenSSH's
+# sshd for the SFTP tests) when missing,
 # installs the npm packages, then runs `npm test` (build, type-check, lint, vitest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(maria
 command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
 command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
 command -v crontab >/dev/null 2>&1 || need+=(cron)
+command -v age >/dev/null 2>&1 || need+=(age)
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-all: installing ${need[*]} from Debian's packages" >&2
