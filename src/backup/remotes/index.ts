@@ -5,7 +5,7 @@ import { isTransientError } from '../../runner/transient.js';
 import type { Sleep } from '../../util/clock.js';
 import { errorMessage, UsageError } from '../../util/errors.js';
 import { digestFile, type Digest } from '../sha256.js';
-import type { BackupRemote } from './types.js';
+import type { BackupRemote, RemoteFile } from './types.js';
 import { parseRemoteUrl, type RemoteTarget } from './url.js';
 
 export type { BackupRemote, RemoteFile } from './types.js';
@@ -155,6 +155,32 @@ export async function copyToRemotes(file: string, targets: RemoteTarget[], opts:
           opts.log(`copy to ${target.url} failed (${why}); try ${attempt + 1} of ${tries} in ${wait / 1000} s`);
           await opts.sleep(wait, opts.signal).catch(() => undefined);
         }
+      }
+    }),
+  );
+}
+
+export interface RemoteListing {
+  remote: string;
+  files: RemoteFile[];
+  /** Set when the remote could not be listed (the listing is then empty). */
+  error?: string;
+}
+
+/** The webjobs backups on each remote; one that cannot be reached says why instead of failing the rest. */
+export async function listRemotes(targets: RemoteTarget[], config: Config): Promise<RemoteListing[]> {
+  return Promise.all(
+    targets.map(async (target) => {
+      try {
+        const remote = await openRemote(target, config);
+        try {
+          return { remote: target.url, files: await remote.list() };
+        } finally {
+          await remote.close().catch(() => undefined);
+        }
+      } catch (err) {
+        if (err instanceof UsageError) throw err;
+        return { remote: target.url, files: [], error: errorMessage(err) };
       }
     }),
   );
