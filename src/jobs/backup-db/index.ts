@@ -22,6 +22,13 @@ import {
   identitiesFrom,
   usableEncryption,
 } from '../../backup/encryption-config.js';
+import {
+  copyToRemotes,
+  remoteRetryPolicy,
+  remoteSecretsFromEnv,
+  remotesFromConfig,
+  type RemoteCopy,
+} from '../../backup/remotes/index.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -77,6 +84,8 @@ export interface BackupResult {
   /** In the age format, to these recipients (public keys). */
   encryptedTo?: string[];
   verified?: { ok: boolean; tables: TableVerification[] };
+  /** Off-site copies (config backup.remotes), each read back and compared by size and SHA-256. */
+  remotes?: RemoteCopy[];
   retention: { retentionDays: number; deleted: string[] };
   /** Dry run only: what would be backed up. */
   plan?: { table: string; estimatedRows: number; estimatedBytes: number | null }[];
@@ -119,6 +128,8 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
   const encryption = await usableEncryption(ctx.config);
   const identities = options.verify && encryption ? identitiesFrom(ctx.config, options.identity) : undefined;
   if (options.verify && encryption) await checkIdentityOpens(encryption, identities);
+  const remotes = remotesFromConfig(ctx.config);
+  if (remotes.length) for (const secret of remoteSecretsFromEnv()) ctx.logger.addSecret(secret);
   const startedAt = ctx.clock.now();
   const stamp = formatFileStamp(startedAt, ctx.timeZone);
   const name = backupFileName(options.type, stamp, encryption !== null);
@@ -151,6 +162,7 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
         `would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`,
       );
     ctx.logger.info(`would write ${dir}/${name} (gzip level ${level}${encryption ? ', age-encrypted' : ''})`);
+    for (const r of remotes) ctx.logger.info(`would copy it to ${r.url}`);
     return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
   }
 
@@ -238,6 +250,24 @@ async function run(ctx: JobContext, options: BackupOptions): Promise<BackupResul
     ctx.logger.info(`verified: ${checks.length} tables restore with identical row counts and checksums`);
   }
 
+  if (remotes.length) {
+    ctx.logger.step(`copying ${path.basename(finalPath)} to ${remotes.length} remote(s)`);
+    result.remotes = await copyToRemotes(finalPath, remotes, {
+      config: ctx.config,
+      sleep: ctx.sleep,
+      signal: ctx.signal,
+      log: (m) => ctx.logger.info(m),
+      warn: (m) => ctx.warn(m),
+    });
+    const failed = result.remotes.filter((c) => !c.ok);
+    if (failed.length)
+      // Retention waits for a run whose copies all succeed: the older files may be the only good ones off-site.
+      throw new PartialFailure(
+        `off-site copy failed: ${failed.map((f) => `${f.remote} (${f.error})`).join('; ')}; kept the local file ${finalPath}${failed.length < result.remotes.length ? ' and the other remote copies' : ''}`,
+        result,
+      );
+  }
+
   const cutoff = formatFileStamp(new Date(startedAt.getTime() - retentionDays * 86_400_000), ctx.timeZone);
   result.retention.deleted = applyRetention(dir, cutoff, finalPath);
   if (result.retention.deleted.length)
@@ -255,6 +285,8 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
     config.number('backup.level', 9, { min: 1, max: 9 });
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
     if (encryptionFromConfig(config) && options.verify) identitiesFrom(config, options.identity);
+    remotesFromConfig(config);
+    remoteRetryPolicy(config);
   },
   run,
   successEmail(r, info) {
@@ -272,6 +304,10 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
         `Host: ${os.hostname()}`,
         ...(r.verified ? [`Verified: ${r.verified.ok ? 'yes, every table restores identically' : 'NO'}`] : []),
         ...(r.skippedTables.length ? [`Skipped (missing): ${r.skippedTables.join(', ')}`] : []),
+        ...(r.encryptedTo ? [`Encrypted: age, to ${r.encryptedTo.length} recipient(s)`] : []),
+        ...(r.remotes?.length
+          ? [`Off-site copies (SHA-256 checked): ${r.remotes.map((c) => c.remote).join(', ')}`]
+          : []),
         '',
         'Tables:',
         r.tables.join(', '),
