@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
-import { Decrypter, Encrypter, identityToRecipient } from 'age-encryption';
+import type { Encrypter } from 'age-encryption';
 import { UsageError } from '../util/errors.js';
 import { AgePayloadDecrypter, AgePayloadEncrypter, payloadKey } from './age-stream.js';
 
@@ -8,19 +8,23 @@ import { AgePayloadDecrypter, AgePayloadEncrypter, payloadKey } from './age-stre
 export const AGE_MAGIC = 'age-encryption.org/v1\n';
 
 /**
+ * The age library, loaded on first use: it (with its post-quantum code) costs a CLI start
+ * ~50 ms that a run without encryption never needs.
+ */
+function ageLibrary(): Promise<typeof import('age-encryption')> {
+  return import('age-encryption');
+}
+
+/**
  * An Encrypter for `recipients` (age public keys, `age1…`), or a UsageError naming the first
  * unusable one. The library checks each key's encoding and checksum as it is added, so a typo
  * in the config is caught before anything is read from the database.
  */
-export function encrypterFor(recipients: readonly string[], where: string): Encrypter {
-  if (!recipients.length) throw new UsageError(`${where} is empty: name at least one age recipient (age1…)`);
-  const encrypter = new Encrypter();
+export async function encrypterFor(recipients: readonly string[], where: string): Promise<Encrypter> {
+  checkRecipientList(recipients, where);
+  const encrypter = new (await ageLibrary()).Encrypter();
   recipients.forEach((r, i) => {
     const key = r.trim();
-    if (key.startsWith('ssh-'))
-      throw new UsageError(
-        `${where}[${i}] is an SSH key: the age library webjobs uses takes age keys only (age1…, made by age-keygen)`,
-      );
     try {
       encrypter.addRecipient(key);
     } catch (err) {
@@ -30,6 +34,18 @@ export function encrypterFor(recipients: readonly string[], where: string): Encr
   return encrypter;
 }
 
+/** What can be said of the recipients without the library: a non-empty list of age1… keys. */
+export function checkRecipientList(recipients: readonly string[], where: string): void {
+  if (!recipients.length) throw new UsageError(`${where} is empty: name at least one age recipient (age1…)`);
+  recipients.forEach((r, i) => {
+    if (r.trim().startsWith('ssh-'))
+      throw new UsageError(
+        `${where}[${i}] is an SSH key: the age library webjobs uses takes age keys only (age1…, made by age-keygen)`,
+      );
+    if (!r.trim().startsWith('age1')) throw new UsageError(`${where}[${i}] is not an age recipient (age1…)`);
+  });
+}
+
 /**
  * Encrypts an empty file to every recipient: a key that decodes but is not a valid curve point
  * fails here, before the backup reads anything, rather than after the dump.
@@ -37,7 +53,7 @@ export function encrypterFor(recipients: readonly string[], where: string): Encr
 export async function checkRecipientsUsable(recipients: readonly string[], where: string): Promise<void> {
   for (const [i, r] of recipients.entries()) {
     try {
-      await encrypterFor([r], where).encrypt(new Uint8Array(0));
+      await (await encrypterFor([r], where)).encrypt(new Uint8Array(0));
     } catch (err) {
       if (err instanceof UsageError) throw err;
       throw new UsageError(`${where}[${i}] is not a usable age recipient (${(err as Error).message})`);
@@ -68,6 +84,7 @@ export function readIdentityFile(file: string, where: string): string[] {
 
 /** The public keys (age1…) of `identities`, to check before a long run that one can open what is written. */
 export async function recipientsOf(identities: readonly string[]): Promise<string[]> {
+  const { identityToRecipient } = await ageLibrary();
   return Promise.all(identities.map((id) => identityToRecipient(id)));
 }
 
@@ -90,7 +107,7 @@ export function isAgeFile(file: string): boolean {
  * so the bulk of the file can go through Node's native ChaCha20-Poly1305 (see age-stream.ts).
  */
 export async function newAgeFile(recipients: readonly string[]): Promise<{ head: Buffer; key: Buffer }> {
-  const encrypter = encrypterFor(recipients, 'recipients');
+  const encrypter = await encrypterFor(recipients, 'recipients');
   let fileKey: Uint8Array | null = null;
   encrypter.addRecipient({
     wrapFileKey(key) {
@@ -170,7 +187,7 @@ export async function decryptFile(file: string, identities: readonly string[]): 
   }
   const end = headerEnd(head);
   if (end < 0 || head.length < end + 16) throw new Error('not an age file, or its header is damaged');
-  const decrypter = new Decrypter();
+  const decrypter = new (await ageLibrary()).Decrypter();
   for (const id of identities) decrypter.addIdentity(id);
   const fileKey = await decrypter.decryptHeader(head.subarray(0, end));
   const key = payloadKey(fileKey, head.subarray(end, end + 16));

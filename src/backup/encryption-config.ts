@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { UsageError } from '../util/errors.js';
-import { checkRecipientsUsable, encrypterFor, readIdentityFile, recipientsOf } from './encrypt.js';
+import { checkRecipientList, checkRecipientsUsable, readIdentityFile, recipientsOf } from './encrypt.js';
 
 const RECIPIENTS = 'backup.encrypt.recipients';
 const IDENTITY_FILE = 'backup.encrypt.identityFile';
@@ -19,11 +19,14 @@ export function encryptionFromConfig(config: Config): BackupEncryption | null {
   if (config.get('backup.encrypt') === undefined) return null;
   config.section('backup.encrypt');
   const recipients = config.stringList(RECIPIENTS, []).map((r) => r.trim());
-  encrypterFor(recipients, `config ${RECIPIENTS}`);
+  checkRecipientList(recipients, `config ${RECIPIENTS}`);
   return { recipients };
 }
 
-/** Same as encryptionFromConfig, plus a trial encryption to each recipient (run before any data is read). */
+/**
+ * Same as encryptionFromConfig, plus each key decoded and a trial encryption to it (a typo in
+ * a key is caught here, at the start of the run, before any data is read).
+ */
 export async function usableEncryption(config: Config): Promise<BackupEncryption | null> {
   const enc = encryptionFromConfig(config);
   if (enc) await checkRecipientsUsable(enc.recipients, `config ${RECIPIENTS}`);

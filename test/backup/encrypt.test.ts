@@ -7,6 +7,7 @@ import {
   AgeStreamWriter,
   ageEncoder,
   decryptFile,
+  checkRecipientList,
   encrypterFor,
   isAgeFile,
   readIdentityFile,
@@ -111,9 +112,13 @@ describe('age encryption of backup files', () => {
   });
 
   it('recipients: a typo, an SSH key, an empty list are UsageErrors naming the entry', async () => {
-    expect(() => encrypterFor([key.recipient, 'age1qqqqqqqqqqqqqqqq'], 'config r')).toThrow(/config r\[1\]/);
-    expect(() => encrypterFor(['ssh-ed25519 AAAAC3Nza'], 'config r')).toThrow(/SSH key/);
-    expect(() => encrypterFor([], 'config r')).toThrow(/empty/);
+    await expect(encrypterFor([key.recipient, 'age1qqqqqqqqqqqqqqqq'], 'config r')).rejects.toThrow(/config r\[1\]/);
+    await expect(checkRecipientsUsable([key.recipient, 'age1qqqqqqqqqqqqqqqq'], 'config r')).rejects.toThrow(
+      UsageError,
+    );
+    expect(() => checkRecipientList(['ssh-ed25519 AAAAC3Nza'], 'config r')).toThrow(/SSH key/);
+    expect(() => checkRecipientList(['AGE-SECRET-KEY-1X'], 'config r')).toThrow(/not an age recipient/);
+    expect(() => checkRecipientList([], 'config r')).toThrow(/empty/);
     await expect(checkRecipientsUsable([key.recipient], 'config r')).resolves.toBeUndefined();
   });
 
