@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  checkRemoteAccess,
   checkRemoteCopy,
   copyToRemotes,
   openRemote,
@@ -152,6 +153,12 @@ describe('off-site copies: S3 (s3rver) and SFTP (OpenSSH sshd) on loopback', () 
     );
     await expect(openRemote(sftpTarget, cfg)).rejects.toThrow();
     expect(fs.existsSync(path.join(sftp.dir, 'x'))).toBe(false);
+    // A server missing from known_hosts, or an unreadable key, is refused before any backup starts.
+    fs.writeFileSync(other, `[127.0.0.1]:1 ${line[1]} ${fake}\n`);
+    expect(() => checkRemoteAccess([sftpTarget], cfg)).toThrow(/is not in .*known_hosts_other/);
+    const noKey = new Config({ backup: { sftp: { keyFile: path.join(work, 'nokey') } } }, null, work);
+    expect(() => checkRemoteAccess([sftpTarget], noKey)).toThrow(/keyFile .* cannot be read/);
+    expect(() => checkRemoteAccess([sftpTarget], config)).not.toThrow();
   });
 
   it('a stopped server fails that remote only, after the configured tries; the other copy is made', async () => {

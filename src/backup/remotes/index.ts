@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../../config/config.js';
@@ -5,6 +6,7 @@ import { isTransientError } from '../../runner/transient.js';
 import type { Sleep } from '../../util/clock.js';
 import { errorMessage, UsageError } from '../../util/errors.js';
 import { digestFile, type Digest } from '../sha256.js';
+import { knownHostKeys } from './known-hosts.js';
 import type { BackupRemote, RemoteFile } from './types.js';
 import { parseRemoteUrl, type RemoteTarget } from './url.js';
 
@@ -24,6 +26,27 @@ export function remotesFromConfig(config: Config): RemoteTarget[] {
     config.boolean('backup.s3.forcePathStyle', false);
   }
   return targets;
+}
+
+/**
+ * What can be checked of the remotes without connecting, before a backup starts (exit 2): the
+ * SFTP key file is readable and each SFTP server's host key is in the known hosts file.
+ */
+export function checkRemoteAccess(targets: RemoteTarget[], config: Config): void {
+  for (const t of targets) {
+    if (t.kind !== 'sftp') continue;
+    const keyFile = config.path('backup.sftp.keyFile', '');
+    try {
+      fs.accessSync(keyFile, fs.constants.R_OK);
+    } catch {
+      throw new UsageError(`config backup.sftp.keyFile ${keyFile} cannot be read`);
+    }
+    knownHostKeys(sftpKnownHosts(config), t.host, t.port);
+  }
+}
+
+function sftpKnownHosts(config: Config): string {
+  return config.path('backup.sftp.knownHostsFile', path.join(os.homedir(), '.ssh', 'known_hosts'));
 }
 
 /** Secrets the S3 SDK may take from the environment: registered for masking when a remote is used. */
@@ -55,7 +78,7 @@ export async function openRemote(target: RemoteTarget, config: Config): Promise<
   const { SftpRemote } = await import('./sftp.js');
   return SftpRemote.connect(target.url, target, {
     keyFile: config.path('backup.sftp.keyFile', ''),
-    knownHostsFile: config.path('backup.sftp.knownHostsFile', path.join(os.homedir(), '.ssh', 'known_hosts')),
+    knownHostsFile: sftpKnownHosts(config),
     passphrase: config.string('backup.sftp.passphrase'),
   });
 }
