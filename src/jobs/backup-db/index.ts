@@ -23,6 +23,7 @@ import {
   usableEncryption,
 } from '../../backup/encryption-config.js';
 import {
+  checkRemoteAccess,
   copyToRemotes,
   remoteRetryPolicy,
   remoteSecretsFromEnv,
@@ -285,7 +286,7 @@ export const backupDbJob: JobDefinition<BackupOptions, BackupResult> = {
     config.number('backup.level', 9, { min: 1, max: 9 });
     config.number('backup.retentionDays', 7, { min: 0, max: 36500 });
     if (encryptionFromConfig(config) && options.verify) identitiesFrom(config, options.identity);
-    remotesFromConfig(config);
+    checkRemoteAccess(remotesFromConfig(config), config);
     remoteRetryPolicy(config);
   },
   run,
