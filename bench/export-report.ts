@@ -112,7 +112,7 @@ async function measure(
   for (let i = 0; i < runs; i++) for (const m of modes) times[m]?.push(await once(m));
   if (lastDetail) log(`    ${period}, ms per bare statement (last run): ${lastDetail}`);
   await db.close();
-  fs.rmSync(config.path('report.dir', '.'), { recursive: true, force: true });
+  fs.rmSync(config.value('report.dir'), { recursive: true, force: true });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
   return {
     medianMs: Object.fromEntries(Object.entries(times).map(([m, xs]) => [m, median(xs)])),

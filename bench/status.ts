@@ -6,7 +6,7 @@
  */
 import { Config } from '../src/config/config.js';
 import { RunHistory } from '../src/runner/history.js';
-import { ensureRunnerTables } from '../src/runner/tables.js';
+import { migrate } from '../src/db/migrate.js';
 import { loadSchedule } from '../src/schedule/schedule.js';
 import { buildStatus } from '../src/schedule/status.js';
 import { benchDatabase, median, timed } from './support.js';
@@ -15,7 +15,7 @@ const ROWS = Number(process.argv[2] ?? 300_000);
 const b = await benchDatabase();
 try {
   const { admin, db } = b;
-  await ensureRunnerTables(db);
+  await migrate(db);
   const jobs = ['aggregate-stats', 'cleanup-cache', 'backup-db', 'cleanup-tokens', 'warm-cache', 'export-report'];
   const now = Date.now();
   console.log(`generating ${ROWS} webjobs_runs rows …`);
@@ -29,7 +29,7 @@ try {
   );
   await admin.query('ANALYZE TABLE webjobs_runs');
   const config = new Config({ timezone: 'UTC' }, null, process.cwd());
-  const schedule = loadSchedule(config);
+  const schedule = await loadSchedule(config);
   const status = async () => (await timed(() => buildStatus(db, config, schedule, new Date()))).ms;
   const history = async () =>
     (await timed(() => new RunHistory(db, 'UTC').list({ job: 'backup-db', status: 'failed', limit: 20 }))).ms;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs test/faults and writes its outcome, one row per test, into README.md between the
+// Runs test/faults and writes its outcome, one row per test, into docs/promises.md between the
 // faults markers: the "what we promise" table comes from the suite's own output.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,9 +32,9 @@ const table = [
   '|---|---|---|',
   ...rows,
 ].join('\n');
-const readmePath = path.join(root, 'README.md');
-const readme = fs.readFileSync(readmePath, 'utf8');
-const updated = readme.replace(/(<!-- faults:begin -->\n)[\s\S]*?(<!-- faults:end -->)/, `$1${table}\n$2`);
-fs.writeFileSync(readmePath, updated);
-console.log(`README.md: ${rows.length} cases written`);
+const promisesPath = path.join(root, 'docs', 'promises.md');
+const promises = fs.readFileSync(promisesPath, 'utf8');
+const updated = promises.replace(/(<!-- faults:begin -->\n)[\s\S]*?(<!-- faults:end -->)/, `$1${table}\n$2`);
+fs.writeFileSync(promisesPath, updated);
+console.log(`docs/promises.md: ${rows.length} cases written`);
 process.exit(run.status ?? 1);

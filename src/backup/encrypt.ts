@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import type { Encrypter } from 'age-encryption';
 import { UsageError } from '../util/errors.js';
+import { checkRecipients } from './recipient-check.js';
 import { AgePayloadDecrypter, AgePayloadEncrypter, payloadKey } from './age-stream.js';
 
 /** The first bytes of every file in the age format (age-encryption.org/v1). */
@@ -21,7 +22,7 @@ function ageLibrary(): Promise<typeof import('age-encryption')> {
  * in the config is caught before anything is read from the database.
  */
 export async function encrypterFor(recipients: readonly string[], where: string): Promise<Encrypter> {
-  checkRecipientList(recipients, where);
+  checkRecipients(recipients, where);
   const encrypter = new (await ageLibrary()).Encrypter();
   recipients.forEach((r, i) => {
     const key = r.trim();
@@ -32,18 +33,6 @@ export async function encrypterFor(recipients: readonly string[], where: string)
     }
   });
   return encrypter;
-}
-
-/** What can be said of the recipients without the library: a non-empty list of age1… keys. */
-export function checkRecipientList(recipients: readonly string[], where: string): void {
-  if (!recipients.length) throw new UsageError(`${where} is empty: name at least one age recipient (age1…)`);
-  recipients.forEach((r, i) => {
-    if (r.trim().startsWith('ssh-'))
-      throw new UsageError(
-        `${where}[${i}] is an SSH key: the age library webjobs uses takes age keys only (age1…, made by age-keygen)`,
-      );
-    if (!r.trim().startsWith('age1')) throw new UsageError(`${where}[${i}] is not an age recipient (age1…)`);
-  });
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { insertIgnoreVerb } from '../db/dialect.js';
 import type { Db } from '../db/types.js';
 import type { Clock } from '../util/clock.js';
-import { ensureCircuitTable } from './tables.js';
+import { migrate } from '../db/migrate.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open';
 
@@ -441,7 +441,7 @@ export class CircuitStore {
 
   private async ensureRow(platform: string): Promise<void> {
     if (this.known.has(platform)) return;
-    await ensureCircuitTable(this.db);
+    await migrate(this.db);
     await this.db.execute(
       `${insertIgnoreVerb(this.db.dialect)} INTO webjobs_circuits (platform, state, version, failure_count, total_requests, total_failures, opened_at_ms, trial_leases, last_failure, updated_at_ms) VALUES (?, 'closed', 0, 0, 0, 0, NULL, '[]', NULL, ?)`,
       [platform, this.clock.now().getTime()],

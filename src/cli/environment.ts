@@ -49,8 +49,7 @@ export function buildEnvironment(opts: GlobalOptions, env: NodeJS.ProcessEnv = p
     clock: clockFromEnv(env),
     sleep: realSleep,
     json: Boolean(opts.json),
-    openDb: () =>
-      openDatabase(databaseUrl, { busyTimeoutMs: config.number('database.busyTimeoutMs', 5000, { min: 0 }) }),
+    openDb: () => openDatabase(databaseUrl, { busyTimeoutMs: config.value('database.busyTimeoutMs') }),
   };
 }
 

@@ -1,10 +1,10 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from './commander.js';
-import { registerCommands } from '../commands/index.js';
-import { JOB_NAMES } from '../jobs/names.js';
+import { COMMANDS, registerCommands } from '../commands/index.js';
+import { isJobName, loadJob, loadJobs } from '../jobs/registry.js';
 import { isInteractive, loadTerminalModules } from '../log/logger.js';
-import '../monitor/register.js';
 import { lastExitCode, reportError, resetExitCode } from './action.js';
+import { writeOneLineErrors } from './output.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../package.json') as { version: string };
@@ -15,10 +15,7 @@ export async function buildProgram(named?: string): Promise<Command> {
     .description('Cron-driven maintenance jobs for a web application on MySQL/MariaDB or SQLite')
     .version(version, '-V, --version')
     .exitOverride()
-    .configureOutput({
-      // An error stays one line even when the offending value holds a newline.
-      writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `${s.trimEnd().replace(/\r?\n/g, '\\n')}\n` : s),
-    });
+    .configureOutput({ writeErr: writeOneLineErrors });
   program.addHelpText(
     'after',
     `
@@ -30,16 +27,26 @@ Examples:
   $ webjobs backup-db --json --db mysql://app:secret@127.0.0.1:3306/app
 `,
   );
-  await registerCommands(program, named);
-  for (const cmd of program.commands) {
-    cmd.exitOverride();
-    // Every job takes --force (run even while paused); a job whose command already has one (to override its own setting) keeps it.
-    if (!JOB_NAMES.includes(cmd.name())) continue;
-    const own = cmd.options.find((o) => o.long === '--force');
-    if (own) own.description += '; also runs while the job is paused (webjobs pause)';
-    else cmd.option('--force', 'run even while the job is paused (webjobs pause)');
-  }
+  await registerSubcommands(program, named);
+  for (const cmd of program.commands) cmd.exitOverride();
   return program;
+}
+
+/**
+ * The subcommand named on the command line, its modules loaded alone (a cron run of one job
+ * loads neither the other jobs nor the other commands), or every subcommand, the jobs first,
+ * when none is named or the name is unknown (help, errors).
+ */
+async function registerSubcommands(program: Command, named: string | undefined): Promise<void> {
+  if (named !== undefined && COMMANDS.some((c) => c.name === named)) return registerCommands(program, named);
+  const { addJobCommand } = await import('./job-command.js');
+  const job = named !== undefined && isJobName(named) ? await loadJob(named) : undefined;
+  if (job) {
+    addJobCommand(program, job);
+    return;
+  }
+  for (const def of await loadJobs()) addJobCommand(program, def);
+  await registerCommands(program);
 }
 
 /**

@@ -1,44 +1,47 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Command } from 'commander';
+import { Settings } from '../config/settings.js';
 import { TableMap } from '../config/tables.js';
-import type { JobDefinition } from '../runner/job.js';
-import { runJob, type RunObserver, type RunSummary } from '../runner/runner.js';
+import type { AnyJob } from '../jobs/definition.js';
+import { monitorsFor } from '../monitor/index.js';
+import { runJob, type RunSummary } from '../runner/runner.js';
 import { CancelledError } from '../util/errors.js';
-import { buildEnvironment } from './environment.js';
+import { buildEnvironment, type GlobalOptions } from './environment.js';
 import { globalOptions } from './common-options.js';
 import { printSummary } from './output.js';
 
-/** Extra observers (monitoring) that a later layer registers once for every job. */
-const observerFactories: Array<(env: ReturnType<typeof buildEnvironment>) => RunObserver[]> = [];
-export function registerObservers(factory: (env: ReturnType<typeof buildEnvironment>) => RunObserver[]): void {
-  observerFactories.push(factory);
+/** How a job was asked to run: the shared flags, `--force`, and who owns cancellation. */
+export interface JobInvocation {
+  global: GlobalOptions;
+  /** `--force`: run even while the job is paused. */
+  force: boolean;
+  /**
+   * Set by `webjobs schedule`: the scheduler owns the signals (its SIGTERM stops the run
+   * through this). Without it, SIGTERM/SIGINT of this process cancel the run.
+   */
+  signal?: AbortSignal;
 }
 
-/**
- * Set by `webjobs schedule` around an in-process run: the scheduler owns the signals (its
- * SIGTERM stops the run through `signal`), and it receives the summary instead of stdout.
- */
-export interface ScheduledInvocation {
-  signal: AbortSignal;
-  onSummary(summary: RunSummary): void;
-}
-export const scheduledInvocation = new AsyncLocalStorage<ScheduledInvocation>();
-
-/**
- * The thin bridge from a parsed command to the runner: build the environment, wire
- * SIGTERM/SIGINT to cancellation, run, print the summary, return the exit code.
- */
-export async function runJobCommand<O extends object, R>(
-  cmd: Command,
-  def: JobDefinition<O, R>,
-  options: O,
-): Promise<number> {
-  const opts = globalOptions(cmd);
-  const env = buildEnvironment(opts);
-  new TableMap(env.config).checkAll();
-  def.checkConfig?.(env.config, options);
-  const scheduled = scheduledInvocation.getStore();
+/** The CLI's action of every job command: run it, print the summary, return the exit code. */
+export async function runJobCommand(cmd: Command, def: AnyJob, options: object): Promise<number> {
+  const global = globalOptions(cmd);
   const force = Boolean((cmd.opts() as { force?: boolean }).force);
+  const summary = await invokeJob(def, options, { global, force });
+  printSummary(summary, Boolean(global.json));
+  return summary.exitCode;
+}
+
+/**
+ * The one bridge from parsed options to the runner, for the CLI and the scheduler: build the
+ * environment, reject bad config or options before connecting (exit 2), run, return the summary.
+ */
+export async function invokeJob(def: AnyJob, options: object, invocation: JobInvocation): Promise<RunSummary> {
+  const { global: opts, force } = invocation;
+  const env = buildEnvironment(opts);
+  const tables = new TableMap(env.config);
+  tables.checkAll();
+  // Settings from config only: the database's are read (and the options resolved again) by the runner.
+  def.resolve(env.config, await Settings.load(null, env.config, tables), options);
+  const scheduled = invocation.signal !== undefined;
   const cancel = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (cancel.signal.aborted) process.exit(130);
@@ -50,7 +53,7 @@ export async function runJobCommand<O extends object, R>(
     process.on('SIGINT', onSignal);
   }
   try {
-    const summary = await runJob(
+    return await runJob(
       def,
       options,
       {
@@ -60,23 +63,20 @@ export async function runJobCommand<O extends object, R>(
         sleep: env.sleep,
         logger: env.logger,
         mailer: env.mailer,
-        signal: scheduled?.signal ?? cancel.signal,
-        observers: observerFactories.flatMap((f) => f(env)),
+        signal: invocation.signal ?? cancel.signal,
+        observers: monitorsFor(env),
       },
       {
         dryRun: Boolean(opts.dryRun),
         force,
         args: {
-          ...(options as object),
+          ...options,
           dryRun: Boolean(opts.dryRun),
           ...(force ? { force } : {}),
           ...(scheduled ? { scheduled: true } : {}),
         },
       },
     );
-    if (scheduled) scheduled.onSummary(summary);
-    else printSummary(summary, env.json);
-    return summary.exitCode;
   } finally {
     env.mailer.close();
     if (!scheduled) {

@@ -6,7 +6,6 @@ import { printJson } from '../cli/output.js';
 import { BACKUP_TYPES, listBackups, parseBackupName } from '../jobs/backup-db/backup-files.js';
 import { listRemotes, remoteSecretsFromEnv, remotesFromConfig } from '../backup/remotes/index.js';
 import { formatBytes, formatLocalDateTime } from '../util/time.js';
-import path from 'node:path';
 
 interface BackupRow {
   type: string;
@@ -36,8 +35,8 @@ export function register(program: Command): void {
   cmd.action(
     action(async (opts: { out?: string }) => {
       const env = buildEnvironment(globalOptions(cmd));
-      const dir = opts.out ? path.resolve(opts.out) : env.config.path('backup.dir', './var/backups');
-      const maxAgeHours = env.config.number('backup.maxAgeHours', 26, { min: 1, max: 100000 });
+      const dir = env.config.valueOr('backup.dir', opts.out, '--out');
+      const maxAgeHours = env.config.value('backup.maxAgeHours');
       const now = env.clock.now();
       const nowStamp = formatLocalDateTime(now, env.config.timezone);
       const targets = remotesFromConfig(env.config);

@@ -24,8 +24,8 @@ export function cronTarget(config: Config, opts: CronPrintOptions): CronTarget {
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const logDir = opts.logDir
     ? path.resolve(cwd, opts.logDir)
-    : config.string('schedule.logDir')
-      ? config.path('schedule.logDir', 'var/log')
+    : config.get('schedule.logDir') !== undefined
+      ? config.value('schedule.logDir')
       : path.join(cwd, 'var', 'log');
   return {
     cwd,
@@ -58,8 +58,8 @@ export function register(program: Command): void {
   print.action(
     action(async (opts: CronPrintOptions) => {
       const env = buildEnvironment(globalOptions(print));
-      const schedule = loadSchedule(env.config, { allowSeconds: false });
-      if (process.env.DATABASE_URL && !env.config.string('database.url'))
+      const schedule = await loadSchedule(env.config, { allowSeconds: false });
+      if (process.env.DATABASE_URL && !env.config.value('database.url'))
         env.logger.warn(
           'DATABASE_URL is set in this shell, but cron will not have it: put database.url in the config file (or set DATABASE_URL at the top of the crontab)',
         );

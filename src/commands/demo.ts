@@ -3,7 +3,7 @@ import { createReferenceSchema } from '../db/schema.js';
 import { generateDemoData } from '../demo/generate.js';
 import { createDemoWebsiteFile } from '../demo/website-files.js';
 import { websiteDbPath } from '../jobs/aggregate-stats/website-stats.js';
-import { backupDbJob } from '../jobs/backup-db/index.js';
+import { loadJob } from '../jobs/registry.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions, intOption } from '../cli/common-options.js';
 import { runJobCommand } from '../cli/run-job-command.js';
@@ -65,7 +65,9 @@ export function register(program: Command): void {
         await db.close();
       }
       if (!opts.backup) return 0;
-      return runJobCommand(cmd, backupDbJob, { type: 'critical', verify: true });
+      const backupDb = await loadJob('backup-db');
+      if (!backupDb) throw new Error('backup-db is not registered in this build of webjobs');
+      return runJobCommand(cmd, backupDb, { type: 'critical', verify: true });
     }),
   );
 }

@@ -117,9 +117,13 @@ async function databaseChecks(env: CommandEnvironment, checks: Check[]): Promise
   }
 }
 
-function crontabCheck(env: CommandEnvironment, cwd: string | undefined, user: string | undefined): Check {
+async function crontabCheck(
+  env: CommandEnvironment,
+  cwd: string | undefined,
+  user: string | undefined,
+): Promise<Check> {
   const name = 'crontab';
-  const schedule = loadSchedule(env.config, { allowSeconds: true });
+  const schedule = await loadSchedule(env.config, { allowSeconds: true });
   if (schedule.entries.some((e) => e.cron.hasSeconds))
     return {
       name,
@@ -182,7 +186,7 @@ export function register(program: Command): void {
         detail: `node ${process.versions.node} at ${process.execPath}${major >= MIN_NODE_MAJOR ? '' : ` (needs ${MIN_NODE_MAJOR} or later)`}`,
       });
       try {
-        const s = loadSchedule(env.config);
+        const s = await loadSchedule(env.config);
         checks.push({
           name: 'config',
           status: 'ok',
@@ -193,12 +197,12 @@ export function register(program: Command): void {
       }
       await databaseChecks(env, checks);
       const folders: Array<[string, string]> = [
-        ['folder: backups', env.config.path('backup.dir', './var/backups')],
-        ['folder: reports', env.config.path('report.dir', './var/reports')],
+        ['folder: backups', env.config.value('backup.dir')],
+        ['folder: reports', env.config.value('report.dir')],
         ['folder: logs', cronTarget(env.config, { cwd: opts.cwd }).logDir],
       ];
-      if (env.config.string('monitor.textfileDir'))
-        folders.push(['folder: metrics', env.config.path('monitor.textfileDir', '.')]);
+      const metricsDir = env.config.value('monitor.textfileDir');
+      if (metricsDir) folders.push(['folder: metrics', metricsDir]);
       for (const [name, dir] of folders) checks.push(checkFolder(name, dir));
       if (!env.mailer.configured) {
         checks.push({
@@ -212,7 +216,7 @@ export function register(program: Command): void {
           checks.push({
             name: 'mail',
             status: env.mailer.admins.length ? 'ok' : 'warn',
-            detail: `SMTP handshake with ${env.logger.mask(String(env.config.string('mail.url') ?? process.env.SMTP_URL))} succeeded${env.mailer.admins.length ? `; ${env.mailer.admins.length} admin(s)` : '; but no admins (mail.admins or WEBJOBS_ADMINS)'}`,
+            detail: `SMTP handshake with ${env.logger.mask(String(env.config.value('mail.url') ?? process.env.SMTP_URL))} succeeded${env.mailer.admins.length ? `; ${env.mailer.admins.length} admin(s)` : '; but no admins (mail.admins or WEBJOBS_ADMINS)'}`,
           });
         } catch (err) {
           checks.push({
@@ -225,19 +229,19 @@ export function register(program: Command): void {
         }
       }
       try {
-        const jobs = Object.keys(env.config.section('monitor.pings'));
+        const jobs = Object.keys(env.config.value('monitor.pings'));
         for (const j of jobs) pingUrlFor(env.config, j);
         checks.push({
           name: 'monitors',
           status: 'ok',
-          detail: `${jobs.length} ping URL(s)${env.config.string('monitor.textfileDir') ? ', metrics textfile' : ''} configured`,
+          detail: `${jobs.length} ping URL(s)${env.config.value('monitor.textfileDir') ? ', metrics textfile' : ''} configured`,
         });
       } catch (err) {
         checks.push({ name: 'monitors', status: 'fail', detail: errorMessage(err) });
       }
       if (opts.crontab) {
         try {
-          checks.push(crontabCheck(env, opts.cwd, opts.crontabUser));
+          checks.push(await crontabCheck(env, opts.cwd, opts.crontabUser));
         } catch (err) {
           checks.push({ name: 'crontab', status: 'fail', detail: errorMessage(err) });
         }

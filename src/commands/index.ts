@@ -6,14 +6,11 @@ export interface CommandEntry {
   load: () => Promise<{ register: (program: Command) => void }>;
 }
 
-/** Every subcommand, in the order `--help` lists them: the jobs first, then the tools that operate them. */
+/**
+ * The commands that operate the jobs, in the order `--help` lists them (after the jobs, whose
+ * commands the CLI generates from src/jobs/registry.ts).
+ */
 export const COMMANDS: CommandEntry[] = [
-  { name: 'aggregate-stats', load: () => import('./aggregate-stats.js') },
-  { name: 'cleanup-cache', load: () => import('./cleanup-cache.js') },
-  { name: 'warm-cache', load: () => import('./warm-cache.js') },
-  { name: 'backup-db', load: () => import('./backup-db.js') },
-  { name: 'export-report', load: () => import('./export-report.js') },
-  { name: 'cleanup-tokens', load: () => import('./cleanup-tokens.js') },
   { name: 'restore-db', load: () => import('./restore-db.js') },
   { name: 'backups', load: () => import('./backups.js') },
   { name: 'status', load: () => import('./status.js') },
@@ -29,11 +26,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'demo', load: () => import('./demo.js') },
 ];
 
-/**
- * Registers the subcommand named on the command line, loading its modules alone (a cron run of
- * one job does not load the other eighteen and their jobs), or every subcommand when none is
- * named or the name is unknown (help, errors).
- */
+/** Registers the operating command `named`, or all of them when none is named. */
 export async function registerCommands(program: Command, named?: string): Promise<void> {
   const only = COMMANDS.find((c) => c.name === named);
   const modules = await Promise.all((only ? [only] : COMMANDS).map((c) => c.load()));

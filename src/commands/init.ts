@@ -1,6 +1,6 @@
 import { Command } from '../cli/commander.js';
 import { createReferenceSchema } from '../db/schema.js';
-import { ensureRunnerTables } from '../runner/tables.js';
+import { migrate } from '../db/migrate.js';
 import { action } from '../cli/action.js';
 import { addCommonOptions, examples, globalOptions } from '../cli/common-options.js';
 import { buildEnvironment } from '../cli/environment.js';
@@ -18,7 +18,7 @@ export function register(program: Command): void {
       const env = buildEnvironment(globalOptions(cmd));
       const db = await env.openDb();
       try {
-        await ensureRunnerTables(db);
+        await migrate(db);
         const created = opts.schema ? await createReferenceSchema(db) : [];
         env.logger.info(
           opts.schema

@@ -4,14 +4,14 @@ import { addCommonOptions, examples, globalOptions } from '../cli/common-options
 import { buildEnvironment } from '../cli/environment.js';
 import { printJson } from '../cli/output.js';
 import { TableMap } from '../config/tables.js';
-import { findJob } from '../jobs/index.js';
+import { isJobName } from '../jobs/registry.js';
 import { ALL_JOBS, pauseNote, setPause } from '../runner/pause.js';
 import { loadSchedule } from '../schedule/schedule.js';
 import { UsageError } from '../util/errors.js';
 
 function checkJob(job: string | undefined, scheduled: string[]): string {
   if (job === undefined) return ALL_JOBS;
-  if (!findJob(job) && !scheduled.includes(job))
+  if (!isJobName(job) && !scheduled.includes(job))
     throw new UsageError(`unknown job "${job}" (known: ${[...new Set(scheduled)].join(', ')})`);
   return job;
 }
@@ -35,7 +35,7 @@ export function register(program: Command): void {
       const env = buildEnvironment(globalOptions(pause));
       const key = checkJob(
         job,
-        loadSchedule(env.config).entries.map((e) => e.job),
+        (await loadSchedule(env.config)).entries.map((e) => e.job),
       );
       const db = await env.openDb();
       try {
@@ -60,7 +60,7 @@ export function register(program: Command): void {
       const env = buildEnvironment(globalOptions(resume));
       const key = checkJob(
         job,
-        loadSchedule(env.config).entries.map((e) => e.job),
+        (await loadSchedule(env.config)).entries.map((e) => e.job),
       );
       const db = await env.openDb();
       try {

@@ -21,21 +21,19 @@ export function register(program: Command): void {
     action(async (opts: { catchUp: boolean }) => {
       const g = globalOptions(cmd);
       const env = buildEnvironment(g);
-      const schedule = loadSchedule(env.config);
+      const schedule = await loadSchedule(env.config);
       const globalArgs = [
         ...(g.config ? ['--config', g.config] : []),
         ...(g.db ? ['--db', g.db] : []),
         ...(g.quiet ? ['--quiet'] : []),
         ...(g.verbose ? ['--verbose'] : []),
       ];
-      const { main } = await import('../cli/main.js');
       const scheduler = new ForegroundScheduler({
         schedule,
         logger: env.logger,
         openDb: env.openDb,
         globalArgs,
         catchUp: opts.catchUp,
-        main,
       });
       const onSignal = (sig: NodeJS.Signals) => {
         void scheduler.stop(`${sig} received`);

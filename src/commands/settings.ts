@@ -39,7 +39,7 @@ async function storedSettings(db: Db, tables: TableMap): Promise<Map<string, str
 
 async function allSettings(db: Db, config: Config, tables: TableMap): Promise<SettingRow[]> {
   const stored = await storedSettings(db, tables);
-  const fromConfig = config.section('settings');
+  const fromConfig = config.value('settings');
   const keys = [
     ...SETTING_DEFINITIONS.map((d) => d.key),
     ...[...stored.keys(), ...Object.keys(fromConfig)].filter((k) => !definitionOf(k)).sort(),

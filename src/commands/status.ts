@@ -18,7 +18,7 @@ export function register(program: Command): void {
   cmd.action(
     action(async () => {
       const env = buildEnvironment(globalOptions(cmd));
-      const schedule = loadSchedule(env.config);
+      const schedule = await loadSchedule(env.config);
       const db = await env.openDb();
       try {
         const report = await buildStatus(db, env.config, schedule, env.clock.now());

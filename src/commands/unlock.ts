@@ -5,7 +5,7 @@ import { addCommonOptions, examples, globalOptions } from '../cli/common-options
 import { buildEnvironment } from '../cli/environment.js';
 import { printJson } from '../cli/output.js';
 import { forceUnlock, isStale, processAlive, readLock } from '../runner/lock.js';
-import { ensureRunnerTables } from '../runner/tables.js';
+import { migrate } from '../db/migrate.js';
 import { formatLocalDateTime } from '../util/time.js';
 
 export function register(program: Command): void {
@@ -21,7 +21,7 @@ export function register(program: Command): void {
       const env = buildEnvironment(globalOptions(cmd));
       const db = await env.openDb();
       try {
-        await ensureRunnerTables(db);
+        await migrate(db);
         const tz = env.config.timezone;
         const holder = await readLock(db, job);
         if (!holder) {

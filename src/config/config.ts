@@ -3,6 +3,12 @@ import path from 'node:path';
 import { DEFAULT_DATABASE_URL } from '../db/url.js';
 import { UsageError } from '../util/errors.js';
 import { assertTimeZone, systemTimeZone } from '../util/time.js';
+import { readFlag, readKey } from './read-key.js';
+import { specOf, type ConfigKey, type ConfigValue, type PlainConfigKey } from './schema.js';
+
+import { checkNumber } from './check-number.js';
+
+export { checkNumber };
 
 export type ConfigObject = Record<string, unknown>;
 
@@ -31,62 +37,34 @@ export class Config {
     return v as ConfigObject;
   }
 
-  string(keyPath: string, fallback: string): string;
-  string(keyPath: string): string | undefined;
-  string(keyPath: string, fallback?: string): string | undefined {
-    const v = this.get(keyPath);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'string') throw new UsageError(`config ${keyPath} must be a string`);
-    return v;
+  /** A key read through its schema entry: checked, typed, and defaulted from the schema. */
+  value<K extends PlainConfigKey>(key: K): ConfigValue<K> {
+    const spec = specOf(key);
+    const raw = this.get(key);
+    if (raw !== undefined && raw !== null) return readKey(spec, raw, `config ${key}`, this.baseDir) as ConfigValue<K>;
+    const fallback = structuredClone(spec.default);
+    return (
+      spec.type === 'path' && typeof fallback === 'string' ? path.resolve(process.cwd(), fallback) : fallback
+    ) as ConfigValue<K>;
   }
 
-  number(keyPath: string, fallback: number, range: { min?: number; max?: number; integer?: boolean } = {}): number {
-    const v = this.get(keyPath);
-    if (v === undefined || v === null) return fallback;
-    return checkNumber(v, `config ${keyPath}`, range);
+  /** A flag that stands for a key: the flag when given (checked against the key's entry), else the key. */
+  valueOr<K extends PlainConfigKey>(key: K, flag: unknown, flagName: string): ConfigValue<K> {
+    if (flag === undefined) return this.value(key);
+    return readFlag(specOf(key), flag, flagName) as ConfigValue<K>;
   }
 
-  boolean(keyPath: string, fallback: boolean): boolean {
-    const v = this.get(keyPath);
-    if (v === undefined || v === null) return fallback;
-    if (typeof v !== 'boolean') throw new UsageError(`config ${keyPath} must be true or false`);
-    return v;
-  }
-
-  stringList(keyPath: string, fallback: readonly string[]): string[] {
-    const v = this.get(keyPath);
-    if (v === undefined || v === null) return [...fallback];
-    if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-      throw new UsageError(`config ${keyPath} must be a list of strings`);
-    return v as string[];
-  }
-
-  /** A path from config, relative to the config file's folder (or the working directory without one). */
-  path(keyPath: string, fallback: string): string {
-    const v = this.string(keyPath);
-    if (v === undefined) return path.resolve(process.cwd(), fallback);
-    return path.resolve(this.baseDir, v);
+  /** A key under a `<placeholder>` entry (`jobs.backup-db.timeoutSeconds`), checked against that entry; undefined when absent. */
+  valueAt<K extends ConfigKey>(entry: K, key: string): ConfigValue<K> | undefined {
+    const raw = this.get(key);
+    if (raw === undefined || raw === null) return undefined;
+    return readKey(specOf(entry), raw, `config ${key}`, this.baseDir) as ConfigValue<K>;
   }
 
   get timezone(): string {
-    const tz = this.string('timezone');
+    const tz = this.value('timezone');
     return tz ? assertTimeZone(tz) : systemTimeZone();
   }
-}
-
-export function checkNumber(
-  value: unknown,
-  what: string,
-  range: { min?: number; max?: number; integer?: boolean } = {},
-): number {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n))
-    throw new UsageError(`${what} must be a number, got ${JSON.stringify(value)}`);
-  if ((range.integer ?? true) && !Number.isInteger(n))
-    throw new UsageError(`${what} must be a whole number, got ${JSON.stringify(value)}`);
-  if (range.min !== undefined && n < range.min) throw new UsageError(`${what} must be at least ${range.min}, got ${n}`);
-  if (range.max !== undefined && n > range.max) throw new UsageError(`${what} must be at most ${range.max}, got ${n}`);
-  return n;
 }
 
 export interface ConfigSource {
@@ -128,5 +106,5 @@ export function resolveDatabaseUrl(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
-  return flag ?? env.DATABASE_URL ?? config.string('database.url') ?? DEFAULT_DATABASE_URL;
+  return flag ?? env.DATABASE_URL ?? config.value('database.url') ?? DEFAULT_DATABASE_URL;
 }

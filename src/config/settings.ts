@@ -104,7 +104,7 @@ export class Settings {
   static async load(db: Db | null, config: Config, tables: TableMap): Promise<Settings> {
     const values = new Map<string, string>();
     for (const d of SETTING_DEFINITIONS) values.set(d.key, d.default);
-    for (const [k, v] of Object.entries(config.section('settings'))) values.set(k, String(v));
+    for (const [k, v] of Object.entries(config.value('settings'))) values.set(k, String(v));
     if (db) {
       const table = tables.table('settings');
       if (await db.tableExists(table)) {

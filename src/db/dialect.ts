@@ -43,15 +43,25 @@ export function yearMonthOf(dialect: Dialect, expr: string): string {
   return dialect === 'sqlite' ? `substr(${expr}, 1, 7)` : `DATE_FORMAT(${expr}, '%Y-%m')`;
 }
 
-/** Refreshes the planner's statistics after a large purge; `full` also reclaims space. */
-export async function optimizeTable(db: Db, table: string, full = false): Promise<void> {
-  if (db.dialect === 'sqlite') {
-    if (full) await db.execute('VACUUM');
-    else await db.execute('PRAGMA optimize');
-    return;
-  }
-  // OPTIMIZE rebuilds InnoDB tables (slow, copies the table); ANALYZE only refreshes statistics.
-  await db.query(`${full ? 'OPTIMIZE' : 'ANALYZE'} TABLE ${db.quote(table)}`);
+/**
+ * What follows a large purge, per engine: `full` reclaims the space (VACUUM on SQLite, OPTIMIZE
+ * TABLE on MariaDB, which copies the table: slow), otherwise only the planner's statistics are
+ * refreshed (PRAGMA optimize, ANALYZE TABLE). `name` is what logs and results call it.
+ */
+export function tableOptimization(db: Pick<Db, 'dialect' | 'quote'>, table: string, full: boolean) {
+  if (db.dialect === 'sqlite')
+    return full ? { name: 'VACUUM', sql: 'VACUUM' } : { name: 'PRAGMA optimize', sql: 'PRAGMA optimize' };
+  const verb = full ? 'OPTIMIZE' : 'ANALYZE';
+  return { name: `${verb} TABLE`, sql: `${verb} TABLE ${db.quote(table)}` };
+}
+
+/** Runs the table's optimization (see tableOptimization); returns its name. */
+export async function optimizeTable(db: Db, table: string, full = false): Promise<string> {
+  const { name, sql } = tableOptimization(db, table, full);
+  // MariaDB answers OPTIMIZE/ANALYZE with a result set: read it as a query.
+  if (db.dialect === 'sqlite') await db.execute(sql);
+  else await db.query(sql);
+  return name;
 }
 
 /** Bytes a table occupies on disk, where the engine reports it (null where it cannot). */

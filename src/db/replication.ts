@@ -6,7 +6,7 @@ import { parseDatabaseUrl } from './url.js';
 
 /** Replica URLs from config `database.replicas` (MariaDB only; checked before the run). */
 export function replicaUrls(config: Config): string[] {
-  const urls = config.stringList('database.replicas', []);
+  const urls = config.value('database.replicas');
   for (const u of urls) {
     if (parseDatabaseUrl(u).kind !== 'mysql')
       throw new UsageError('config database.replicas must list mysql:// or mariadb:// URLs');

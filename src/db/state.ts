@@ -1,4 +1,5 @@
 import { upsertSql } from './dialect.js';
+import { migrate } from './migrate.js';
 import type { Db } from './types.js';
 
 /** Small facts webjobs must remember between runs (e.g. how far a purge has gone), one row each. */
@@ -12,8 +13,6 @@ export async function readState(db: Db, name: string): Promise<string | undefine
 
 /** Written and committed on its own, so it holds before whatever it guards begins. */
 export async function writeState(db: Db, name: string, value: string): Promise<void> {
-  await db.execute(
-    `CREATE TABLE IF NOT EXISTS ${db.quote(STATE_TABLE)} (name VARCHAR(191) NOT NULL PRIMARY KEY, value TEXT NOT NULL)`,
-  );
+  await migrate(db);
   await db.execute(upsertSql(db, STATE_TABLE, ['name', 'value'], ['name']), [name, value]);
 }

@@ -1,8 +1,8 @@
-import { purgeInChunks, type PurgeResult } from '../db/purge.js';
-import { ReplicaWatch, replicaUrls } from '../db/replication.js';
+import { replicaUrls } from '../db/replication.js';
 import type { Config } from '../config/config.js';
-import type { JobContext } from '../runner/job.js';
 import { UsageError } from '../util/errors.js';
+import type { JobOption } from './definition.js';
+import { intInRange } from './option-ranges.js';
 
 /** The options every purging job shares (`--chunk`, `--sleep`, `--max-runtime`, `--max-lag`). */
 export interface PurgeOptions {
@@ -16,90 +16,45 @@ export interface PurgeOptions {
   maxLagSeconds?: number;
 }
 
-export const DEFAULT_CHUNK = 5000;
-/**
- * Without `--chunk`, chunks start at DEFAULT_CHUNK and may grow up to this while each DELETE
- * stays under the statement target (fewer round trips and commits on a fast server); an
- * explicit `--chunk N` is a hard maximum.
- */
-export const DEFAULT_MAX_CHUNK = 25_000;
+/** `--chunk`, `--sleep`, `--max-runtime`, `--max-lag`: the shared chunked-purge options. */
+export const PURGE_OPTIONS: readonly JobOption<PurgeOptions>[] = [
+  {
+    flags: '--chunk <rows>',
+    description:
+      'most rows deleted per chunk, each its own short transaction (default 5000; smaller while deletes run past config purge.targetStatementMs, 100 ms)',
+    type: 'int',
+  },
+  {
+    flags: '--sleep <ms>',
+    description: 'pause between chunks in milliseconds (default 0)',
+    type: 'int',
+    key: 'sleepMs',
+  },
+  {
+    flags: '--max-runtime <seconds>',
+    description: 'stop cleanly after this long and report what is left',
+    type: 'number',
+    key: 'maxRuntimeSeconds',
+  },
+  {
+    flags: '--max-lag <seconds>',
+    description: 'MariaDB: pause while a replica (config database.replicas) lags more than this',
+    type: 'number',
+    key: 'maxLagSeconds',
+  },
+];
 
-export function checkPurgeOptions(o: PurgeOptions): void {
-  if (o.chunk !== undefined && (!Number.isInteger(o.chunk) || o.chunk < 1 || o.chunk > 1_000_000))
-    throw new UsageError('--chunk must be between 1 and 1000000');
-  if (o.sleepMs !== undefined && (!Number.isInteger(o.sleepMs) || o.sleepMs < 0))
-    throw new UsageError('--sleep must be 0 or more milliseconds');
+/** The purge options checked, and the config the purge reads (exit 2 on a bad value). */
+export function resolvePurgeOptions(config: Config, o: PurgeOptions): PurgeOptions {
+  if (o.chunk !== undefined && !Number.isInteger(o.chunk)) throw new UsageError('--chunk must be a whole number');
+  intInRange(o.chunk, '--chunk', 1, 1_000_000);
+  if (o.sleepMs !== undefined && !Number.isInteger(o.sleepMs)) throw new UsageError('--sleep must be a whole number');
+  intInRange(o.sleepMs, '--sleep', 0, 3_600_000);
   if (o.maxRuntimeSeconds !== undefined && !(o.maxRuntimeSeconds > 0))
     throw new UsageError('--max-runtime must be more than 0 seconds');
   if (o.maxLagSeconds !== undefined && !(o.maxLagSeconds >= 0))
     throw new UsageError('--max-lag must be 0 or more seconds');
-}
-
-/** Config the purge reads, checked before the run (exit 2 on a bad value). */
-export function checkPurgeConfig(config: Config): void {
-  config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
+  config.value('purge.targetStatementMs');
   replicaUrls(config);
-}
-
-export interface PurgeRun {
-  table: string;
-  keyColumn: string;
-  where: string;
-  params: readonly unknown[];
-  /** What is being purged, for log lines ("expired cache rows"). */
-  what: string;
-  /** The highest key that can match, when known cheaply (see PurgeSpec.ceiling). */
-  ceiling?: unknown;
-}
-
-/** The DELETE duration chunks adapt to (config purge.targetStatementMs, default 100 ms). */
-export function targetStatementMs(ctx: JobContext): number {
-  return ctx.config.number('purge.targetStatementMs', 100, { min: 1, max: 600_000 });
-}
-
-/**
- * Runs the shared chunked purge with the job's options, clock, sleep, cancellation, replica
- * watch and progress lines. The budget is measured on ctx.clock (tests move it by hand).
- */
-export async function runPurge(
-  ctx: JobContext,
-  run: PurgeRun,
-  o: PurgeOptions,
-  budgetStartMs?: number,
-): Promise<PurgeResult> {
-  let watch: ReplicaWatch | null = null;
-  if (o.maxLagSeconds !== undefined) {
-    const urls = ctx.db.dialect === 'mysql' ? replicaUrls(ctx.config) : [];
-    if (urls.length) watch = await ReplicaWatch.open(urls);
-    else ctx.logger.info('--max-lag: no replicas configured (config database.replicas), nothing to wait for');
-  }
-  const clockMs = () => ctx.clock.now().getTime();
-  const started = budgetStartMs ?? clockMs();
-  try {
-    return await purgeInChunks(ctx.db, {
-      table: run.table,
-      keyColumn: run.keyColumn,
-      where: run.where,
-      params: run.params,
-      chunkSize: o.chunk ?? DEFAULT_CHUNK,
-      maxChunkSize: o.chunk ?? DEFAULT_MAX_CHUNK,
-      targetStatementMs: targetStatementMs(ctx),
-      ceiling: run.ceiling,
-      signal: ctx.signal,
-      sleepMs: o.sleepMs ?? 0,
-      sleep: ctx.sleep,
-      now: clockMs,
-      maxRuntimeMs:
-        o.maxRuntimeSeconds === undefined ? undefined : Math.max(0, o.maxRuntimeSeconds * 1000 - (clockMs() - started)),
-      maxLagSeconds: watch ? o.maxLagSeconds : undefined,
-      replicaLag: watch ? () => watch.lag() : undefined,
-      onLagWait: (lag) =>
-        ctx.logger.info(
-          `replicas lag ${lag === null ? 'unknown (replication not running)' : `${lag} s`}: waiting before the next chunk`,
-        ),
-      onChunk: (p) => ctx.logger.progress({ step: `deleting ${run.what}`, done: p.deleted, unit: 'rows' }),
-    });
-  } finally {
-    await watch?.close();
-  }
+  return { chunk: o.chunk, sleepMs: o.sleepMs, maxRuntimeSeconds: o.maxRuntimeSeconds, maxLagSeconds: o.maxLagSeconds };
 }

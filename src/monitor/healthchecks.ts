@@ -8,22 +8,22 @@ import { errorMessage, UsageError } from '../util/errors.js';
  * run starts (after it took the lock), `URL` on success, `URL/fail` on failure, each with the run id
  * as `rid` and the last 10,000 bytes of the log as the body. A skipped run pings nothing.
  */
-export interface PingOptions {
+interface PingOptions {
   timeoutMs: number;
   retries: number;
   retryDelayMs: number;
 }
 
-export function pingOptions(config: Config): PingOptions {
+function pingOptions(config: Config): PingOptions {
   return {
-    timeoutMs: config.number('monitor.pingTimeoutSeconds', 10, { min: 1, max: 300 }) * 1000,
-    retries: config.number('monitor.pingRetries', 3, { min: 0, max: 10 }),
-    retryDelayMs: config.number('monitor.pingRetryDelayMs', 1000, { min: 0, max: 60_000 }),
+    timeoutMs: config.value('monitor.pingTimeoutSeconds') * 1000,
+    retries: config.value('monitor.pingRetries'),
+    retryDelayMs: config.value('monitor.pingRetryDelayMs'),
   };
 }
 
 export function pingUrlFor(config: Config, job: string): string | null {
-  const pings = config.section('monitor.pings');
+  const pings = config.value('monitor.pings');
   const url = pings[job];
   if (url === undefined || url === null || url === '') return null;
   if (typeof url !== 'string') throw new UsageError(`config monitor.pings.${job} must be a URL`);
@@ -54,7 +54,7 @@ export function lastBytes(text: string, maxBytes = 10_000): string {
   return buf.subarray(start).toString('utf8');
 }
 
-export async function sendPing(
+async function sendPing(
   url: string,
   body: string,
   opts: PingOptions,
@@ -85,7 +85,7 @@ export async function sendPing(
 
 export function healthchecksObserver(config: Config, logger: Logger): RunObserver[] {
   const opts = pingOptions(config);
-  for (const job of Object.keys(config.section('monitor.pings'))) pingUrlFor(config, job); // a malformed URL is exit 2 before the run
+  for (const job of Object.keys(config.value('monitor.pings'))) pingUrlFor(config, job); // a malformed URL is exit 2 before the run
   const masked = (url: string) => logger.mask(url.replace(/\/\/([^/@]*@)?([^/]+)\/.*$/, '//$2/…'));
   return [
     {

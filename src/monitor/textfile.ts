@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Db } from '../db/types.js';
 import type { RunObserver, RunSummary } from '../runner/runner.js';
 import { summarizeRuns, type JobRunSummary } from '../runner/run-summary.js';
-import { ensureRunnerTables } from '../runner/tables.js';
+import { migrate } from '../db/migrate.js';
 import { errorMessage } from '../util/errors.js';
 
 /**
@@ -12,7 +12,7 @@ import { errorMessage } from '../util/errors.js';
  * after every run from the run history, so every server sharing a database reports the same
  * last success whichever of them ran the job.
  */
-export const METRICS: ReadonlyArray<{ name: string; help: string }> = [
+const METRICS: ReadonlyArray<{ name: string; help: string }> = [
   {
     name: 'webjobs_last_run_timestamp_seconds',
     help: 'Start of the last run of the job (skipped runs do not count), unix seconds.',
@@ -58,7 +58,7 @@ export function readMetrics(text: string): Values {
 
 const exitCodeOf = (status: string) => (status === 'succeeded' ? 0 : 1);
 
-export function valuesFromHistory(summaries: Iterable<JobRunSummary>): Values {
+function valuesFromHistory(summaries: Iterable<JobRunSummary>): Values {
   const values: Values = new Map();
   for (const s of summaries) {
     const v = new Map<string, number>();
@@ -75,7 +75,7 @@ export function valuesFromHistory(summaries: Iterable<JobRunSummary>): Values {
 }
 
 /** Writes to a temporary name in the same folder, then renames: the collector never reads half a file. */
-export function writeAtomically(file: string, text: string): void {
+function writeAtomically(file: string, text: string): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   try {
     const fd = fs.openSync(tmp, 'w', 0o644);
@@ -93,9 +93,8 @@ export function writeAtomically(file: string, text: string): void {
 }
 
 export function textfileObserver(config: Config, openDb: () => Promise<Db>): RunObserver[] {
-  const dirSetting = config.string('monitor.textfileDir');
-  if (!dirSetting) return [];
-  const dir = config.path('monitor.textfileDir', '.');
+  const dir = config.value('monitor.textfileDir');
+  if (!dir) return [];
   const file = path.join(dir, 'webjobs.prom');
   return [
     {
@@ -105,7 +104,7 @@ export function textfileObserver(config: Config, openDb: () => Promise<Db>): Run
         try {
           const db = await openDb();
           try {
-            await ensureRunnerTables(db);
+            await migrate(db);
             values = valuesFromHistory((await summarizeRuns(db, [summary.job])).values());
           } finally {
             await db.close().catch(() => undefined);

@@ -3,13 +3,13 @@ import os from 'node:os';
 import type { Transporter } from 'nodemailer';
 import type { Config } from '../config/config.js';
 import { realSleep, type Sleep } from '../util/clock.js';
-import { errorMessage, UsageError } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { maskUrl, urlSecrets } from '../db/url.js';
 
 // Loaded on first use: most runs send no mail, and every run pays for what it loads at start.
 const requireLazy = createRequire(import.meta.url);
 
-export interface MailAttachment {
+interface MailAttachment {
   filename: string;
   path?: string;
   content?: string | Buffer;
@@ -36,14 +36,14 @@ export interface DeliveryResult {
   responseCode?: number;
 }
 
-export interface DeliveryReport {
+interface DeliveryReport {
   sent: string[];
   failed: { to: string; error: string; attempts: number }[];
   /** One entry per recipient, in the order given. */
   results: DeliveryResult[];
 }
 
-export interface SendOptions {
+interface SendOptions {
   /** Called before each wait for another try of a transient failure. */
   onRetry?(info: { to: string; attempt: number; delayMs: number; error: string }): void;
   /** Stops waiting between tries (the message then counts as failed). */
@@ -66,7 +66,7 @@ export interface Mailer {
   close(): void;
 }
 
-export interface MailerOptions {
+interface MailerOptions {
   url?: string;
   from?: string;
   admins?: string[];
@@ -77,7 +77,7 @@ export interface MailerOptions {
 }
 
 /** 4xx replies and dropped connections are worth another try; 5xx refusals are final. */
-export function isTransientSmtpError(err: unknown): boolean {
+function isTransientSmtpError(err: unknown): boolean {
   const e = err as { responseCode?: number; code?: string };
   if (typeof e.responseCode === 'number') return e.responseCode >= 400 && e.responseCode < 500;
   return ['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'ECONNRESET', 'ECONNREFUSED', 'EDNS', 'EPIPE'].includes(e.code ?? '');
@@ -87,23 +87,14 @@ export function mailerOptionsFromConfig(config: Config, env: NodeJS.ProcessEnv =
   const envAdmins = env.WEBJOBS_ADMINS?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const timeoutSeconds = config.number('mail.timeoutSeconds', 15, { min: 1, max: 600 });
+  const timeoutSeconds = config.value('mail.timeoutSeconds');
   return {
-    url: env.SMTP_URL || config.string('mail.url'),
-    from: config.string('mail.from'),
-    admins: envAdmins && envAdmins.length ? envAdmins : config.stringList('mail.admins', []),
-    retryDelaysMs: retryDelays(config),
+    url: env.SMTP_URL || config.value('mail.url'),
+    from: config.value('mail.from'),
+    admins: envAdmins && envAdmins.length ? envAdmins : config.value('mail.admins'),
+    retryDelaysMs: config.value('mail.retryDelaysMs'),
     timeoutMs: timeoutSeconds * 1000,
   };
-}
-
-function retryDelays(config: Config): number[] | undefined {
-  const v = config.get('mail.retryDelaysMs');
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'number' || x < 0)) {
-    throw new UsageError('config mail.retryDelaysMs must be a list of milliseconds');
-  }
-  return v as number[];
 }
 
 const DEFAULT_RETRY_DELAYS_MS = [1000, 4000, 15_000];

@@ -3,7 +3,7 @@ import type { Settings } from '../config/settings.js';
 import type { TableMap } from '../config/tables.js';
 import type { Db } from '../db/types.js';
 import type { Logger } from '../log/logger.js';
-import type { MailMessage, Mailer } from '../notify/mailer.js';
+import type { Mailer } from '../notify/mailer.js';
 import type { Clock, Sleep } from '../util/clock.js';
 
 /** Everything a job may touch, injected: tests pass a fixed clock and a real database. */
@@ -37,21 +37,5 @@ export interface RunInfo {
   options: Record<string, unknown>;
 }
 
-/** A job is data plus one function. */
-export interface JobDefinition<O extends object = Record<string, unknown>, R = unknown> {
-  name: string;
-  description: string;
-  /** The run is cut off (and fails) after this many seconds; config `jobs.<name>.timeoutSeconds` overrides. */
-  timeoutSeconds: number;
-  /** Settings (the `settings` table) the job reads: checked before anything is written; a malformed one is exit 2. */
-  settingKeys?: readonly string[];
-  /** Rejects bad config or options before anything connects or logs (throw UsageError: exit 2, one line). */
-  checkConfig?(config: Config, options: O): void;
-  run(ctx: JobContext, options: O): Promise<R>;
-  /** The message admins get after a success (none when absent). */
-  successEmail?(result: R, info: RunInfo): MailMessage | null;
-  /** The message admins get after a failure (a generic one when absent). */
-  failureEmail?(error: string, info: RunInfo): MailMessage | null;
-}
-
-export type AnyJob = JobDefinition<never, unknown>;
+/** A job's definition lives with the jobs (src/jobs/definition.ts); the runner reads it from here. */
+export type { AnyJob, JobDefinition } from '../jobs/definition.js';

@@ -13,7 +13,7 @@ export interface LockHolder {
   leaseUntilMs: number;
 }
 
-export type LockAttempt =
+type LockAttempt =
   { acquired: true; lock: JobLock; tookOverFrom: LockHolder | null } | { acquired: false; holder: LockHolder };
 
 interface LockRow {

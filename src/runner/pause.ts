@@ -11,10 +11,10 @@ import { formatLocalDateTime } from '../util/time.js';
  * `job-paused:<job>` (or `job-paused:*` for every job), the value saying since when and by whom.
  * A paused job's runs exit 0 as skipped with that reason; `--force` runs it anyway.
  */
-export const PAUSE_PREFIX = 'job-paused:';
+const PAUSE_PREFIX = 'job-paused:';
 export const ALL_JOBS = '*';
 
-export const pauseKey = (job: string) => `${PAUSE_PREFIX}${job}`;
+const pauseKey = (job: string) => `${PAUSE_PREFIX}${job}`;
 
 const isSet = (v: string | undefined): v is string => v !== undefined && v.trim() !== '' && v.trim() !== '0';
 

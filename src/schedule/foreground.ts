@@ -1,22 +1,15 @@
 import cron from 'node-cron';
 import type { ScheduledTask } from 'node-cron';
-import { scheduledInvocation } from '../cli/run-job-command.js';
+import { runJobArgs } from '../cli/job-command.js';
 import type { Db } from '../db/types.js';
-import { findJob } from '../jobs/index.js';
+import { isJobName, loadJob } from '../jobs/registry.js';
 import type { Logger } from '../log/logger.js';
 import type { RunSummary } from '../runner/runner.js';
-import { ensureRunnerTables } from '../runner/tables.js';
+import { migrate } from '../db/migrate.js';
 import { CancelledError, errorMessage } from '../util/errors.js';
 import { formatDuration, formatLocalDateTime } from '../util/time.js';
 import { nextRun, previousRun } from './cron-expr.js';
 import { jitterOffsetSeconds, type ScheduleEntry, type ScheduleSettings } from './schedule.js';
-
-/** Runs one scheduled job to its end; resolves to its exit code. */
-export type RunEntry = (
-  entry: ScheduleEntry,
-  signal: AbortSignal,
-  onSummary: (s: RunSummary) => void,
-) => Promise<number>;
 
 export interface ForegroundOptions {
   schedule: ScheduleSettings;
@@ -25,8 +18,6 @@ export interface ForegroundOptions {
   /** Global flags every run gets (`--config`, `--db`, `--quiet`…), as on a crontab line. */
   globalArgs: string[];
   catchUp: boolean;
-  /** The CLI entry point (injected to avoid an import cycle with src/cli/main.ts). */
-  main: (argv: string[]) => Promise<number>;
 }
 
 interface Running {
@@ -36,8 +27,8 @@ interface Running {
 }
 
 /**
- * `webjobs schedule`: the schedule run in-process by node-cron, each tick through the same command
- * and runner as a crontab line (same locks: it never overlaps a cron-started run). A tick that
+ * `webjobs schedule`: the schedule run in-process by node-cron, each tick through the same options
+ * parsing and runner as a crontab line (same locks: it never overlaps a cron-started run). A tick that
  * finds the job's previous run still going is skipped with a log line; runs missed while the
  * process was down are caught up once at start (within schedule.catchUpHours); SIGTERM/SIGINT
  * stops new runs and waits for the running ones (schedule.shutdownGraceSeconds).
@@ -74,7 +65,7 @@ export class ForegroundScheduler {
         throw new Error(`node-cron rejects the expression of ${entry.job}: ${entry.cron.normalized}`);
       const next = nextRun(entry.cron, now, this.tz);
       logger.info(
-        `  ${[entry.job, ...entry.args].join(' ')}: ${entry.words}, next ${next ? formatLocalDateTime(next, this.tz) : 'never'}${findJob(entry.job) ? '' : ' (not in this build of webjobs: its ticks will fail)'}`,
+        `  ${[entry.job, ...entry.args].join(' ')}: ${entry.words}, next ${next ? formatLocalDateTime(next, this.tz) : 'never'}${isJobName(entry.job) ? '' : ' (not in this build of webjobs: its ticks will fail)'}`,
       );
       const task = cron.createTask(entry.cron.normalized, () => this.tick(entry, 'scheduled'), {
         timezone: this.tz,
@@ -96,7 +87,7 @@ export class ForegroundScheduler {
     let db: Db | null = null;
     try {
       db = await this.opts.openDb();
-      await ensureRunnerTables(db);
+      await migrate(db);
       for (const entry of schedule.entries) {
         if (entry.cron.hasSeconds) continue; // sub-minute schedules catch up by themselves
         const last = previousRun(entry.cron, now, this.tz);
@@ -174,26 +165,23 @@ export class ForegroundScheduler {
         if (cancel.signal.aborted || this.stopping) return;
       }
       const invocation = [entry.job, ...entry.args].join(' ');
-      if (!findJob(entry.job)) {
+      const def = await loadJob(entry.job);
+      if (!def) {
         logger.error(
-          `${entry.job}: no job of that name in this build of webjobs (is it registered in src/jobs/index.ts?): ${why} run of "${invocation}" not started`,
+          `${entry.job}: no job of that name in this build of webjobs (is it registered in src/jobs/registry.ts?): ${why} run of "${invocation}" not started`,
         );
         return;
       }
       logger.info(`start: ${invocation} (${why}, ${entry.words})`);
       const t0 = performance.now();
-      let summary: RunSummary | null = null;
+      let s: RunSummary | null = null;
       let code: number;
       try {
-        code = await scheduledInvocation.run({ signal: cancel.signal, onSummary: (s) => (summary = s) }, () =>
-          this.opts.main(['node', 'webjobs', entry.job, ...entry.args, ...this.opts.globalArgs]),
-        );
+        ({ code, summary: s } = await runJobArgs(def, [...entry.args, ...this.opts.globalArgs], cancel.signal));
       } catch (err) {
         logger.error(`${entry.job}: ${errorMessage(err)}`);
         code = 1;
       }
-      const s = summary as RunSummary | null;
-      if (s) code = s.exitCode;
       const status = s
         ? s.status
         : code === 2

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import type { Config } from '../config/config.js';
+import { loadJobs } from '../jobs/registry.js';
 import { UsageError } from '../util/errors.js';
 import { CronSyntaxError, describeCron, parseCron, type CronExpression } from './cron-expr.js';
 
 /**
  * The one schedule that `cron print`, `setup-cron.sh`, `webjobs schedule`, `status` and `doctor`
- * all read. A static table (it names jobs, it does not import them: a job is looked up by name
- * when it runs), overridden entry by entry from config `schedule.jobs`.
+ * all read: each job's default entry (its definition's `schedule`), overridden entry by entry
+ * from config `schedule.jobs`.
  */
 export interface ScheduleDefault {
   job: string;
@@ -17,35 +18,20 @@ export interface ScheduleDefault {
   purpose: string;
 }
 
-/** The seeds' times: 004 (aggregation 02:00, cache cleanup 03:00, warming 06:00) and 002 (backup 03:00, weekly report Monday 08:00). */
-export const DEFAULT_SCHEDULE: readonly ScheduleDefault[] = [
-  {
-    job: 'aggregate-stats',
-    cron: '0 2 * * *',
-    args: [],
-    purpose: "roll yesterday's API requests up into api_statistics_summary",
-  },
-  { job: 'cleanup-cache', cron: '0 3 * * *', args: [], purpose: 'delete expired cache rows' },
-  { job: 'backup-db', cron: '0 3 * * *', args: ['--type', 'critical'], purpose: 'back up the critical tables' },
-  {
-    job: 'cleanup-tokens',
-    cron: '0 4 * * *',
-    args: [],
-    purpose: 'remove expired tokens, sessions and verification codes',
-  },
-  {
-    job: 'warm-cache',
-    cron: '0 6 * * *',
-    args: [],
-    purpose: 'pre-load the most requested widgets before morning traffic',
-  },
-  {
-    job: 'export-report',
-    cron: '0 8 * * 1',
-    args: ['--period', 'weekly'],
-    purpose: 'mail the weekly user-activity report',
-  },
-];
+/**
+ * The registered jobs' default entries, in the order they run in a day (first hour and minute;
+ * jobs at the same time in registry order), so the crontab block reads as the night goes.
+ */
+export async function defaultSchedule(): Promise<ScheduleDefault[]> {
+  const entries: ScheduleDefault[] = [];
+  for (const job of await loadJobs())
+    if (job.schedule) entries.push({ job: job.name, ...job.schedule, args: [...job.schedule.args] });
+  const minuteOfDay = (e: ScheduleDefault) => {
+    const c = parseCron(e.cron);
+    return (c.hours[0] ?? 0) * 60 + (c.minutes[0] ?? 0);
+  };
+  return entries.sort((a, b) => minuteOfDay(a) - minuteOfDay(b));
+}
 
 export interface ScheduleEntry {
   job: string;
@@ -74,10 +60,10 @@ const JOB_NAME = /^[a-z][a-z0-9-]{0,63}$/;
  * "jitterSeconds": 0, "catchUpHours": 12, "shutdownGraceSeconds": 300 }`. A bad expression is a
  * UsageError naming the job. `false` (or `null`) removes a default entry.
  */
-export function loadSchedule(
+export async function loadSchedule(
   config: Config,
   { allowSeconds = true }: { allowSeconds?: boolean } = {},
-): ScheduleSettings {
+): Promise<ScheduleSettings> {
   const section = config.section('schedule');
   for (const key of Object.keys(section)) {
     if (!['jobs', 'jitterSeconds', 'catchUpHours', 'shutdownGraceSeconds', 'logDir'].includes(key))
@@ -86,8 +72,8 @@ export function loadSchedule(
       );
   }
   const raw = new Map<string, { cron: string; args: string[]; purpose: string }>();
-  for (const d of DEFAULT_SCHEDULE) raw.set(d.job, { cron: d.cron, args: [...d.args], purpose: d.purpose });
-  for (const [job, value] of Object.entries(config.section('schedule.jobs'))) {
+  for (const d of await defaultSchedule()) raw.set(d.job, { cron: d.cron, args: [...d.args], purpose: d.purpose });
+  for (const [job, value] of Object.entries(config.value('schedule.jobs'))) {
     if (!JOB_NAME.test(job)) throw new UsageError(`config schedule.jobs: "${job}" is not a job name`);
     if (value === false || value === null) {
       raw.delete(job);
@@ -139,11 +125,11 @@ export function loadSchedule(
   }
   return {
     entries,
-    jitterSeconds: config.number('schedule.jitterSeconds', 0, { min: 0, max: 3600 }),
-    catchUpHours: config.number('schedule.catchUpHours', 12, { min: 0, max: 24 * 31 }),
-    shutdownGraceSeconds: config.number('schedule.shutdownGraceSeconds', 300, { min: 0, max: 86400 }),
+    jitterSeconds: config.value('schedule.jitterSeconds'),
+    catchUpHours: config.value('schedule.catchUpHours'),
+    shutdownGraceSeconds: config.value('schedule.shutdownGraceSeconds'),
     timeZone: config.timezone,
-    explicitTimeZone: config.string('timezone') !== undefined,
+    explicitTimeZone: config.value('timezone') !== undefined,
   };
 }
 

@@ -111,8 +111,11 @@ export async function buildStatus(
     });
   }
   let circuits: StatusReport['circuits'] = null;
-  if (await db.tableExists('webjobs_circuits')) {
-    const rows = await db.query<{ platform: string; state: string }>('SELECT platform, state FROM webjobs_circuits');
+  const rows = (await db.tableExists('webjobs_circuits'))
+    ? await db.query<{ platform: string; state: string }>('SELECT platform, state FROM webjobs_circuits')
+    : [];
+  // The table exists from the first run on (migrate makes every webjobs_ table): no rows is "none recorded".
+  if (rows.length) {
     const by = (st: string) => rows.filter((r) => String(r.state).toLowerCase().replace('-', '_') === st);
     circuits = {
       total: rows.length,

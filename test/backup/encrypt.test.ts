@@ -7,13 +7,14 @@ import {
   AgeStreamWriter,
   ageEncoder,
   decryptFile,
-  checkRecipientList,
   encrypterFor,
   isAgeFile,
   readIdentityFile,
 } from '../../src/backup/encrypt.js';
 import { checkRecipientsUsable } from '../../src/backup/encrypt.js';
 import { openBackupSql } from '../../src/backup/open-backup.js';
+import { checkRecipients } from '../../src/backup/recipient-check.js';
+import { bech32 } from '@scure/base';
 import { AtomicGzipFile } from '../../src/util/atomic-gzip.js';
 import { UsageError } from '../../src/util/errors.js';
 import { tempDir } from '../support/databases.js';
@@ -116,9 +117,17 @@ describe('age encryption of backup files', () => {
     await expect(checkRecipientsUsable([key.recipient, 'age1qqqqqqqqqqqqqqqq'], 'config r')).rejects.toThrow(
       UsageError,
     );
-    expect(() => checkRecipientList(['ssh-ed25519 AAAAC3Nza'], 'config r')).toThrow(/SSH key/);
-    expect(() => checkRecipientList(['AGE-SECRET-KEY-1X'], 'config r')).toThrow(/not an age recipient/);
-    expect(() => checkRecipientList([], 'config r')).toThrow(/empty/);
+    expect(() => checkRecipients(['ssh-ed25519 AAAAC3Nza'], 'config r')).toThrow(/SSH key/);
+    expect(() => checkRecipients(['AGE-SECRET-KEY-1X'], 'config r')).toThrow(/not an age recipient/);
+    expect(() => checkRecipients([], 'config r')).toThrow(/empty/);
+    // Without the library: a broken checksum, and a well-formed key that is a low-order point.
+    expect(() => checkRecipients([key.recipient, 'age1qqqqqqqqqqqqqqqq'], 'config r')).toThrow(
+      /config r\[1\] is not a usable age recipient/,
+    );
+    const lowOrder = bech32.encodeFromBytes('age', new Uint8Array(32));
+    expect(() => checkRecipients([lowOrder], 'config r')).toThrow(/low-order/);
+    await expect(checkRecipientsUsable([lowOrder], 'config r')).rejects.toThrow(UsageError);
+    expect(() => checkRecipients([key.recipient, ` ${other.recipient} `], 'config r')).not.toThrow();
     await expect(checkRecipientsUsable([key.recipient], 'config r')).resolves.toBeUndefined();
   });
 

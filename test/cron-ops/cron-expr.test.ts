@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Config } from '../../src/config/config.js';
 import { describeCron, intervalMs, nextRun, parseCron, previousRun } from '../../src/schedule/cron-expr.js';
-import { DEFAULT_SCHEDULE, jitterOffsetSeconds, loadSchedule } from '../../src/schedule/schedule.js';
+import { defaultSchedule, jitterOffsetSeconds, loadSchedule } from '../../src/schedule/schedule.js';
 import { UsageError } from '../../src/util/errors.js';
 
 const at = (iso: string) => new Date(iso);
@@ -76,8 +76,8 @@ describe('cron expressions', () => {
 describe('the schedule from config', () => {
   const cfg = (data: Record<string, unknown>) => new Config(data, null, '/tmp');
 
-  it('defaults to the seeds: six jobs at their times with their arguments', () => {
-    const s = loadSchedule(cfg({}));
+  it('defaults to the seeds: six jobs at their times with their arguments, in the order they run', async () => {
+    const s = await loadSchedule(cfg({}));
     expect(s.entries.map((e) => [e.job, e.cron.normalized, e.args.join(' ')])).toEqual([
       ['aggregate-stats', '0 2 * * *', ''],
       ['cleanup-cache', '0 3 * * *', ''],
@@ -86,12 +86,12 @@ describe('the schedule from config', () => {
       ['warm-cache', '0 6 * * *', ''],
       ['export-report', '0 8 * * 1', '--period weekly'],
     ]);
-    expect(DEFAULT_SCHEDULE).toHaveLength(6);
+    expect(await defaultSchedule()).toHaveLength(6);
     expect(s).toMatchObject({ jitterSeconds: 0, catchUpHours: 12 });
   });
 
-  it('overrides, removes and adds entries; a bad expression is a usage error naming the job', () => {
-    const s = loadSchedule(
+  it('overrides, removes and adds entries; a bad expression is a usage error naming the job', async () => {
+    const s = await loadSchedule(
       cfg({
         schedule: {
           jobs: { 'backup-db': '30 1 * * *', 'warm-cache': false, 'export-report': { args: ['--period', 'monthly'] } },
@@ -104,17 +104,17 @@ describe('the schedule from config', () => {
     });
     expect(s.entries.find((e) => e.job === 'warm-cache')).toBeUndefined();
     expect(s.entries.find((e) => e.job === 'export-report')?.args).toEqual(['--period', 'monthly']);
-    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).toThrow(UsageError);
-    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).toThrow(
+    await expect(loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).rejects.toThrow(UsageError);
+    await expect(loadSchedule(cfg({ schedule: { jobs: { 'backup-db': '0 3 * *' } } }))).rejects.toThrow(
       /schedule for backup-db/,
     );
-    expect(() => loadSchedule(cfg({ schedule: { jobs: { 'new-job': { args: [] } } } }))).toThrow(
+    await expect(loadSchedule(cfg({ schedule: { jobs: { 'new-job': { args: [] } } } }))).rejects.toThrow(
       /new-job has no cron expression/,
     );
-    expect(() =>
+    await expect(
       loadSchedule(cfg({ schedule: { jobs: { 'backup-db': { cron: '0 3 * * *', args: ['--config', 'x'] } } } })),
-    ).toThrow(/for the whole schedule/);
-    expect(() => loadSchedule(cfg({ schedule: { jobz: {} } }))).toThrow(/schedule.jobz is not a known key/);
+    ).rejects.toThrow(/for the whole schedule/);
+    await expect(loadSchedule(cfg({ schedule: { jobz: {} } }))).rejects.toThrow(/schedule.jobz is not a known key/);
   });
 
   it('jitter: a fixed offset per host and job, within the bound, differing across hosts', () => {

@@ -134,4 +134,43 @@ describe.each(ENGINES)('one run across processes and servers, pause, unlock on $
       expect((await runCli(['unlock', 'sleepy'], { cwd: work, env: env() })).stderr).toMatch(/sleepy is not locked/);
     },
   );
+
+  it(
+    'a paused run and a locked-out run are written to the history alike: a finished skipped row saying why',
+    { timeout: 120_000 },
+    async () => {
+      const lastRow = () =>
+        t.db.queryOne<Record<string, unknown>>(
+          "SELECT status, attempts, arguments, result, error, finished_at, finished_ms, duration_ms FROM webjobs_runs WHERE job = 'backup-db' ORDER BY id DESC LIMIT 1",
+        );
+      expect((await runCli(['pause', 'backup-db'], { cwd: work, env: env() })).code).toBe(0);
+      const paused = await runCli(['backup-db', '--json'], { cwd: work, env: env() });
+      const pausedRow = await lastRow();
+      expect((await runCli(['resume', 'backup-db'], { cwd: work, env: env() })).code).toBe(0);
+      // This test process holds the lock: alive on this host, lease an hour ahead.
+      const now = Date.now();
+      await t.db.execute(
+        'INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        ['backup-db', 'test', null, os.hostname(), process.pid, now, now + 3_600_000],
+      );
+      try {
+        const locked = await runCli(['backup-db', '--json'], { cwd: work, env: env() });
+        const lockedRow = await lastRow();
+        for (const [run, row, extra] of [
+          [paused, pausedRow, { paused: true }],
+          [locked, lockedRow, { holder: { host: os.hostname(), pid: process.pid } }],
+        ] as const) {
+          expect(run.code, run.stderr).toBe(0);
+          const reason = JSON.parse(run.stdout).reason as string;
+          expect(row).toMatchObject({ status: 'skipped', error: reason });
+          expect(Number(row?.attempts)).toBe(0);
+          expect(JSON.parse(String(row?.result))).toEqual({ skipped: true, reason, ...extra });
+          expect(JSON.parse(String(row?.arguments))).toMatchObject({ dryRun: false });
+          for (const column of ['finished_at', 'finished_ms', 'duration_ms']) expect(row?.[column]).not.toBeNull();
+        }
+      } finally {
+        await t.db.execute("DELETE FROM webjobs_locks WHERE name = 'backup-db'");
+      }
+    },
+  );
 });

@@ -95,7 +95,12 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
         ['webjobs_last_exit_code', 'gauge'],
       ]);
       expect(value('webjobs_last_exit_code', 'sleepy')).toBe(0);
-      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
+      // The run is stamped when it takes its lock: after the invocation started, before it ended.
+      const invokedAt = Date.parse(s.startedAt) / 1000;
+      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeGreaterThanOrEqual(invokedAt - 0.001);
+      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeLessThanOrEqual(
+        invokedAt + s.durationMs / 1000,
+      );
       expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBeGreaterThanOrEqual(
         Date.parse(s.startedAt) / 1000,
       );
@@ -191,7 +196,12 @@ describe('monitoring: healthchecks pings to a real HTTP server, Prometheus textf
       const s = JSON.parse(r.stdout);
       expect(s.warnings).toEqual([expect.stringMatching(/metrics written from this run only \(history unreadable: /)]);
       expect(value('webjobs_last_exit_code', 'sleepy')).toBe(1);
-      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeCloseTo(Date.parse(s.startedAt) / 1000, 0);
+      // The run is stamped when it takes its lock: after the invocation started, before it ended.
+      const invokedAt = Date.parse(s.startedAt) / 1000;
+      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeGreaterThanOrEqual(invokedAt - 0.001);
+      expect(value('webjobs_last_run_timestamp_seconds', 'sleepy')).toBeLessThanOrEqual(
+        invokedAt + s.durationMs / 1000,
+      );
       expect(value('webjobs_last_success_timestamp_seconds', 'sleepy')).toBe(before);
     },
   );

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunHistory } from '../../src/runner/history.js';
-import { ensureRunnerTables } from '../../src/runner/tables.js';
+import { migrate } from '../../src/db/migrate.js';
 import { ENGINES, tempDir, type TestDatabase } from '../support/databases.js';
 import { runCli } from '../support/cli.js';
 
@@ -40,7 +40,7 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
   beforeAll(async () => {
     t = await create();
     work = tempDir();
-    await ensureRunnerTables(t.db);
+    await migrate(t.db);
     // backup-db (daily): last success 3 days ago, a failure an hour ago → stale.
     await record('backup-db', 'succeeded', 3 * DAY, { durationMs: 65_000, host: 'app-1' });
     await record('backup-db', 'failed', HOUR, { error: 'disk full' });
@@ -58,10 +58,9 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
       'INSERT INTO webjobs_locks (name, owner, run_id, host, pid, acquired_at_ms, lease_until_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ['cleanup-tokens', 'o', null, 'app-2', 4242, now - 5000, now + 55_000],
     );
-    // Circuits written by warm-cache (its table, read only by status).
-    await t.db.execute('CREATE TABLE webjobs_circuits (platform VARCHAR(100) PRIMARY KEY, state VARCHAR(16) NOT NULL)');
+    // Circuits written by warm-cache (its table, created by migrate with the others; read only by status).
     await t.db.execute(
-      "INSERT INTO webjobs_circuits (platform, state) VALUES ('booking', 'open'), ('expedia', 'closed'), ('airbnb', 'half_open'), ('agoda', 'closed')",
+      "INSERT INTO webjobs_circuits (platform, state, trial_leases, updated_at_ms) VALUES ('booking', 'open', '[]', 0), ('expedia', 'closed', '[]', 0), ('airbnb', 'half_open', '[]', 0), ('agoda', 'closed', '[]', 0)",
     );
     expect((await cli(['pause', 'warm-cache', '--note', 'API quota'])).code).toBe(0);
   });
@@ -138,5 +137,27 @@ describe.each(ENGINES)('status and history from recorded runs on $engine', ({ cr
     expect(text.stdout.trim().split('\n')).toHaveLength(2);
     expect(text.stdout).toMatch(/aggregate-stats +failed +1\.50 s .* boom again/);
     expect((await cli(['history', '--limit', '0'])).code).toBe(2);
+  });
+});
+
+describe.each(ENGINES)('status before warm-cache ever ran, on $engine', ({ create }) => {
+  let t: TestDatabase;
+  let work: string;
+  beforeAll(async () => {
+    t = await create();
+    work = tempDir();
+  });
+  afterAll(async () => {
+    await t?.cleanup();
+    fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it('says "none recorded" for circuits, as before webjobs_circuits was made with the other tables', async () => {
+    const env = { DATABASE_URL: t.url };
+    expect((await runCli(['init'], { cwd: work, env })).code).toBe(0);
+    expect(await t.db.tableExists('webjobs_circuits')).toBe(true);
+    const json = await runCli(['status', '--json'], { cwd: work, env });
+    expect((JSON.parse(json.stdout) as { circuits: unknown }).circuits).toBeNull();
+    expect((await runCli(['status'], { cwd: work, env })).stdout).toMatch(/^circuits: none recorded$/m);
   });
 });

@@ -109,7 +109,8 @@ describe.each(ENGINES)('warm-cache from the command line on $engine', ({ create 
     expect(s.result.widgets[0]?.url).toBe(`${server.url}/api/v1/widgets/1?p=bad`);
     expect(r.stderr).toContain(`would GET ${server.url}/api/v1/widgets/101?p=good`);
     expect(server.total()).toBe(0);
-    expect(await t.db.tableExists('webjobs_circuits')).toBe(false);
+    // The skipped run above made webjobs' tables (migrate); the dry run adds no circuit to them.
+    expect(await t.db.query('SELECT platform FROM webjobs_circuits')).toEqual([]);
   });
 
   it('a failing platform opens its circuit after the threshold; the rest is skipped, the other platform warmed', async () => {

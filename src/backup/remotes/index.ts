@@ -7,6 +7,7 @@ import type { Sleep } from '../../util/clock.js';
 import { errorMessage, UsageError } from '../../util/errors.js';
 import { digestFile, type Digest } from '../sha256.js';
 import { knownHostKeys } from './known-hosts.js';
+import type { S3Settings } from './s3.js';
 import type { BackupRemote, RemoteFile } from './types.js';
 import { parseRemoteUrl, type RemoteTarget } from './url.js';
 
@@ -15,16 +16,9 @@ export type { RemoteTarget } from './url.js';
 
 /** config `backup.remotes`, each URL checked (exit 2 on a bad one); SFTP ones need `backup.sftp.keyFile`. */
 export function remotesFromConfig(config: Config): RemoteTarget[] {
-  const targets = config
-    .stringList('backup.remotes', [])
-    .map((url, i) => parseRemoteUrl(url, `config backup.remotes[${i}]`));
-  if (targets.some((t) => t.kind === 'sftp') && !config.string('backup.sftp.keyFile'))
-    throw new UsageError('config backup.sftp.keyFile is required for sftp:// remotes (a private key file)');
-  if (targets.some((t) => t.kind === 's3')) {
-    config.section('backup.s3');
-    for (const k of ['endpoint', 'region', 'accessKeyId', 'secretAccessKey']) config.string(`backup.s3.${k}`);
-    config.boolean('backup.s3.forcePathStyle', false);
-  }
+  const targets = config.value('backup.remotes').map((url, i) => parseRemoteUrl(url, `config backup.remotes[${i}]`));
+  if (targets.some((t) => t.kind === 'sftp')) sftpKeyFile(config);
+  if (targets.some((t) => t.kind === 's3')) s3Settings(config);
   return targets;
 }
 
@@ -35,7 +29,7 @@ export function remotesFromConfig(config: Config): RemoteTarget[] {
 export function checkRemoteAccess(targets: RemoteTarget[], config: Config): void {
   for (const t of targets) {
     if (t.kind !== 'sftp') continue;
-    const keyFile = config.path('backup.sftp.keyFile', '');
+    const keyFile = sftpKeyFile(config);
     try {
       fs.accessSync(keyFile, fs.constants.R_OK);
     } catch {
@@ -46,7 +40,25 @@ export function checkRemoteAccess(targets: RemoteTarget[], config: Config): void
 }
 
 function sftpKnownHosts(config: Config): string {
-  return config.path('backup.sftp.knownHostsFile', path.join(os.homedir(), '.ssh', 'known_hosts'));
+  return config.value('backup.sftp.knownHostsFile') ?? path.join(os.homedir(), '.ssh', 'known_hosts');
+}
+
+function sftpKeyFile(config: Config): string {
+  const keyFile = config.value('backup.sftp.keyFile');
+  if (keyFile === undefined)
+    throw new UsageError('config backup.sftp.keyFile is required for sftp:// remotes (a private key file)');
+  return keyFile;
+}
+
+/** config backup.s3, each key checked; absent ones are left to the SDK (AWS environment variables, profiles). */
+function s3Settings(config: Config): S3Settings {
+  return {
+    endpoint: config.value('backup.s3.endpoint'),
+    region: config.value('backup.s3.region'),
+    accessKeyId: config.value('backup.s3.accessKeyId'),
+    secretAccessKey: config.value('backup.s3.secretAccessKey'),
+    forcePathStyle: config.value('backup.s3.forcePathStyle'),
+  };
 }
 
 /** Secrets the S3 SDK may take from the environment: registered for masking when a remote is used. */
@@ -64,22 +76,13 @@ export async function openRemote(target: RemoteTarget, config: Config): Promise<
     // version that runs): a line in every cron mail that no operator can act on from here.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const { S3Remote } = await import('./s3.js');
-    return new S3Remote(target.url, target.bucket, target.prefix, {
-      endpoint: config.string('backup.s3.endpoint'),
-      region: config.string('backup.s3.region'),
-      accessKeyId: config.string('backup.s3.accessKeyId'),
-      secretAccessKey: config.string('backup.s3.secretAccessKey'),
-      forcePathStyle:
-        config.get('backup.s3.forcePathStyle') === undefined
-          ? undefined
-          : config.boolean('backup.s3.forcePathStyle', false),
-    });
+    return new S3Remote(target.url, target.bucket, target.prefix, s3Settings(config));
   }
   const { SftpRemote } = await import('./sftp.js');
   return SftpRemote.connect(target.url, target, {
-    keyFile: config.path('backup.sftp.keyFile', ''),
+    keyFile: sftpKeyFile(config),
     knownHostsFile: sftpKnownHosts(config),
-    passphrase: config.string('backup.sftp.passphrase'),
+    passphrase: config.value('backup.sftp.passphrase'),
   });
 }
 
@@ -136,11 +139,10 @@ export interface CopyOptions {
 }
 
 export function remoteRetryPolicy(config: Config): { tries: number; backoffMs: number[] } {
-  const tries = config.number('backup.remoteRetry.tries', 3, { min: 1, max: 20, integer: true });
-  const raw = config.get('backup.remoteRetry.backoffSeconds');
-  if (raw !== undefined && (!Array.isArray(raw) || raw.some((s) => typeof s !== 'number' || s < 0)))
-    throw new UsageError('config backup.remoteRetry.backoffSeconds must be a list of seconds');
-  return { tries, backoffMs: ((raw as number[] | undefined) ?? [5, 30]).map((s) => s * 1000) };
+  return {
+    tries: config.value('backup.remoteRetry.tries'),
+    backoffMs: config.value('backup.remoteRetry.backoffSeconds').map((s) => s * 1000),
+  };
 }
 
 /**

@@ -48,10 +48,8 @@ export interface WebsiteOutcome {
   error?: string;
 }
 
-export const DEFAULT_WEBSITE_DB_TEMPLATE = 'databases/website_{id}.sqlite';
-
 export function checkWebsiteTemplate(config: Config): string {
-  const template = config.string('websites.databasePath', DEFAULT_WEBSITE_DB_TEMPLATE);
+  const template = config.value('websites.databasePath');
   if (!template.includes('{id}'))
     throw new UsageError(`config websites.databasePath must contain {id}, got ${JSON.stringify(template)}`);
   return template;

@@ -1,11 +1,9 @@
 import type { Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { TableMap } from '../../config/tables.js';
-import { optimizeTable, tableSizeBytes } from '../../db/dialect.js';
-import { countMatching } from '../../db/purge.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
-import { JobSkipped, UsageError } from '../../util/errors.js';
-import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { checkPurgeConfig, checkPurgeOptions, runPurge, type PurgeOptions } from '../purge-options.js';
+
+import { defineJob, runFrom } from '../definition.js';
+import { PURGE_OPTIONS, resolvePurgeOptions, type PurgeOptions } from '../purge-options.js';
 
 export interface CleanupCacheOptions extends PurgeOptions {
   /** Run even when the setting cache-cleanup-enabled is 0. */
@@ -41,21 +39,31 @@ export interface CacheLayout {
   expiry: ExpiryFormat;
 }
 
+/** The run's options and the cache table's layout, checked. */
+export interface Resolved {
+  force: boolean;
+  vacuum: boolean;
+  purge: PurgeOptions;
+  layout: CacheLayout;
+}
+
+function resolve(config: Config, _settings: Settings, options: CleanupCacheOptions): Resolved {
+  return {
+    force: Boolean(options.force),
+    vacuum: Boolean(options.vacuum),
+    purge: resolvePurgeOptions(config, options),
+    layout: cacheLayout(config, new TableMap(config)),
+  };
+}
+
 /**
  * The cache table's layout: the reference `cache(key, value, expires_at DATETIME)` by default;
  * config `cleanupCache.layout: "laravel"` switches to Laravel's `cache(key, value, expiration)`
  * in unix seconds; `tables.cache.*` renames anything and `cleanupCache.expiry` picks the format.
  */
 export function cacheLayout(config: Config, tables: TableMap): CacheLayout {
-  const layout = config.string('cleanupCache.layout', 'reference');
-  if (layout !== 'reference' && layout !== 'laravel')
-    throw new UsageError(`config cleanupCache.layout must be "reference" or "laravel", got ${JSON.stringify(layout)}`);
-  const laravel = layout === 'laravel';
-  const expiry = config.string('cleanupCache.expiry', laravel ? 'unix-seconds' : 'datetime');
-  if (expiry !== 'datetime' && expiry !== 'unix-seconds')
-    throw new UsageError(
-      `config cleanupCache.expiry must be "datetime" or "unix-seconds", got ${JSON.stringify(expiry)}`,
-    );
+  const laravel = config.value('cleanupCache.layout') === 'laravel';
+  const expiry = config.value('cleanupCache.expiry') ?? (laravel ? 'unix-seconds' : 'datetime');
   const mappedExpiry = config.get('tables.cache.columns.expires_at');
   return {
     table: tables.table('cache'),
@@ -65,106 +73,24 @@ export function cacheLayout(config: Config, tables: TableMap): CacheLayout {
   };
 }
 
-async function run(ctx: JobContext, options: CleanupCacheOptions): Promise<CleanupCacheResult> {
-  const enabled = ctx.settings.bool('cache-cleanup-enabled');
-  if (!enabled && !options.force)
-    throw new JobSkipped('cache cleanup is disabled (setting cache-cleanup-enabled = 0); --force runs it anyway', {
-      setting: 'cache-cleanup-enabled',
-    });
-  if (!enabled) ctx.logger.info('cache-cleanup-enabled is 0, running because of --force');
-  const layout = cacheLayout(ctx.config, ctx.tables);
-  if (!(await ctx.db.tableExists(layout.table)))
-    throw new Error(`table ${layout.table} does not exist in ${ctx.db.description}`);
-  const columns = await ctx.db.columnsOf(layout.table);
-  for (const c of [layout.keyColumn, layout.expiryColumn]) {
-    if (!columns.includes(c))
-      throw new UsageError(
-        `table ${layout.table} has no column ${c} (columns: ${columns.join(', ')}); set config tables.cache.columns or cleanupCache.layout`,
-      );
-  }
-  const now = ctx.clock.now();
-  const e = ctx.db.quote(layout.expiryColumn);
-  const expiredBefore =
-    layout.expiry === 'unix-seconds' ? Math.floor(now.getTime() / 1000) : formatLocalDateTime(now, ctx.timeZone);
-  // Laravel treats expiration <= now as expired; the reference schema's seed deletes expires_at < NOW().
-  const where = layout.expiry === 'unix-seconds' ? `${e} <= ?` : `${e} < ?`;
-  const result: CleanupCacheResult = {
-    table: layout.table,
-    expiryColumn: layout.expiryColumn,
-    expiry: layout.expiry,
-    expiredBefore,
-    rowsDeleted: 0,
-    chunks: 0,
-    longestStatementMs: 0,
-    sizeBeforeBytes: await tableSizeBytes(ctx.db, layout.table),
-    sizeAfterBytes: null,
-    spaceReclaimedBytes: null,
-    optimized: null,
-    stoppedEarly: null,
-    remaining: 0,
-  };
-
-  if (ctx.dryRun) {
-    result.rowsDeleted = await countMatching(ctx.db, layout.table, where, [expiredBefore]);
-    result.sizeAfterBytes = result.sizeBeforeBytes;
-    ctx.logger.info(
-      `would delete ${result.rowsDeleted} expired rows of ${layout.table} (${layout.expiryColumn} before ${expiredBefore}) in chunks of ${options.chunk ?? 5000}, then ${optimizeName(ctx, options.vacuum)}`,
-    );
-    return result;
-  }
-
-  ctx.logger.step(`deleting expired rows of ${layout.table} (${layout.expiryColumn} before ${expiredBefore})`);
-  const t0 = performance.now();
-  const res = await runPurge(
-    ctx,
-    {
-      table: layout.table,
-      keyColumn: layout.keyColumn,
-      where,
-      params: [expiredBefore],
-      what: `expired ${layout.table} rows`,
-    },
-    options,
-  );
-  result.rowsDeleted = res.deleted;
-  result.chunks = res.chunks;
-  result.longestStatementMs = Math.round(res.longestStatementMs);
-  result.stoppedEarly = res.stoppedEarly;
-  result.remaining = res.remaining;
-  ctx.logger.info(
-    `deleted ${res.deleted} expired rows in ${res.chunks} chunk(s) in ${formatDuration(performance.now() - t0)}; longest statement ${result.longestStatementMs} ms`,
-  );
-  if (res.stoppedEarly)
-    ctx.warn(`stopped after --max-runtime with ${res.remaining} expired rows left; the next run continues`);
-
-  if (res.deleted > 0 || options.vacuum) {
-    await optimizeTable(ctx.db, layout.table, Boolean(options.vacuum));
-    result.optimized = optimizeName(ctx, options.vacuum);
-  }
-  result.sizeAfterBytes = await tableSizeBytes(ctx.db, layout.table);
-  if (result.sizeBeforeBytes !== null && result.sizeAfterBytes !== null)
-    result.spaceReclaimedBytes = Math.max(0, result.sizeBeforeBytes - result.sizeAfterBytes);
-  if (result.spaceReclaimedBytes !== null)
-    ctx.logger.info(
-      `${layout.table}: ${formatBytes(result.spaceReclaimedBytes)} reclaimed${result.optimized ? ` (${result.optimized})` : ''}`,
-    );
-  return result;
-}
-
-function optimizeName(ctx: JobContext, vacuum?: boolean): string {
-  if (ctx.db.dialect === 'sqlite') return vacuum ? 'VACUUM' : 'PRAGMA optimize';
-  return vacuum ? 'OPTIMIZE TABLE' : 'ANALYZE TABLE';
-}
-
-export const cleanupCacheJob: JobDefinition<CleanupCacheOptions, CleanupCacheResult> = {
+export const cleanupCacheJob = defineJob<CleanupCacheOptions, Resolved, CleanupCacheResult>({
   name: 'cleanup-cache',
+  description: 'Delete expired cache rows in short chunks (the app keeps working), then optimize the table',
+  schedule: { cron: '0 3 * * *', args: [], purpose: 'delete expired cache rows' },
   settingKeys: ['cache-cleanup-enabled'],
-  description: 'Delete expired rows of the cache table in short chunks, then optimize it',
   timeoutSeconds: 3600,
-  checkConfig(config, options) {
-    checkPurgeOptions(options);
-    checkPurgeConfig(config);
-    cacheLayout(config, new TableMap(config));
-  },
-  run,
-};
+  examples: [
+    'webjobs cleanup-cache',
+    'webjobs cleanup-cache --chunk 2000 --sleep 50 --max-runtime 600',
+    'webjobs cleanup-cache --dry-run --json',
+  ],
+  options: [
+    { flags: '--force', description: 'run even when the setting cache-cleanup-enabled is 0' },
+    { flags: '--vacuum', description: 'VACUUM (SQLite) / OPTIMIZE TABLE (MariaDB) afterwards to reclaim space' },
+    ...PURGE_OPTIONS,
+  ],
+  resolve,
+  run: runFrom(() => import('./run.js')),
+});
+
+export default cleanupCacheJob;

@@ -1,40 +1,9 @@
-import path from 'node:path';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
-import { CancelledError, errorMessage, PartialFailure, TimeoutError } from '../../util/errors.js';
-import { formatBytes, formatDuration, formatLocalDateTime } from '../../util/time.js';
-import { retryPolicy } from '../../runner/runner.js';
-import { isTransientError } from '../../runner/transient.js';
-import { resolveSettings, type CleanupSettings, type CleanupTokensOptions } from './settings.js';
-import {
-  applyRetentionRule,
-  deactivateIdleApiKeys,
-  expireApiKeys,
-  expireWebsiteTokens,
-  localDaysAgo,
-  purgeSessionsAndTokens,
-  summarizeAndPurgeStatistics,
-  type StepOutcome,
-} from './steps.js';
-import { cleanTempDirs } from './temp-files.js';
+import { defineJob, runFrom } from '../definition.js';
+import { cleanupTokensSuccessEmail } from '../../notify/templates/cleanup-tokens.js';
+import { resolve, type CleanupTokensOptions, type Resolved } from './resolve.js';
+import type { StepReport } from './step-runner.js';
 
-export type { CleanupTokensOptions } from './settings.js';
-
-/** The seed's breakdown keys, in the seed's order; retention rules follow as `retention:<name>`. */
-export const STEP_NAMES = [
-  'expired_api_keys',
-  'inactive_api_keys',
-  'expired_website_tokens',
-  'old_statistics',
-  'temp_files',
-  'session_tokens',
-] as const;
-
-export interface StepReport extends StepOutcome {
-  step: string;
-  status: 'ok' | 'failed';
-  error?: string;
-  durationMs: number;
-}
+export type { CleanupTokensOptions, Resolved } from './resolve.js';
 
 export interface CleanupTokensResult {
   dryRun: boolean;
@@ -53,171 +22,48 @@ export interface CleanupTokensResult {
   };
 }
 
-const DESCRIPTIONS: Record<string, string> = {
-  expired_api_keys: 'Expired API Keys',
-  inactive_api_keys: 'Inactive API Keys',
-  expired_website_tokens: 'Expired Website Tokens',
-  old_statistics: 'Old Statistics Records',
-  temp_files: 'Temporary Files',
-  session_tokens: 'Session Tokens',
-};
-
-const VERB: Record<string, [string, string]> = {
-  expired_api_keys: ['marked expired', 'would be marked expired'],
-  inactive_api_keys: ['marked inactive', 'would be marked inactive'],
-  expired_website_tokens: ['verification tokens cleared', 'verification tokens would be cleared'],
-  old_statistics: ['detail rows summarized and deleted', 'detail rows would be summarized and deleted'],
-  temp_files: ['files removed', 'files would be removed'],
-  session_tokens: ['sessions and tokens deleted', 'sessions and tokens would be deleted'],
-};
-
-function stepLine(r: StepReport, dryRun: boolean): string {
-  const [done, would] =
-    VERB[r.step] ??
-    (r.step.startsWith('retention:') ? ['rows changed', 'rows would be changed'] : ['changed', 'would change']);
-  if (r.status === 'failed') return `${r.step}: FAILED: ${r.error ?? 'unknown error'}`;
-  const samples = dryRun && r.sampleIds.length ? ` (e.g. ${r.sampleIds.map(String).join(', ')})` : '';
-  const notes = r.notes.length ? `; ${r.notes.join('; ')}` : '';
-  return `${r.step}: ${r.count} ${dryRun ? would : done}${samples}${notes}`;
-}
-
-async function run(ctx: JobContext, options: CleanupTokensOptions): Promise<CleanupTokensResult> {
-  const settings: CleanupSettings = resolveSettings(ctx.config, options);
-  const nowDate = ctx.clock.now();
-  const nowMs = nowDate.getTime();
-  const now = formatLocalDateTime(nowDate, ctx.timeZone);
-  const steps: StepReport[] = [];
-
-  const policy = retryPolicy(ctx.config);
-  const step = async (name: string, fn: () => Promise<StepOutcome>) => {
-    const t0 = performance.now();
-    ctx.logger.step(`${name}${ctx.dryRun ? ' (dry run)' : ''}`);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await fn();
-        steps.push({ step: name, status: 'ok', ...outcome, durationMs: Math.round(performance.now() - t0) });
-        return;
-      } catch (err) {
-        // Cancellation and the time budget stop the whole run; anything else fails only this step.
-        if (err instanceof CancelledError || err instanceof TimeoutError || ctx.signal.aborted) throw err;
-        const message = errorMessage(err);
-        // A busy database or a deadlock: the step rolled back, and every step is safe to repeat.
-        if (isTransientError(err) && attempt < policy.tries) {
-          const wait = policy.backoffMs[Math.min(attempt - 1, policy.backoffMs.length - 1)] ?? 0;
-          ctx.logger.warn(
-            `${name} failed (${message}); try ${attempt + 1} of ${policy.tries} in ${formatDuration(wait)}`,
-          );
-          await ctx.sleep(wait, ctx.signal);
-          continue;
-        }
-        ctx.logger.error(`${name} failed: ${message}`);
-        steps.push({
-          step: name,
-          status: 'failed',
-          error: message,
-          count: 0,
-          sampleIds: [],
-          notes: [],
-          durationMs: Math.round(performance.now() - t0),
-        });
-        return;
-      }
-    }
-  };
-
-  await step('expired_api_keys', () => expireApiKeys(ctx, now));
-  await step('inactive_api_keys', () =>
-    deactivateIdleApiKeys(ctx, now, localDaysAgo(nowDate, settings.inactiveDays, ctx.timeZone), settings.inactiveDays),
-  );
-  await step('expired_website_tokens', () => expireWebsiteTokens(ctx, now));
-  await step('old_statistics', () =>
-    summarizeAndPurgeStatistics(
-      ctx,
-      localDaysAgo(nowDate, settings.statisticsRetentionDays, ctx.timeZone),
-      settings.chunkSize,
-      settings.statisticsPaths,
-    ),
-  );
-  await step('temp_files', async () => {
-    const dirs = settings.tempDirs.map((d) => path.resolve(ctx.config.baseDir, d));
-    const cutoffMs = nowMs - settings.tempHours * 3_600_000;
-    const res = await cleanTempDirs(dirs, cutoffMs, {
-      dryRun: ctx.dryRun,
-      signal: ctx.signal,
-      onRemoveError: (file, err) => ctx.warn(`could not remove ${file}: ${err.message}`),
-    });
-    const notes = res.dirs
-      .filter((d) => d.state !== 'cleaned')
-      .map((d) => `${d.dir} ${d.state === 'missing' ? 'does not exist' : 'is not a folder'}, skipped`);
-    return {
-      count: res.files,
-      sampleIds: res.samples,
-      notes,
-      details: { bytes: res.bytes, olderThan: formatLocalDateTime(new Date(cutoffMs), ctx.timeZone), dirs: res.dirs },
-    };
-  });
-  await step('session_tokens', () => purgeSessionsAndTokens(ctx, nowMs, now, settings));
-  for (const rule of settings.rules)
-    await step(`retention:${rule.name}`, () => applyRetentionRule(ctx, rule, nowMs, settings));
-
-  const breakdown = Object.fromEntries(steps.map((s) => [s.step, s.count]));
-  const failedSteps = steps.filter((s) => s.status === 'failed').map((s) => s.step);
-  const result: CleanupTokensResult = {
-    dryRun: ctx.dryRun,
-    totalCleaned: steps.reduce((sum, s) => sum + s.count, 0),
-    breakdown,
-    steps,
-    failedSteps,
-    thresholds: {
-      inactiveDays: settings.inactiveDays,
-      statisticsRetentionDays: settings.statisticsRetentionDays,
-      tempHours: settings.tempHours,
-      sessionDays: settings.sessionDays,
-      chunkSize: settings.chunkSize,
-    },
-  };
-
-  ctx.logger.finish();
-  // One line per step: always in a dry run (that is its report), otherwise when anything changed or failed.
-  if (ctx.dryRun || result.totalCleaned > 0 || failedSteps.length) {
-    for (const s of steps)
-      (s.status === 'failed' ? ctx.logger.error : ctx.logger.info).call(ctx.logger, stepLine(s, ctx.dryRun));
-  }
-  ctx.logger.info(`${ctx.dryRun ? 'would clean' : 'cleaned'} ${result.totalCleaned} item(s) in total`);
-  if (failedSteps.length) {
-    const reasons = steps.filter((s) => s.status === 'failed').map((s) => `${s.step} (${s.error ?? 'unknown error'})`);
-    throw new PartialFailure(
-      `${failedSteps.length} of ${steps.length} cleanup step(s) failed: ${reasons.join('; ')}`,
-      result,
-    );
-  }
-  return result;
-}
-
-export const cleanupTokensJob: JobDefinition<CleanupTokensOptions, CleanupTokensResult> = {
+export const cleanupTokensJob = defineJob<CleanupTokensOptions, Resolved, CleanupTokensResult>({
   name: 'cleanup-tokens',
   description:
-    'Retire expired and idle API keys, expired verification tokens, old statistics (summarized first), temp files, sessions, and configured retention rules',
+    'Retire expired and idle API keys, clear expired verification tokens, summarize then delete old statistics, remove old temp files, sessions and tokens, apply retention.rules',
+  schedule: { cron: '0 4 * * *', args: [], purpose: 'remove expired tokens, sessions and verification codes' },
   timeoutSeconds: 3600,
-  checkConfig(config, options) {
-    resolveSettings(config, options);
-  },
-  run,
-  successEmail(r, info) {
-    if (r.dryRun || r.totalCleaned === 0) return null;
-    const lines = [`${info.appName} Token Cleanup Summary:`, ''];
-    for (const s of r.steps) {
-      const label = DESCRIPTIONS[s.step] ?? `Retention rule ${s.step.slice('retention:'.length)}`;
-      lines.push(`• ${label}: ${s.count}`);
-    }
-    const temp = r.steps.find((s) => s.step === 'temp_files');
-    const bytes = temp?.details?.bytes;
-    if (typeof bytes === 'number' && bytes > 0) lines.push(`  (temporary files freed ${formatBytes(bytes)})`);
-    lines.push(
-      '',
-      `Total Items Cleaned: ${r.totalCleaned}`,
-      `Timestamp: ${formatLocalDateTime(info.startedAt, info.timeZone)}`,
-    );
-    return { subject: `[${info.appName}] Token Cleanup Summary`, text: lines.join('\n') };
-  },
-};
+  examples: [
+    'webjobs cleanup-tokens --dry-run',
+    'webjobs cleanup-tokens --inactive-days 60 --json',
+    'webjobs cleanup-tokens --config /etc/webjobs.json',
+  ],
+  options: [
+    {
+      flags: '--inactive-days <n>',
+      description: 'active API keys unused this many days become inactive (default: config cleanup.inactiveDays or 90)',
+      type: 'int',
+    },
+    {
+      flags: '--statistics-retention-days <n>',
+      description: 'website_statistics kept this many days (default: config cleanup.statisticsRetentionDays or 365)',
+      type: 'int',
+    },
+    {
+      flags: '--temp-hours <n>',
+      description:
+        'temporary files older than this many hours are removed (default: config cleanup.tempFileHours or 24)',
+      type: 'int',
+    },
+    {
+      flags: '--session-days <n>',
+      description: 'sessions idle this many days are deleted (default: config cleanup.sessionIdleDays or 30)',
+      type: 'int',
+    },
+    {
+      flags: '--chunk-size <n>',
+      description: 'rows per delete transaction (default: config cleanup.chunkSize or 1000)',
+      type: 'int',
+    },
+  ],
+  resolve,
+  run: runFrom(() => import('./run.js')),
+  successEmail: cleanupTokensSuccessEmail,
+});
+
+export default cleanupTokensJob;

@@ -6,7 +6,7 @@ import type { JobContext } from '../../runner/job.js';
 import { throwIfAborted } from '../../util/errors.js';
 import { addDays, formatLocalDateTime } from '../../util/time.js';
 import { compileRule, type RetentionRule } from './retention-rules.js';
-import { DEFAULT_STATISTICS_PATHS, type CleanupSettings, type StatisticsPaths } from './settings.js';
+import { DEFAULT_STATISTICS_PATHS, type Resolved, type StatisticsPaths } from './resolve.js';
 
 /** What one step did (or, in a dry run, would do). */
 export interface StepOutcome {
@@ -380,7 +380,7 @@ export async function purgeSessionsAndTokens(
   ctx: JobContext,
   nowMs: number,
   now: string,
-  settings: CleanupSettings,
+  settings: Resolved,
 ): Promise<StepOutcome> {
   const t = ctx.tables;
   const outcome: StepOutcome = { count: 0, sampleIds: [], notes: [] };
@@ -421,7 +421,7 @@ export async function applyRetentionRule(
   ctx: JobContext,
   rule: RetentionRule,
   nowMs: number,
-  settings: CleanupSettings,
+  settings: Resolved,
 ): Promise<StepOutcome> {
   const db = ctx.db;
   if (!(await db.tableExists(rule.table))) throw new Error(`table ${rule.table} does not exist`);

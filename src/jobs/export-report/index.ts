@@ -1,19 +1,12 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../config/config.js';
-import type { JobContext, JobDefinition } from '../../runner/job.js';
-import { processAlive } from '../../runner/lock.js';
-import { sendToAdmins } from '../../runner/runner.js';
-import { AtomicFile } from '../../util/atomic-file.js';
-import { throwIfAborted, UsageError } from '../../util/errors.js';
-import { formatBytes, formatDuration, formatLocalDateTime, parseDay } from '../../util/time.js';
-import { reportPeriod, type Period } from './period.js';
-import { mailHtml, mailSubject, mailText, renderCsv, renderJson, type ReportDocument } from './render.js';
-import { applyReportRetention, removeOrphanedReportTemps, reportFileName, type ReportFormat } from './report-files.js';
-import { computeSections, type SectionId, type SectionSettings } from './sections.js';
-
-export { parsePeriod, PERIODS } from './period.js';
-export { REPORT_FORMATS } from './report-files.js';
+import type { Settings } from '../../config/settings.js';
+import { UsageError } from '../../util/errors.js';
+import { parseDay } from '../../util/time.js';
+import { PERIODS, type Period } from './period.js';
+import { REPORT_FORMATS, type ReportFormat } from './report-files.js';
+import type { SectionId, SectionSettings } from './sections.js';
+import { defineJob, runFrom } from '../definition.js';
 
 export interface ExportReportOptions {
   period: Period;
@@ -24,6 +17,14 @@ export interface ExportReportOptions {
   to?: string[];
   /** `--end YYYY-MM-DD`: the period ends at the start of this day instead of today. */
   end?: string;
+}
+
+/** The run's options checked, with the report's config. */
+export interface Resolved extends ExportReportOptions {
+  sections: SectionSettings;
+  retentionDays: number;
+  /** `{report.dir}/user_activity`. */
+  dir: string;
 }
 
 export interface SectionSummary {
@@ -52,168 +53,67 @@ export interface ExportReportResult {
 
 const EMAIL = /^[^\s@,;<>"]+@[^\s@,;<>"]+$/;
 
-/** `--to a@x,b@y` → the list, each checked (a bad one is exit 2). */
-export function parseRecipients(value: string): string[] {
-  const list = value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** `--to a@x,b@y`: each address checked (a bad one is exit 2), duplicates dropped. */
+export function checkRecipients(list: readonly string[]): string[] {
   if (!list.length) throw new UsageError('--to needs at least one email address');
   for (const a of list) if (!EMAIL.test(a)) throw new UsageError(`--to: "${a}" is not an email address`);
   return [...new Set(list)];
 }
 
-function sectionSettings(config: Config): SectionSettings {
+function resolve(config: Config, _settings: Settings, options: ExportReportOptions): Resolved {
   return {
-    suspiciousIpThreshold: config.number('report.suspiciousIpThreshold', 5, { min: 1, max: 1_000_000 }),
-    suspiciousIpLimit: config.number('report.suspiciousIpLimit', 1000, { min: 1, max: 100_000 }),
-  };
-}
-
-function retentionDays(config: Config): number {
-  return config.number('report.retentionDays', 30, { min: 0, max: 36500 });
-}
-
-/** `{report.dir}/user_activity`, report.dir defaulting to ./var/reports. */
-export function reportDir(config: Config): string {
-  return path.join(config.path('report.dir', './var/reports'), 'user_activity');
-}
-
-async function run(ctx: JobContext, options: ExportReportOptions): Promise<ExportReportResult> {
-  const startedAt = ctx.clock.now();
-  const period = reportPeriod(options.period, startedAt, ctx.timeZone, options.end);
-  const settings = sectionSettings(ctx.config);
-  const keepDays = retentionDays(ctx.config);
-  const dir = reportDir(ctx.config);
-  const name = reportFileName(period, options.format);
-  const recipients = options.to ?? ctx.mailer.admins;
-  ctx.logger.info(
-    `${options.period} report: ${period.from} 00:00:00 to ${period.to} 00:00:00 (${ctx.timeZone}, end excluded)`,
-  );
-
-  const sections = await computeSections(
-    ctx.db,
-    ctx.tables,
-    period,
-    settings,
-    (s, ms) => {
-      if (!s.available) ctx.warn(`section "${s.title}" unavailable: ${s.reason}`);
-      else ctx.logger.debug(`section "${s.title}": ${s.rows.length} row(s) in ${formatDuration(ms)}`);
+    ...options,
+    ...(options.to !== undefined ? { to: checkRecipients(options.to) } : {}),
+    ...(options.end !== undefined ? { end: parseDay(options.end, '--end') } : {}),
+    sections: {
+      suspiciousIpThreshold: config.value('report.suspiciousIpThreshold'),
+      suspiciousIpLimit: config.value('report.suspiciousIpLimit'),
     },
-    ctx.signal,
-  );
-  const doc: ReportDocument = {
-    period,
-    generatedAt: formatLocalDateTime(startedAt, ctx.timeZone),
-    timeZone: ctx.timeZone,
-    appName: ctx.config.string('app.name', 'webjobs'),
-    sections,
+    retentionDays: config.value('report.retentionDays'),
+    dir: path.join(config.value('report.dir'), 'user_activity'),
   };
-  const result: ExportReportResult = {
-    period: options.period,
-    from: period.from,
-    to: period.to,
-    timeZone: ctx.timeZone,
-    format: options.format,
-    file: path.join(dir, name),
-    bytes: 0,
-    sections: sections.map((s) => ({
-      id: s.id,
-      title: s.title,
-      available: s.available,
-      rows: s.rows.length,
-      ...(s.reason ? { reason: s.reason } : {}),
-      ...(s.truncated ? { truncated: true } : {}),
-    })),
-    recipients: options.email ? [...recipients] : [],
-    mail: { sent: [], failed: [] },
-    retention: { retentionDays: keepDays, deleted: [] },
-  };
-
-  if (ctx.dryRun) {
-    for (const s of result.sections)
-      ctx.logger.info(
-        `would report ${s.title}: ${s.available ? `${s.rows} row(s)${s.truncated ? ' (cut at the limit)' : ''}` : `unavailable (${s.reason})`}`,
-      );
-    ctx.logger.info(`would write ${result.file}`);
-    if (!options.email) result.mail.skipped = '--no-email';
-    else if (!ctx.mailer.configured) result.mail.skipped = 'mail not configured (SMTP_URL or config mail.url)';
-    else if (!recipients.length) result.mail.skipped = 'no admins configured (mail.admins or WEBJOBS_ADMINS)';
-    ctx.logger.info(
-      result.mail.skipped ? `would send no mail: ${result.mail.skipped}` : `would mail ${recipients.join(', ')}`,
-    );
-    return result;
-  }
-
-  try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new Error(`cannot create report folder ${dir}: ${(err as Error).message}`, { cause: err });
-  }
-  for (const orphan of removeOrphanedReportTemps(dir, processAlive))
-    ctx.logger.warn(`removed ${orphan}, left by a report whose process died mid-write`);
-  throwIfAborted(ctx.signal);
-  const file = new AtomicFile(dir, name);
-  let finalPath: string;
-  try {
-    file.write(options.format === 'csv' ? renderCsv(doc) : renderJson(doc));
-    throwIfAborted(ctx.signal);
-    finalPath = file.commit();
-  } catch (err) {
-    file.abort();
-    throw err;
-  }
-  result.file = finalPath;
-  result.bytes = fs.statSync(finalPath).size;
-  ctx.logger.info(`wrote ${finalPath} (${formatBytes(result.bytes)})`);
-
-  result.retention.deleted = applyReportRetention(dir, keepDays, ctx.clock.now().getTime(), finalPath);
-  if (result.retention.deleted.length)
-    ctx.logger.info(`retention: deleted ${result.retention.deleted.length} report(s) older than ${keepDays} days`);
-
-  if (!options.email) {
-    result.mail.skipped = '--no-email';
-    ctx.logger.info('--no-email: report not mailed');
-    return result;
-  }
-  const outcome = await sendToAdmins(
-    ctx.mailer,
-    {
-      subject: mailSubject(doc),
-      text: mailText(doc),
-      html: mailHtml(doc),
-      attachments: [
-        {
-          filename: name,
-          path: finalPath,
-          contentType: options.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
-        },
-      ],
-    },
-    ctx.logger,
-    (m) => ctx.warn(m),
-    recipients,
-    ctx.signal,
-  );
-  result.mail = {
-    sent: outcome.sent,
-    failed: outcome.results
-      .filter((r) => !r.ok)
-      .map((r) => ({ to: r.to, error: r.error ?? 'unknown error', attempts: r.attempts })),
-    ...(outcome.skipped ? { skipped: outcome.skipped } : {}),
-  };
-  return result;
 }
 
-export const exportReportJob: JobDefinition<ExportReportOptions, ExportReportResult> = {
+export const exportReportJob = defineJob<ExportReportOptions, Resolved, ExportReportResult>({
   name: 'export-report',
-  description: 'User activity report (seven sections) as CSV or JSON, mailed to the admins',
+  description:
+    'User activity report (summary, top users/movies/series/searches, activity by type, suspicious IPs) as CSV, mailed to the admins',
+  schedule: { cron: '0 8 * * 1', args: ['--period', 'weekly'], purpose: 'mail the weekly user-activity report' },
   timeoutSeconds: 600,
-  checkConfig(config, options) {
-    sectionSettings(config);
-    retentionDays(config);
-    reportDir(config);
-    if (options.end !== undefined) parseDay(options.end, '--end');
-  },
-  run,
-};
+  examples: [
+    'webjobs export-report',
+    'webjobs export-report --period monthly --end 2026-11-01 --to ops@example.com',
+    'webjobs export-report --period daily --format json --no-email --json',
+    'webjobs export-report --dry-run',
+  ],
+  options: [
+    {
+      flags: '--period <period>',
+      description: 'daily (1 day), weekly (7 days) or monthly (30 days), ending at the start of today',
+      type: { choice: PERIODS },
+      default: 'weekly',
+    },
+    {
+      flags: '--end <YYYY-MM-DD>',
+      description: 'end the period at the start of this day instead of today',
+      type: 'day',
+    },
+    {
+      flags: '--format <format>',
+      description: 'csv (with a BOM, for Excel) or json (for other tools)',
+      type: { choice: REPORT_FORMATS },
+      default: 'csv',
+    },
+    {
+      flags: '--to <emails>',
+      description: 'comma-separated recipients instead of the admins (mail.admins / WEBJOBS_ADMINS)',
+      type: 'list',
+      convert: (list: string[] | undefined) => (list === undefined ? undefined : [...new Set(list)]),
+    },
+    { flags: '--no-email', description: 'write the report file only' },
+  ],
+  resolve,
+  run: runFrom(() => import('./run.js')),
+});
+
+export default exportReportJob;

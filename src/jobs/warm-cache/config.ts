@@ -1,5 +1,7 @@
 import type { Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { UsageError } from '../../util/errors.js';
+import { intInRange } from '../option-ranges.js';
 
 export interface WarmOptions {
   /** Widgets to warm (`--count`), else the setting `cache-warming-widget-count`. */
@@ -18,7 +20,9 @@ export interface WarmOptions {
   force?: boolean;
 }
 
-export interface ResolvedWarmOptions {
+/** What a warming run uses: flags > config `warm.*` > settings > defaults, checked. */
+export interface Resolved {
+  count: number;
   days: number;
   concurrency: number;
   rate: number | null;
@@ -26,30 +30,40 @@ export interface ResolvedWarmOptions {
   timeoutMs: number;
   method: 'GET' | 'HEAD';
   force: boolean;
+  /** config warm.urlTemplate (checked); the run fails without one unless warming is disabled. */
+  template: string | undefined;
+  headers: Record<string, string>;
+  /** Header values to mask in logs. */
+  secrets: string[];
 }
 
-/** Flags > config `warm.*` > defaults. */
-export function resolveOptions(config: Config, o: WarmOptions): ResolvedWarmOptions {
-  const rateCfg = config.get('warm.rate');
-  const method = o.method ?? config.string('warm.method', 'GET').toUpperCase();
+function positiveNumber(value: number | undefined, flag: string, max: number): number | undefined {
+  if (value !== undefined && !(value > 0 && value <= max))
+    throw new UsageError(`${flag} must be a number above 0 and at most ${max}`);
+  return value;
+}
+
+export function resolve(config: Config, settings: Settings, o: WarmOptions): Resolved {
+  const template = checkUrlTemplate(config);
+  const { headers, secrets } = headersFromConfig(config);
+  const method = o.method ?? config.value('warm.method').toUpperCase();
   if (method !== 'GET' && method !== 'HEAD')
     throw new UsageError(`config warm.method must be GET or HEAD, got ${JSON.stringify(method)}`);
-  let rate: number | null = o.rate ?? null;
-  if (rate === null && rateCfg !== undefined && rateCfg !== null) {
-    if (typeof rateCfg !== 'number' || !(rateCfg > 0))
-      throw new UsageError('config warm.rate must be a positive number of requests per second');
-    rate = rateCfg;
-  }
+  const rate = positiveNumber(o.rate, '--rate', 100_000) ?? config.value('warm.rate') ?? null;
+  if (o.timeoutMs !== undefined && !(o.timeoutMs > 0 && o.timeoutMs <= 3_600_000))
+    throw new UsageError('--timeout must be a number above 0 and at most 3600');
   return {
-    days: o.days ?? config.number('warm.days', 7, { min: 1, max: 3650 }),
-    concurrency: o.concurrency ?? config.number('warm.concurrency', 4, { min: 1, max: 256 }),
+    count: intInRange(o.count, '--count', 1, 1_000_000) ?? settings.int('cache-warming-widget-count'),
+    days: config.valueOr('warm.days', o.days, '--days'),
+    concurrency: config.valueOr('warm.concurrency', o.concurrency, '--concurrency'),
     rate,
-    delayMs: o.delayMs ?? config.number('warm.delayMs', 0, { min: 0, max: 600_000 }),
-    timeoutMs:
-      o.timeoutMs ??
-      Math.round(config.number('warm.timeoutSeconds', 10, { min: 0.01, max: 3600, integer: false }) * 1000),
+    delayMs: config.valueOr('warm.delayMs', o.delayMs, '--delay'),
+    timeoutMs: o.timeoutMs ?? Math.round(config.value('warm.timeoutSeconds') * 1000),
     method,
     force: Boolean(o.force),
+    template,
+    headers,
+    secrets,
   };
 }
 
@@ -62,7 +76,7 @@ export function expandTemplate(template: string, widgetId: string, platform: str
 
 /** Checks `warm.urlTemplate`: an absolute http(s) URL with `{id}`. Returns it, or undefined when absent. */
 export function checkUrlTemplate(config: Config): string | undefined {
-  const template = config.string('warm.urlTemplate');
+  const template = config.value('warm.urlTemplate');
   if (template === undefined) return undefined;
   if (!template.includes('{id}')) throw new UsageError('config warm.urlTemplate must contain {id} (the widget id)');
   let url: URL;
@@ -84,11 +98,11 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * the environment (a missing variable is a usage error), so tokens stay out of the file.
  * Returns the headers and the values that came from the environment (to mask in logs).
  */
-export function resolveHeaders(
+export function headersFromConfig(
   config: Config,
   env: NodeJS.ProcessEnv = process.env,
 ): { headers: Record<string, string>; secrets: string[] } {
-  const section = config.section('warm.headers');
+  const section = config.value('warm.headers');
   const headers: Record<string, string> = {};
   const secrets: string[] = [];
   for (const [name, raw] of Object.entries(section)) {

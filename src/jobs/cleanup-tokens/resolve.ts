@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { checkNumber, type Config } from '../../config/config.js';
+import type { Settings } from '../../config/settings.js';
 import { isSimpleJsonPath } from '../../db/json.js';
 import { UsageError } from '../../util/errors.js';
 import { parseRetentionRules, type RetentionRule } from './retention-rules.js';
@@ -22,10 +23,8 @@ export const DEFAULT_STATISTICS_PATHS = {
 };
 export type StatisticsPaths = typeof DEFAULT_STATISTICS_PATHS;
 
-export const DEFAULT_TEMP_DIRS = ['storage/app/temp', 'storage/app/exports', 'storage/logs/old'];
-
 /** Everything the run needs, checked: a negative or non-numeric threshold is a UsageError (exit 2). */
-export interface CleanupSettings {
+export interface Resolved {
   inactiveDays: number;
   statisticsRetentionDays: number;
   tempHours: number;
@@ -37,7 +36,7 @@ export interface CleanupSettings {
 }
 
 function statisticsPaths(config: Config): StatisticsPaths {
-  const raw = config.section('cleanup.statisticsJsonPaths');
+  const raw = config.value('cleanup.statisticsJsonPaths');
   const out = { ...DEFAULT_STATISTICS_PATHS };
   for (const [key, value] of Object.entries(raw)) {
     if (!(key in out))
@@ -53,25 +52,21 @@ function statisticsPaths(config: Config): StatisticsPaths {
   return out;
 }
 
-const MAX_DAYS = 36500;
+/** The top-level key an older config used for the statistics retention. */
+const LEGACY_STATISTICS_RETENTION = 'statisticsRetentionDays';
 
-function threshold(
-  config: Config,
-  flag: number | undefined,
-  flagName: string,
-  keys: string[],
-  fallback: number,
-  range: { min: number; max: number },
-): number {
-  if (flag !== undefined) return checkNumber(flag, flagName, range);
-  for (const key of keys) {
-    if (config.get(key) !== undefined && config.get(key) !== null) return config.number(key, fallback, range);
+function statisticsRetentionDays(config: Config, flag: number | undefined): number {
+  if (flag === undefined && config.get('cleanup.statisticsRetentionDays') === undefined) {
+    const legacy = config.get(LEGACY_STATISTICS_RETENTION);
+    if (legacy !== undefined && legacy !== null)
+      return checkNumber(legacy, `config ${LEGACY_STATISTICS_RETENTION}`, { min: 1, max: 36500 });
   }
-  return fallback;
+  return config.valueOr('cleanup.statisticsRetentionDays', flag, '--statistics-retention-days');
 }
 
-export function resolveSettings(config: Config, options: CleanupTokensOptions): CleanupSettings {
-  const tempDirs = config.stringList('cleanup.tempDirs', DEFAULT_TEMP_DIRS);
+/** Flags > config `cleanup.*` > defaults, each threshold checked; the retention rules and JSON paths from config. */
+export function resolve(config: Config, _settings: Settings, options: CleanupTokensOptions): Resolved {
+  const tempDirs = config.value('cleanup.tempDirs');
   for (const d of tempDirs) {
     if (d.trim() === '') throw new UsageError('config cleanup.tempDirs must not hold an empty path');
     // Old files directly inside are removed: a filesystem root is never a temp folder.
@@ -80,30 +75,11 @@ export function resolveSettings(config: Config, options: CleanupTokensOptions): 
       throw new UsageError(`config cleanup.tempDirs must not name the filesystem root (${JSON.stringify(d)})`);
   }
   return {
-    inactiveDays: threshold(config, options.inactiveDays, '--inactive-days', ['cleanup.inactiveDays'], 90, {
-      min: 1,
-      max: MAX_DAYS,
-    }),
-    statisticsRetentionDays: threshold(
-      config,
-      options.statisticsRetentionDays,
-      '--statistics-retention-days',
-      ['cleanup.statisticsRetentionDays', 'statisticsRetentionDays'],
-      365,
-      { min: 1, max: MAX_DAYS },
-    ),
-    tempHours: threshold(config, options.tempHours, '--temp-hours', ['cleanup.tempFileHours'], 24, {
-      min: 1,
-      max: MAX_DAYS * 24,
-    }),
-    sessionDays: threshold(config, options.sessionDays, '--session-days', ['cleanup.sessionIdleDays'], 30, {
-      min: 1,
-      max: MAX_DAYS,
-    }),
-    chunkSize: threshold(config, options.chunkSize, '--chunk-size', ['cleanup.chunkSize'], 1000, {
-      min: 1,
-      max: 1_000_000,
-    }),
+    inactiveDays: config.valueOr('cleanup.inactiveDays', options.inactiveDays, '--inactive-days'),
+    statisticsRetentionDays: statisticsRetentionDays(config, options.statisticsRetentionDays),
+    tempHours: config.valueOr('cleanup.tempFileHours', options.tempHours, '--temp-hours'),
+    sessionDays: config.valueOr('cleanup.sessionIdleDays', options.sessionDays, '--session-days'),
+    chunkSize: config.valueOr('cleanup.chunkSize', options.chunkSize, '--chunk-size'),
     tempDirs,
     rules: parseRetentionRules(config.get('retention.rules')),
     statisticsPaths: statisticsPaths(config),
