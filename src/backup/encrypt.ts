@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { pipeline, type Readable } from 'node:stream';
+import { PassThrough, pipeline, Readable } from 'node:stream';
 import type { Encrypter } from 'age-encryption';
 import { UsageError } from '../util/errors.js';
 import { checkRecipients } from './recipient-check.js';
@@ -183,4 +183,36 @@ export async function decryptFile(file: string, identities: readonly string[]): 
   const plain = new AgePayloadDecrypter(key);
   pipeline(fs.createReadStream(file, { start: end + 16, highWaterMark: 256 * 1024 }), plain, () => undefined);
   return plain;
+}
+
+/**
+ * A pipeline step that decrypts an age stream from any source (a remote copy as it downloads):
+ * the header is gathered from the first chunks and checked by the library, then each payload
+ * chunk is authenticated before its plaintext is passed on.
+ */
+export function decryptingStep(
+  identities: readonly string[],
+): (source: AsyncIterable<Buffer>) => AsyncGenerator<Buffer> {
+  return async function* (source) {
+    const input = source[Symbol.asyncIterator]();
+    let head = Buffer.alloc(0);
+    let end = headerEnd(head);
+    while (end < 0 || head.length < end + 16) {
+      const next = head.length <= 64 * 1024 ? await input.next() : { done: true as const, value: undefined };
+      if (next.done) throw new Error('not an age file, or its header is damaged');
+      head = Buffer.concat([head, next.value]);
+      end = headerEnd(head);
+    }
+    const decrypter = new (await ageLibrary()).Decrypter();
+    for (const id of identities) decrypter.addIdentity(id);
+    const fileKey = await decrypter.decryptHeader(head.subarray(0, end));
+    const plain = new AgePayloadDecrypter(payloadKey(fileKey, head.subarray(end, end + 16)));
+    const rest = async function* () {
+      yield head.subarray(end + 16);
+      for (let next = await input.next(); !next.done; next = await input.next()) yield next.value;
+    };
+    const out = new PassThrough();
+    pipeline(Readable.from(rest()), plain, out, (err) => err && out.destroy(err));
+    yield* out;
+  };
 }

@@ -10,7 +10,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { parseBackupName } from '../../jobs/backup-db/backup-files.js';
 import { digestStream, type Digest } from '../sha256.js';
-import type { BackupRemote, RemoteFile } from './types.js';
+import { isWebjobsFileName, type BackupRemote, type RemoteFile } from './types.js';
 
 /** config `backup.s3`: unset fields fall back to the SDK's usual sources (AWS_* variables, ~/.aws). */
 export interface S3Settings {
@@ -71,14 +71,19 @@ export class S3Remote implements BackupRemote {
     }
   }
 
-  async digest(name: string): Promise<Digest | null> {
+  async open(name: string): Promise<Readable | null> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
-      return await digestStream(res.Body as Readable);
+      return res.Body as Readable;
     } catch (err) {
       if ((err as { name?: string }).name === 'NoSuchKey') return null;
       throw err;
     }
+  }
+
+  async digest(name: string): Promise<Digest | null> {
+    const body = await this.open(name);
+    return body && digestStream(body);
   }
 
   async list(): Promise<RemoteFile[]> {
@@ -98,7 +103,7 @@ export class S3Remote implements BackupRemote {
   }
 
   async remove(name: string): Promise<void> {
-    if (!parseBackupName(name)) throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
+    if (!isWebjobsFileName(name)) throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
   }
 

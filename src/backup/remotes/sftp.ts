@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { Client, type SFTPWrapper } from 'ssh2';
 import { parseBackupName } from '../../jobs/backup-db/backup-files.js';
 import { digestStream, type Digest } from '../sha256.js';
 import { knownHostKeys } from './known-hosts.js';
-import type { BackupRemote, RemoteFile } from './types.js';
+import { isWebjobsFileName, type BackupRemote, type RemoteFile } from './types.js';
 
 /** config `backup.sftp`. */
 export interface SftpSettings {
@@ -34,6 +35,9 @@ export class SftpRemote implements BackupRemote {
     private readonly conn: Client,
     private readonly sftp: SFTPWrapper,
   ) {}
+
+  /** Read streams handed out by open(), waited for by close(). */
+  private readonly reading = new Set<Readable>();
 
   /** Connects with the key file, checking the server's host key against known_hosts. */
   static async connect(label: string, target: SftpTarget, settings: SftpSettings): Promise<SftpRemote> {
@@ -92,7 +96,7 @@ export class SftpRemote implements BackupRemote {
     }
   }
 
-  async digest(name: string): Promise<Digest | null> {
+  async open(name: string): Promise<Readable | null> {
     try {
       await call((cb) => this.sftp.stat(this.remotePath(name), cb));
     } catch (err) {
@@ -100,10 +104,14 @@ export class SftpRemote implements BackupRemote {
       throw err;
     }
     const stream = this.sftp.createReadStream(this.remotePath(name), { highWaterMark: 256 * 1024 });
-    const digest = await digestStream(stream);
-    // The handle's CLOSE request is still in flight: ending the session under it is an error.
-    if (!stream.closed) await new Promise((resolve) => stream.once('close', resolve));
-    return digest;
+    this.reading.add(stream);
+    stream.once('close', () => this.reading.delete(stream));
+    return stream;
+  }
+
+  async digest(name: string): Promise<Digest | null> {
+    const stream = await this.open(name);
+    return stream && digestStream(stream);
   }
 
   async list(): Promise<RemoteFile[]> {
@@ -120,11 +128,13 @@ export class SftpRemote implements BackupRemote {
   }
 
   async remove(name: string): Promise<void> {
-    if (!parseBackupName(name)) throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
+    if (!isWebjobsFileName(name)) throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
     await call((cb) => this.sftp.unlink(this.remotePath(name), cb));
   }
 
   async close(): Promise<void> {
+    // A read handle's CLOSE request may still be in flight: ending the session under it is an error.
+    await Promise.all([...this.reading].map((s) => new Promise((resolve) => (s.closed ? resolve(null) : s.once('close', resolve)))));
     this.sftp.end();
     this.conn.end();
   }
