@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -64,6 +65,15 @@ export class AtomicGzipFile implements SqlSink {
   private inputDone = false;
   private aborted = false;
   private readonly encoder: OutputEncoder | null;
+  /**
+   * Hashes the bytes as they reach the file (after encryption, when encrypting), so the
+   * manifest's SHA-256 is of the file as written, not as read back.
+   */
+  private readonly hash = createHash('sha256');
+  /** SQL bytes in, file bytes out; `sha256` is set by commit. */
+  inputBytes = 0;
+  writtenBytes = 0;
+  sha256: string | null = null;
 
   /**
    * `encode`, when given, receives a function that writes bytes to the file and returns the
@@ -92,6 +102,8 @@ export class AtomicGzipFile implements SqlSink {
   private writeToFile(chunk: Uint8Array): void {
     let off = 0;
     while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+    this.hash.update(chunk);
+    this.writtenBytes += chunk.length;
   }
 
   async write(chunk: string | Buffer): Promise<void> {
@@ -99,6 +111,7 @@ export class AtomicGzipFile implements SqlSink {
     if (this.aborted) throw new Error('backup file was aborted');
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (!buf.length) return;
+    this.inputBytes += buf.length;
     this.pending.push(buf);
     this.pendingBytes += buf.length;
     if (this.pendingBytes >= this.blockBytes) await this.submitBlock();
@@ -190,6 +203,7 @@ export class AtomicGzipFile implements SqlSink {
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.closed = true;
+    this.sha256 = this.hash.digest('hex');
     const at = finalName.indexOf('.sql.gz');
     const stem = at > 0 ? finalName.slice(0, at) : finalName;
     const ext = at > 0 ? finalName.slice(at) : '';

@@ -99,7 +99,7 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     }
   });
 
-  it('retention deletes old webjobs backups only, never a foreign file', async () => {
+  it("retention deletes old webjobs backups of the run's type only, never a foreign file", async () => {
     const out = path.join(work, 'retention');
     fs.mkdirSync(out, { recursive: true });
     const old = ['backup_critical_2020-01-01_03-00-00.sql.gz', 'backup_full_2020-01-02_03-00-00.sql.gz'];
@@ -112,16 +112,25 @@ describe.each(ENGINES)('backup-db from the command line on $engine', ({ create }
     for (const n of [...old, ...foreign]) fs.writeFileSync(path.join(out, n), 'x');
     const r = await cli(['backup-db', '--json', '--out', out]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).result.retention.deleted.sort()).toEqual(old);
+    // A critical run weighs critical backups only: the old full backup (the newest of its type) stays.
+    expect(JSON.parse(r.stdout).result.retention.deleted).toEqual([old[0]]);
     const left = fs.readdirSync(out).sort();
     for (const n of foreign) expect(left).toContain(n);
-    for (const n of old) expect(left).not.toContain(n);
+    expect(left).not.toContain(old[0]);
+    expect(left).toContain(old[1]);
   });
 });
 
 describe('bad usage exits 2 with one clear line', () => {
   const work = tempDir();
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  let configs = 0;
+  /** A config file in `work` with these `backup` keys; returns its name. */
+  const configFile = (backup: Record<string, unknown>) => {
+    const name = `config-${++configs}.json`;
+    fs.writeFileSync(path.join(work, name), JSON.stringify({ backup }));
+    return name;
+  };
   const cases: [string, string[], NodeJS.ProcessEnv, RegExp][] = [
     [
       'a bad database URL',
@@ -138,6 +147,36 @@ describe('bad usage exits 2 with one clear line', () => {
     ['a config file that is not JSON', ['backup-db', '--config', 'BROKEN'], {}, /is not valid JSON/],
     ['a level out of range', ['backup-db', '--level', '11'], {}, /--level must be between 1 and 9/],
     ['an unknown option', ['backup-db', '--frobnicate'], {}, /unknown option '--frobnicate'/],
+    [
+      "a misspelled rule in the other type's retention",
+      ['backup-db', '--type', 'critical', '--config', configFile({ retention: { full: { keepDaly: 3 } } })],
+      {},
+      /config backup\.retention\.full\.keepDaly is not a retention rule \(keepLast, .*keepWithinDays\)$/m,
+    ],
+    [
+      'a negative retention rule',
+      ['backup-db', '--config', configFile({ retention: { critical: { keepDaily: -1 } } })],
+      {},
+      /config backup\.retention\.critical\.keepDaily must be at least 0, got -1/,
+    ],
+    [
+      'retention rules that are not an object',
+      ['backup-db', '--config', configFile({ retention: { critical: 7 } })],
+      {},
+      /config backup\.retention\.critical must be an object/,
+    ],
+    [
+      'a negative free-space margin',
+      ['backup-db', '--config', configFile({ freeSpaceMarginBytes: -1 })],
+      {},
+      /config backup\.freeSpaceMarginBytes must be at least 0, got -1/,
+    ],
+    [
+      'a shrink warning of 0 %',
+      ['backups', '--config', configFile({ shrinkWarnPercent: 0 })],
+      {},
+      /config backup\.shrinkWarnPercent must be at least 1, got 0/,
+    ],
   ];
   it.each(cases)('%s', async (_what, args, env, message) => {
     fs.writeFileSync(path.join(work, 'BROKEN'), '{ not json');

@@ -214,7 +214,8 @@ describe('backup-db on SQLite: every value and object round-trips', () => {
   it('writes one gzip file, mode 0600, named backup_full_<time>.sql.gz, and verifies it', () => {
     expect(path.basename(result.file ?? '')).toMatch(/^backup_full_2026-11-25_03-00-00\.sql\.gz$/);
     expect(fs.statSync(result.file as string).mode & 0o777).toBe(0o600);
-    expect(fs.readdirSync(path.join(dir, 'backups'))).toEqual([path.basename(result.file as string)]);
+    const name = path.basename(result.file as string);
+    expect(fs.readdirSync(path.join(dir, 'backups')).sort()).toEqual([name, `${name}.manifest.json`]);
     expect(result.tables.sort()).toEqual(ALL_TABLES);
     expect(result.views.sort()).toEqual(['big_totals', 'bigger_totals']);
     expect(result.triggers).toEqual(['counters_audit']);

@@ -5,6 +5,7 @@ import type { Config } from '../../config/config.js';
 import { isTransientError } from '../../runner/transient.js';
 import type { Sleep } from '../../util/clock.js';
 import { errorMessage, UsageError } from '../../util/errors.js';
+import { manifestPathOf } from '../folder-retention.js';
 import { digestFile, type Digest } from '../sha256.js';
 import { knownHostKeys } from './known-hosts.js';
 import type { S3Settings } from './s3.js';
@@ -13,6 +14,7 @@ import { parseRemoteUrl, type RemoteTarget } from './url.js';
 
 export type { BackupRemote, RemoteFile } from './types.js';
 export type { RemoteTarget } from './url.js';
+export type { RemoteRetention } from './retention.js';
 
 /** config `backup.remotes`, each URL checked (exit 2 on a bad one); SFTP ones need `backup.sftp.keyFile`. */
 export function remotesFromConfig(config: Config): RemoteTarget[] {
@@ -153,6 +155,9 @@ export function remoteRetryPolicy(config: Config): { tries: number; backoffMs: n
 export async function copyToRemotes(file: string, targets: RemoteTarget[], opts: CopyOptions): Promise<RemoteCopy[]> {
   const name = path.basename(file);
   const local = await digestFile(file);
+  // The manifest goes too, so a remote copy can be checked (backups --check) without this host.
+  const manifest = manifestPathOf(file);
+  const manifestDigest = fs.existsSync(manifest) ? await digestFile(manifest) : null;
   const policy = remoteRetryPolicy(opts.config);
   const tries = opts.tries ?? policy.tries;
   const backoff = opts.backoffMs ?? policy.backoffMs;
@@ -165,6 +170,10 @@ export async function copyToRemotes(file: string, targets: RemoteTarget[], opts:
           try {
             await remote.upload(file, name);
             await checkRemoteCopy(remote, name, local);
+            if (manifestDigest) {
+              await remote.upload(manifest, path.basename(manifest));
+              await checkRemoteCopy(remote, path.basename(manifest), manifestDigest);
+            }
           } finally {
             await remote.close().catch(() => undefined);
           }

@@ -103,7 +103,8 @@ export class S3Remote implements BackupRemote {
   }
 
   async remove(name: string): Promise<void> {
-    if (!isWebjobsFileName(name)) throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
+    if (!isWebjobsFileName(name))
+      throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.prefix + name }));
   }
 

@@ -128,13 +128,16 @@ export class SftpRemote implements BackupRemote {
   }
 
   async remove(name: string): Promise<void> {
-    if (!isWebjobsFileName(name)) throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
+    if (!isWebjobsFileName(name))
+      throw new Error(`refusing to delete ${name} from ${this.label}: not a webjobs backup`);
     await call((cb) => this.sftp.unlink(this.remotePath(name), cb));
   }
 
   async close(): Promise<void> {
     // A read handle's CLOSE request may still be in flight: ending the session under it is an error.
-    await Promise.all([...this.reading].map((s) => new Promise((resolve) => (s.closed ? resolve(null) : s.once('close', resolve)))));
+    await Promise.all(
+      [...this.reading].map((s) => new Promise((resolve) => (s.closed ? resolve(null) : s.once('close', resolve)))),
+    );
     this.sftp.end();
     this.conn.end();
   }

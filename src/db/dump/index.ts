@@ -34,7 +34,36 @@ export async function withScratchDatabase<T>(db: Db, fn: (scratch: Db) => Promis
   }
 }
 
-/** Tables a full backup takes: every base table except webjobs' own operational state. */
+/** Tables a full backup takes: every table (MariaDB: also system-versioned ones; SQLite: virtual tables, not their shadow tables) except webjobs' own operational state. */
 export async function backupCandidateTables(db: Db): Promise<string[]> {
-  return (await db.listTables()).filter((t) => !t.startsWith('webjobs_'));
+  const kinds = await objectKinds(db);
+  return [...kinds]
+    .filter(([name, kind]) => (kind === 'table' || kind === 'virtual') && !name.startsWith('webjobs_'))
+    .map(([name]) => name);
+}
+
+/** What a named object is: a table a backup can take, or something else (a view, a sequence, an FTS index's shadow table…). */
+export type ObjectKind = 'table' | 'virtual' | 'view' | 'sequence' | 'shadow' | 'other';
+
+export async function objectKinds(db: Db): Promise<Map<string, ObjectKind>> {
+  if (db.dialect === 'sqlite') {
+    const rows = await db.query<{ name: string; type: string }>(
+      "SELECT name, type FROM pragma_table_list WHERE schema = 'main' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    );
+    const kind = (t: string): ObjectKind =>
+      t === 'table' || t === 'virtual' || t === 'view' || t === 'shadow' ? t : 'other';
+    return new Map(rows.map((r) => [r.name, kind(r.type)]));
+  }
+  const rows = await db.query<{ name: string; type: string }>(
+    'SELECT TABLE_NAME AS name, TABLE_TYPE AS type FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME',
+  );
+  const kind = (t: string): ObjectKind =>
+    t === 'BASE TABLE' || t === 'SYSTEM VERSIONED'
+      ? 'table'
+      : t === 'VIEW'
+        ? 'view'
+        : t === 'SEQUENCE'
+          ? 'sequence'
+          : 'other';
+  return new Map(rows.map((r) => [r.name, kind(r.type)]));
 }

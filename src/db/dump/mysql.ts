@@ -7,7 +7,24 @@ import { quoteIdentifier } from '../identifiers.js';
 import { connectionConfig, MysqlDb, startStreamingQuery } from '../mysql.js';
 import { Out } from './out.js';
 import type { Db } from '../types.js';
-import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
+import { splitRowStatements } from './mysql-large-row.js';
+import {
+  dumpEvents,
+  dumpRoutines,
+  dumpSequences,
+  mysqlObjects,
+  nonTransactionalWarnings,
+  withoutDefiner,
+} from './mysql-objects.js';
+import {
+  TableChangedError,
+  type DumpedTable,
+  type DumpRequest,
+  type DumpResult,
+  type SnapshotPosition,
+  type SqlSink,
+  type TableChecksum,
+} from './types.js';
 
 /*
  * MariaDB/MySQL writer. Rows come over the text protocol as the raw bytes the server sends
@@ -57,6 +74,16 @@ interface TableInfo {
   /** Primary key (or a NOT NULL unique key) columns: rows are read in this order. Empty: no key. */
   key: string[];
   estimate: number;
+  /** System-versioned, read with its history (FOR SYSTEM_TIME ALL) and its period columns. */
+  history: boolean;
+}
+
+/** The period columns of a system-versioned table: declared ones, else MariaDB's invisible ROW_START/ROW_END. */
+interface VersioningInfo {
+  start: string;
+  end: string;
+  /** Versioned by timestamps (history rows can be inserted back) rather than by transaction ids. */
+  byTimestamp: boolean;
 }
 
 type PromiseConn = PromiseConnection;
@@ -66,14 +93,27 @@ async function rowsOf<T>(conn: PromiseConn, sql: string | mysql.QueryOptions, pa
   return rows as unknown as T[];
 }
 
-async function tableInfo(conn: PromiseConn, table: string): Promise<TableInfo> {
-  const cols = await rowsOf<{ name: string; extra: string | null; nullable: string }>(
+/**
+ * `versioned`: the table is SYSTEM VERSIONED and the server can take its history back
+ * (system_versioning_insert_history): its rows are read with their history and period columns.
+ */
+async function tableInfo(conn: PromiseConn, table: string, versioned = false): Promise<TableInfo> {
+  const cols = await rowsOf<{
+    name: string;
+    extra: string | null;
+    nullable: string;
+    expr: string | null;
+    type: string;
+  }>(
     conn,
-    'SELECT COLUMN_NAME AS name, EXTRA AS extra, IS_NULLABLE AS nullable FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    'SELECT COLUMN_NAME AS name, EXTRA AS extra, IS_NULLABLE AS nullable, GENERATION_EXPRESSION AS expr, DATA_TYPE AS type FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [table],
   );
   if (!cols.length) throw new Error(`table ${table} has no columns (or does not exist)`);
-  const generated = (extra: string | null) => /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(extra ?? '');
+  const period = (which: string) => cols.find((c) => c.expr === which && /GENERATED/i.test(c.extra ?? ''));
+  const generated = (c: { extra: string | null; expr: string | null }) =>
+    /\b(VIRTUAL|STORED|PERSISTENT) GENERATED\b/i.test(c.extra ?? '') &&
+    !(versioned && /^ROW (START|END)$/.test(c.expr ?? ''));
   const notNull = new Set(cols.filter((c) => c.nullable === 'NO').map((c) => c.name));
   const stats = await rowsOf<{ idx: string; col: string; nonUnique: number | string }>(
     conn,
@@ -98,16 +138,43 @@ async function tableInfo(conn: PromiseConn, table: string): Promise<TableInfo> {
     'SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
     [table],
   );
-  return {
-    name: table,
-    columns: cols.filter((c) => !generated(c.extra)).map((c) => c.name),
-    key,
-    estimate: Number(est[0]?.n ?? 0),
-  };
+  const columns = cols.filter((c) => !generated(c)).map((c) => c.name);
+  if (versioned) {
+    const start = period('ROW START')?.name;
+    const end = period('ROW END')?.name;
+    if (!start || !end) columns.push('ROW_START', 'ROW_END'); // implicit: invisible, not in information_schema
+    // The history holds several rows per key: the period's end orders them.
+    if (key.length) key = [...key, end ?? 'ROW_END'];
+  }
+  return { name: table, columns, key, estimate: Number(est[0]?.n ?? 0), history: versioned };
+}
+
+/** How a system-versioned table is versioned; null when it is not. */
+async function versioningOf(conn: PromiseConn, table: string): Promise<VersioningInfo | null> {
+  const [row] = await rowsOf<string[]>(conn, { sql: `SHOW CREATE TABLE ${q(table)}`, rowsAsArray: true });
+  const ddl = row?.[1] ?? '';
+  if (!/\bWITH SYSTEM VERSIONING\b/i.test(ddl)) return null;
+  const declared = /PERIOD FOR SYSTEM_TIME \(`((?:[^`]|``)+)`, `((?:[^`]|``)+)`\)/i.exec(ddl);
+  const start = declared?.[1]?.replace(/``/g, '`') ?? 'ROW_START';
+  const end = declared?.[2]?.replace(/``/g, '`') ?? 'ROW_END';
+  const startColumn = declared
+    ? new RegExp('`' + start.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '` (\\w+)', 'i').exec(ddl)?.[1]
+    : 'timestamp';
+  return { start, end, byTimestamp: /^timestamp$/i.test(startColumn ?? '') };
+}
+
+/** Whether the server lets a restore insert history rows (MariaDB 10.11+). */
+async function canInsertHistory(conn: PromiseConn): Promise<boolean> {
+  try {
+    await conn.query('SELECT @@system_versioning_insert_history');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function selectSql(t: TableInfo): string {
-  return `SELECT ${t.columns.map(q).join(',')} FROM ${q(t.name)}${t.key.length ? ` ORDER BY ${t.key.map(q).join(',')}` : ''}`;
+  return `SELECT ${t.columns.map(q).join(',')} FROM ${q(t.name)}${t.history ? ' FOR SYSTEM_TIME ALL' : ''}${t.key.length ? ` ORDER BY ${t.key.map(q).join(',')}` : ''}`;
 }
 
 interface RawPacket {
@@ -320,6 +387,10 @@ interface ScanHooks {
   flush?: (statement: Buffer, rowsDone: number) => Promise<void> | undefined;
   /** Hash the rows (default true). */
   checksum?: boolean;
+  /** A row longer than this (as SQL) is written as an INSERT plus UPDATE … CONCAT pieces (see mysql-large-row.ts). */
+  rowLimit?: number;
+  /** The server is MariaDB (the split may switch CHECK constraints off for its pieces). */
+  mariadb?: boolean;
 }
 
 /**
@@ -351,6 +422,17 @@ async function scanTable(
     inStatement = 0;
     return hooks.flush?.(stmt, rows);
   };
+  const rowLimit = (hooks.rowLimit ?? Number.MAX_SAFE_INTEGER) - head.length - STMT_END.length;
+  // The row's full tuple is hashed either way, so a split row checksums as it restores.
+  const largeRow = async (tuple: Buffer, statements: Buffer[]): Promise<void> => {
+    if (inStatement) await emit();
+    rows++;
+    if (ordered) {
+      hasher.addBody(tuple);
+      hasher.addBody(ROW_SEP);
+    } else hasher.addRow(tuple);
+    for (const statement of statements) await hooks.flush?.(Buffer.concat([statement, STMT_END]), rows);
+  };
   await streamRawRows(
     conn,
     selectSql(t),
@@ -358,8 +440,25 @@ async function scanTable(
       kinds = Uint8Array.from(fields.map(kindOf));
     },
     (packet) => {
-      const start = out.pos + (inStatement ? 2 : 0);
+      const before = out.pos;
+      const start = before + (inStatement ? 2 : 0);
       appendRow(out, kinds, packet, inStatement > 0);
+      if (out.pos - start > rowLimit) {
+        const tuple = Buffer.from(out.buf.subarray(start, out.pos));
+        out.pos = before;
+        // Worked out now: the packet's bytes are only the row's until this call returns.
+        const statements = hooks.flush
+          ? splitRowStatements(
+              appendRow,
+              { ...t, mariadb: hooks.mariadb ?? false },
+              kinds,
+              packet,
+              Math.floor(maxBytes / 2),
+              rowLimit,
+            )
+          : [];
+        return largeRow(tuple, statements);
+      }
       rows++;
       inStatement++;
       if (!ordered) hasher.addRow(out.buf.subarray(start, out.pos));
@@ -411,14 +510,6 @@ async function openSnapshot(db: MysqlDb): Promise<SnapshotConnection> {
   return { cb, p, close };
 }
 
-/** SHOW CREATE … without the DEFINER clause: the restoring user becomes the definer, so the file restores anywhere. */
-function withoutDefiner(sql: string): string {
-  return sql.replace(
-    /\s+DEFINER\s*=\s*(`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[^\s@]+)@(`(?:[^`]|``)*`|'(?:[^'\\]|\\.)*'|[^\s]+)/i,
-    '',
-  );
-}
-
 const HEADER_SETTINGS = [
   'SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT, @OLD_CHARACTER_SET_RESULTS=@@CHARACTER_SET_RESULTS, @OLD_COLLATION_CONNECTION=@@COLLATION_CONNECTION;',
   'SET NAMES utf8mb4;',
@@ -444,41 +535,69 @@ const FOOTER_SETTINGS = [
  */
 export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): Promise<DumpResult> {
   const snap = await openSnapshot(db);
-  const result: DumpResult = { tables: [], views: [], triggers: [] };
+  const full = req.includeViewsAndTriggers;
+  const result: DumpResult = {
+    tables: [],
+    views: [],
+    triggers: [],
+    routines: [],
+    events: [],
+    sequences: [],
+    warnings: [],
+    serverVersion: '',
+    snapshot: null,
+  };
   try {
     const [packetRow] = await rowsOf<{ p: number | string }>(snap.p, 'SELECT @@max_allowed_packet AS p');
     const packet = Number(packetRow?.p ?? 16 * 1024 * 1024);
     // Statements stay well under the server's packet limit (text may grow when escaped).
     const maxBytes = Math.max(16 * 1024, Math.min(req.maxStatementBytes ?? 1024 * 1024, Math.floor(packet / 4)));
+    // One statement must also pass the stock client, whose own limit is 16 MiB unless told otherwise.
+    const rowLimit = Math.min(packet, STOCK_CLIENT_PACKET) - 1024;
     const [version] = await rowsOf<{ v: string }>(snap.p, 'SELECT VERSION() AS v');
+    result.serverVersion = version?.v ?? '';
+    result.snapshot = await snapshotPosition(snap.p);
+    const objects = await mysqlObjects(snap.p);
+    const typeOf = new Map(objects.map((o) => [o.name, o.type]));
+    const history = await canInsertHistory(snap.p);
     await sink.write(
       req.headerLines.map((l) => `-- ${l}\n`).join('') +
         `-- Server: ${version?.v ?? 'unknown'}; one consistent snapshot (REPEATABLE READ, WITH CONSISTENT SNAPSHOT); TIMESTAMPs in UTC\n\n` +
         HEADER_SETTINGS.join('\n') +
         '\n',
     );
+    if (full) {
+      result.warnings.push(...nonTransactionalWarnings(objects, req.tables));
+      result.sequences = objects.filter((o) => o.type === 'SEQUENCE').map((o) => o.name);
+      await dumpSequences(snap.p, sink, result.sequences);
+    }
     for (const table of req.tables) {
       throwIfAborted(req.signal);
-      const info = await tableInfo(snap.p, table);
-      const [create] = await rowsOf<string[]>(snap.p, { sql: `SHOW CREATE TABLE ${q(table)}`, rowsAsArray: true });
-      const ddl = create?.[1];
-      if (!ddl) throw new Error(`SHOW CREATE TABLE ${table} returned nothing`);
-      await sink.write(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${ddl};\n`);
-      req.onProgress?.({ table, rowsDone: 0, rowsEstimate: info.estimate });
-      const scanned = await scanTable(snap.cb, info, maxBytes, {
-        checksum: req.checksums ?? true,
-        flush: (statement, rowsDone) => {
-          throwIfAborted(req.signal);
-          req.onProgress?.({ table, rowsDone, rowsEstimate: info.estimate });
-          return sink.write(statement);
-        },
-      });
-      req.onProgress?.({ table, rowsDone: scanned.rows, rowsEstimate: info.estimate });
-      result.tables.push({ name: table, rows: scanned.rows, checksum: scanned.checksum });
+      try {
+        result.tables.push(
+          await dumpTable(
+            snap,
+            sink,
+            req,
+            table,
+            typeOf.get(table),
+            history,
+            { maxBytes, rowLimit, mariadb: /mariadb/i.test(version?.v ?? '') },
+            result.warnings,
+          ),
+        );
+      } catch (err) {
+        const errno = (err as { errno?: number }).errno;
+        // 1412: altered or truncated since the snapshot began; 1146: dropped since the table list was read.
+        if (errno === 1412 || errno === 1146) throw new TableChangedError(table, err);
+        throw err;
+      }
     }
-    if (req.includeViewsAndTriggers) {
+    if (full) {
+      result.routines = await dumpRoutines(snap.p, sink);
       result.views = await dumpViews(snap.p, sink);
       result.triggers = await dumpTriggers(snap.p, sink, req.tables);
+      result.events = await dumpEvents(snap.p, sink);
     }
     await sink.write('\n' + FOOTER_SETTINGS.join('\n') + `\n-- ${req.footerLine()}\n`);
     await snap.p.query('COMMIT');
@@ -486,6 +605,70 @@ export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): P
   } finally {
     await snap.close();
   }
+}
+
+/**
+ * The binary log position of the snapshot, read inside its transaction: MariaDB's
+ * binlog_snapshot_file/position are the point WITH CONSISTENT SNAPSHOT started at (SHOW MASTER
+ * STATUS would be the current one, already past). Null when binary logging is off.
+ */
+async function snapshotPosition(conn: PromiseConn): Promise<SnapshotPosition | null> {
+  const [logBin] = await rowsOf<{ on: number | string }>(conn, 'SELECT @@log_bin AS `on`');
+  if (Number(logBin?.on ?? 0) !== 1) return null;
+  const status = await rowsOf<{ Variable_name: string; Value: string }>(conn, "SHOW STATUS LIKE 'binlog_snapshot_%'");
+  const value = (name: string) => status.find((s) => s.Variable_name.toLowerCase() === name)?.Value;
+  const file = value('binlog_snapshot_file');
+  const position = Number(value('binlog_snapshot_position'));
+  if (!file || !Number.isFinite(position)) return null; // MySQL: no consistent-snapshot position to read
+  const gtid = await rowsOf<{ g: string | null }>(conn, 'SELECT BINLOG_GTID_POS(?, ?) AS g', [file, position]).then(
+    ([row]) => row?.g ?? null,
+    () => null, // not MariaDB
+  );
+  return { binlogFile: file, binlogPosition: position, gtid };
+}
+
+/** The mariadb/mysql client's default max_allowed_packet. */
+const STOCK_CLIENT_PACKET = 16 * 1024 * 1024;
+
+/** One table: its definition, then its rows (with their history when it is system-versioned and the server allows it). */
+async function dumpTable(
+  snap: SnapshotConnection,
+  sink: SqlSink,
+  req: DumpRequest,
+  table: string,
+  type: string | undefined,
+  historyAllowed: boolean,
+  limits: { maxBytes: number; rowLimit: number; mariadb: boolean },
+  warnings: string[],
+): Promise<DumpedTable> {
+  const versioning = type === 'SYSTEM VERSIONED' ? await versioningOf(snap.p, table) : null;
+  const history = versioning !== null && historyAllowed && versioning.byTimestamp;
+  if (versioning && !history)
+    warnings.push(
+      `table ${table} is system-versioned: only its current rows are backed up, not its history (${versioning.byTimestamp ? 'the server cannot insert history rows before MariaDB 10.11' : 'it is versioned by transaction ids'})`,
+    );
+  const info = await tableInfo(snap.p, table, history);
+  const [create] = await rowsOf<string[]>(snap.p, { sql: `SHOW CREATE TABLE ${q(table)}`, rowsAsArray: true });
+  const ddl = create?.[1];
+  if (!ddl) throw new Error(`SHOW CREATE TABLE ${table} returned nothing`);
+  await sink.write(
+    `\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${ddl};\n` +
+      (history ? 'SET @@session.system_versioning_insert_history = 1;\n' : ''),
+  );
+  req.onProgress?.({ table, rowsDone: 0, rowsEstimate: info.estimate });
+  const scanned = await scanTable(snap.cb, info, limits.maxBytes, {
+    checksum: req.checksums ?? true,
+    rowLimit: limits.rowLimit,
+    mariadb: limits.mariadb,
+    flush: (statement, rowsDone) => {
+      throwIfAborted(req.signal);
+      req.onProgress?.({ table, rowsDone, rowsEstimate: info.estimate });
+      return sink.write(statement);
+    },
+  });
+  if (history) await sink.write('SET @@session.system_versioning_insert_history = 0;\n');
+  req.onProgress?.({ table, rowsDone: scanned.rows, rowsEstimate: info.estimate });
+  return { name: table, rows: scanned.rows, checksum: scanned.checksum };
 }
 
 /**
@@ -553,8 +736,10 @@ export async function checksumMysqlTables(db: MysqlDb, tables: readonly string[]
   const snap = await openSnapshot(db);
   try {
     const out: TableChecksum[] = [];
+    const history = await canInsertHistory(snap.p);
     for (const table of tables) {
-      const info = await tableInfo(snap.p, table);
+      const versioning = history ? await versioningOf(snap.p, table) : null;
+      const info = await tableInfo(snap.p, table, versioning?.byTimestamp ?? false);
       const r = await scanTable(snap.cb, info, 1024 * 1024, {});
       out.push({ table, rows: r.rows, checksum: r.checksum });
     }

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
-import { tableShape, tupleChunks, type TableShape } from './sqlite-rows.js';
+import { tupleChunks, type TableShape } from './sqlite-rows.js';
+import { isVirtual, rebuildSql, shapeOf, virtualTablePlan } from './sqlite-virtual.js';
 import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
@@ -26,7 +27,18 @@ export function openSnapshot(file: string): Database.Database {
 export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest): Promise<DumpResult> {
   const raw = openSnapshot(file);
   const maxBytes = req.maxStatementBytes ?? 1024 * 1024;
-  const result: DumpResult = { tables: [], views: [], triggers: [] };
+  const result: DumpResult = {
+    tables: [],
+    views: [],
+    triggers: [],
+    routines: [],
+    events: [],
+    sequences: [],
+    warnings: [],
+    serverVersion: String(raw.prepare('SELECT sqlite_version()').pluck(true).get()),
+    snapshot: null,
+  };
+  const rebuilds: string[] = [];
   try {
     await sink.write(
       req.headerLines.map((l) => `-- ${l}\n`).join('') + 'PRAGMA foreign_keys=OFF;\nBEGIN TRANSACTION;\n',
@@ -46,9 +58,19 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       throwIfAborted(req.signal);
       const def = master.find((m) => m.type === 'table' && m.name === table);
       if (!def) continue;
-      const shape = tableShape(raw, table);
-      const estimate = rowEstimate(raw, table, shape);
       const intro = Buffer.from(`\n-- Table ${table}\nDROP TABLE IF EXISTS ${q(table)};\n${def.sql};\n`);
+      const plan = isVirtual(def.sql) ? virtualTablePlan(def.sql) : { content: 'rows' as const };
+      if (plan.content !== 'rows') {
+        // The index is created empty; its rows come from the content table (rebuilt after every table) or not at all.
+        await sink.write(intro);
+        if (plan.content === 'rebuild') rebuilds.push(table);
+        else result.warnings.push(`virtual table ${table}: only its definition is backed up (${plan.reason})`);
+        const sum = plan.content === 'rebuild' && hashing(req) ? checksumOf(raw, table) : EMPTY;
+        result.tables.push({ name: table, rows: sum.rows, checksum: hashing(req) ? sum.checksum : '' });
+        continue;
+      }
+      const shape = shapeOf(raw, table);
+      const estimate = rowEstimate(raw, table, shape);
       // One INSERT runs over as many chunks as fit in maxBytes. What goes between chunks (the
       // table's DDL and first head, a separator, or a statement's end and the next head) is the
       // next chunk's prefix, so each chunk reaches the sink as the one buffer SQLite returned.
@@ -59,11 +81,10 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       let rows = 0;
       // The hash covers every tuple (type and bytes of every value) in key order, whatever the chunk and statement boundaries.
       const hash = createHash('sha256');
-      const hashing = req.checksums ?? true;
       for (const chunk of tupleChunks(raw, table, shape, () => glue)) {
         await sink.write(chunk.bytes);
         const tuples = chunk.bytes.subarray(chunk.prefixBytes);
-        if (hashing) hash.update(tuples).update(TUPLE_SEPARATOR);
+        if (hashing(req)) hash.update(tuples).update(TUPLE_SEPARATOR);
         inStatement += tuples.length;
         rows += chunk.rows;
         glue = TUPLE_SEPARATOR;
@@ -77,7 +98,7 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
       // Every chunk leaves its statement open; a table without rows has had nothing written yet.
       await sink.write(rows ? STATEMENT_END : intro);
       req.onProgress?.({ table, rowsDone: rows, rowsEstimate: estimate });
-      result.tables.push({ name: table, rows, checksum: hashing ? hash.digest('hex') : '' });
+      result.tables.push({ name: table, rows, checksum: hashing(req) ? hash.digest('hex') : '' });
       if (hasSequence) {
         const seq = raw.prepare('SELECT seq FROM sqlite_sequence WHERE name = ?').get(table) as
           { seq: bigint } | undefined;
@@ -98,6 +119,8 @@ export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest):
     }
     const indexes = master.filter((m) => m.type === 'index' && wanted.has(m.tbl_name));
     if (indexes.length) await sink.write('\n-- Indexes\n' + indexes.map((m) => `${m.sql};\n`).join(''));
+    if (rebuilds.length)
+      await sink.write('\n-- Full-text indexes over content tables\n' + rebuilds.map(rebuildSql).join(''));
     if (req.includeViewsAndTriggers) {
       const views = master.filter((m) => m.type === 'view');
       if (views.length)
@@ -131,20 +154,30 @@ function rowEstimate(raw: Database.Database, table: string, shape: TableShape): 
   return Math.max(0, Number(n ?? 0));
 }
 
+const hashing = (req: DumpRequest) => req.checksums ?? true;
+
+const EMPTY = { rows: 0, checksum: createHash('sha256').digest('hex') };
+
 /** Row count and a SHA-256 over every stored value's exact literal (type and bytes), in key order, as the dump computes it. */
+function checksumOf(raw: Database.Database, table: string): { rows: number; checksum: string } {
+  const def = raw.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) as
+    { sql: string | null } | undefined;
+  // A contentless index shows rowids with no text: the backup holds none, so neither does the comparison.
+  if (def?.sql && isVirtual(def.sql) && virtualTablePlan(def.sql).content === 'definition') return EMPTY;
+  const shape = shapeOf(raw, table);
+  const hash = createHash('sha256');
+  let rows = 0;
+  for (const chunk of tupleChunks(raw, table, shape)) {
+    hash.update(chunk.bytes.subarray(chunk.prefixBytes)).update(TUPLE_SEPARATOR);
+    rows += chunk.rows;
+  }
+  return { rows, checksum: hash.digest('hex') };
+}
+
 export function checksumSqliteTables(file: string, tables: readonly string[]): TableChecksum[] {
   const raw = openSnapshot(file);
   try {
-    return tables.map((table) => {
-      const shape = tableShape(raw, table);
-      const hash = createHash('sha256');
-      let rows = 0;
-      for (const chunk of tupleChunks(raw, table, shape)) {
-        hash.update(chunk.bytes.subarray(chunk.prefixBytes)).update(TUPLE_SEPARATOR);
-        rows += chunk.rows;
-      }
-      return { table, rows, checksum: hash.digest('hex') };
-    });
+    return tables.map((table) => ({ table, ...checksumOf(raw, table) }));
   } finally {
     raw.exec('COMMIT');
     raw.close();

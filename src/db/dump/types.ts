@@ -16,7 +16,7 @@ export interface DumpProgress {
 export interface DumpRequest {
   /** Tables to back up, as they exist (already filtered to existing ones). */
   tables: string[];
-  /** Also views and triggers (full backups). */
+  /** Full backups: also views and triggers, and (MariaDB/MySQL) sequences, stored routines and events. */
   includeViewsAndTriggers: boolean;
   /** Header lines (written as SQL comments): type, source, time, tool version. */
   headerLines: string[];
@@ -41,6 +41,33 @@ export interface DumpResult {
   tables: DumpedTable[];
   views: string[];
   triggers: string[];
+  /** MariaDB/MySQL: `function f`, `procedure p`. */
+  routines: string[];
+  events: string[];
+  sequences: string[];
+  /** What the file does not hold as the user might expect, one line each (the job logs them as warnings). */
+  warnings: string[];
+  /** The engine's version as it reports it (`10.11.9-MariaDB…`, SQLite `3.46.1`). */
+  serverVersion: string;
+  /** Where the snapshot sits in the server's change log, when it keeps one (MariaDB with binary logging on). */
+  snapshot: SnapshotPosition | null;
+}
+
+export interface SnapshotPosition {
+  binlogFile: string;
+  binlogPosition: number;
+  /** MariaDB GTID position of the same point (for a replica started from the restore). */
+  gtid: string | null;
+}
+
+/** A table dropped or altered while the dump read the others (MariaDB error 1412 or 1146): a fresh snapshot may succeed. */
+export class TableChangedError extends Error {
+  constructor(
+    readonly table: string,
+    cause: unknown,
+  ) {
+    super(`table ${table} was dropped or altered during the backup (${(cause as Error).message})`, { cause });
+  }
 }
 
 /** Per-table row count and content checksum, computed the same way on the source and on a restored copy. */

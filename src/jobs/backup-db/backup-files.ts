@@ -54,20 +54,6 @@ export function listBackups(dir: string): BackupFile[] {
   return out.sort((a, b) => (a.stamp === b.stamp ? b.name.localeCompare(a.name) : b.stamp.localeCompare(a.stamp)));
 }
 
-/**
- * Deletes webjobs backups taken before `cutoffStamp` (a local `YYYY-MM-DD_HH-mm-ss`), never
- * the one just written. Returns the names deleted.
- */
-export function applyRetention(dir: string, cutoffStamp: string, keep: string): string[] {
-  const deleted: string[] = [];
-  for (const b of listBackups(dir)) {
-    if (b.file === keep || b.stamp >= cutoffStamp) continue;
-    fs.unlinkSync(b.file);
-    deleted.push(b.name);
-  }
-  return deleted;
-}
-
 /** Temporary files of backups whose process died mid-write (a SIGKILL, a crash): safe to remove. */
 export function removeOrphanedTempFiles(dir: string, isAlive: (pid: number) => boolean): string[] {
   return removeOrphanedTemps(

@@ -3,6 +3,8 @@ import type { Settings } from '../../config/settings.js';
 import { checkIdentifier } from '../../db/identifiers.js';
 import { defineJob, runFrom } from '../definition.js';
 import { backupFailureEmail, backupSuccessEmail } from '../../notify/templates/backup-db.js';
+import { retentionRules } from '../../backup/folder-retention.js';
+import type { RetentionRules } from '../../backup/retention.js';
 import type { BackupType } from './backup-files.js';
 import { encryptionFromConfig, identitiesForVerify, type BackupEncryption } from '../../backup/encryption-config.js';
 import {
@@ -10,6 +12,7 @@ import {
   remoteRetryPolicy,
   remotesFromConfig,
   type RemoteCopy,
+  type RemoteRetention,
   type RemoteTarget,
 } from '../../backup/remotes/index.js';
 
@@ -31,6 +34,8 @@ export interface Resolved {
   level: number;
   verify: boolean;
   retentionDays: number;
+  /** This type's GFS rules (config backup.retention.<type>, else retentionDays as keepWithinDays). */
+  retentionRules: RetentionRules;
   criticalTables: string[];
   maxStatementBytes: number;
   /** config backup.encrypt: the recipients every byte written is encrypted to; null writes plain gzip. */
@@ -39,6 +44,8 @@ export interface Resolved {
   identities?: string[];
   /** config backup.remotes, checked as far as can be without connecting. */
   remotes: RemoteTarget[];
+  /** Free space the folder must keep beyond the backup's estimate (config backup.freeSpaceMarginBytes). */
+  freeSpaceMarginBytes: number;
 }
 
 export interface TableVerification {
@@ -59,13 +66,25 @@ export interface BackupResult {
   skippedTables: string[];
   views: string[];
   triggers: string[];
+  /** MariaDB/MySQL full backups: `function f`, `procedure p`; events; sequences. */
+  routines: string[];
+  events: string[];
+  sequences: string[];
   level: number;
   /** In the age format, to these recipients (public keys). */
   encryptedTo?: string[];
   verified?: { ok: boolean; tables: TableVerification[] };
   /** Off-site copies (config backup.remotes), each read back and compared by size and SHA-256. */
   remotes?: RemoteCopy[];
-  retention: { retentionDays: number; deleted: string[] };
+  /** This type's files only: each with keep or delete and why (a dry run: what the run would do). */
+  retention: {
+    retentionDays: number;
+    rules: RetentionRules;
+    deleted: string[];
+    decisions: { name: string; keep: boolean; reasons: string[] }[];
+    /** The same rules applied to each remote's copies of this type (after every copy succeeded). */
+    remotes?: RemoteRetention[];
+  };
   /** Dry run only: what would be backed up. */
   plan?: { table: string; estimatedRows: number; estimatedBytes: number | null }[];
 }
@@ -82,17 +101,21 @@ function resolve(config: Config, _settings: Settings, options: BackupOptions): R
   const remotes = remotesFromConfig(config);
   checkRemoteAccess(remotes, config);
   remoteRetryPolicy(config);
+  // Both types' rules are checked, so a typo in the other type's rules stops this run too (exit 2).
+  const rules = { critical: retentionRules(config, 'critical'), full: retentionRules(config, 'full') };
   return {
     type: options.type,
     dir,
     level: config.valueOr('backup.level', options.level, '--level'),
     verify: Boolean(options.verify),
     retentionDays: config.value('backup.retentionDays'),
+    retentionRules: rules[options.type],
     criticalTables: config.value('backup.critical').map((t) => checkIdentifier(t, 'config backup.critical table')),
     maxStatementBytes: config.value('backup.maxStatementBytes'),
     encryption,
     identities,
     remotes,
+    freeSpaceMarginBytes: config.value('backup.freeSpaceMarginBytes'),
   };
 }
 
@@ -110,7 +133,8 @@ export const backupDbJob = defineJob<BackupOptions, Resolved, BackupResult>({
   options: [
     {
       flags: '--type <type>',
-      description: 'critical (config backup.critical) or full (every table, views, triggers)',
+      description:
+        'critical (config backup.critical) or full (every table, views, triggers; MariaDB: also routines, events, sequences)',
       type: { choice: ['critical', 'full'] },
       default: 'critical',
     },
