@@ -5,6 +5,9 @@
  * resident set size: for the pipeline, its largest process).
  *
  *   npx tsx bench/backup-sqlite.ts            (ROWS=200000 REPS=1 for a quick look)
+ *   ENCRYPT=1 npx tsx bench/backup-sqlite.ts  (adds a third side, webjobs writing .sql.gz.age to a
+ *                                              fresh age key, alternating with the other two: its
+ *                                              ratio to sqlite3 .dump | gzip sits beside the plain one)
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +24,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const ROWS = Number(process.env.ROWS ?? 1_000_000);
 const REPS = Number(process.env.REPS ?? 2);
 const LEVELS = (process.env.LEVELS ?? '6,9').split(',').map(Number);
+const ENCRYPT = process.env.ENCRYPT === '1';
+type Side = 'sqlite3' | 'webjobs' | 'webjobs+age';
 
 async function main(): Promise<void> {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')))
@@ -55,55 +60,74 @@ async function main(): Promise<void> {
     raw.close();
     console.log(`  file ${mb(fs.statSync(file).size)}`);
     const config = path.join(work, 'webjobs.json');
-    fs.writeFileSync(config, JSON.stringify({ backup: { critical: ['api_requests'], retentionDays: 36500 } }));
-    const results: Record<number, { webjobs: Measure[]; sqlite3: Measure[] }> = {};
+    const backup = { critical: ['api_requests'], retentionDays: 36500 };
+    fs.writeFileSync(config, JSON.stringify({ backup }));
+    const ageConfig = path.join(work, 'webjobs-age.json');
+    if (ENCRYPT) {
+      const key = path.join(work, 'age-key.txt');
+      execFileSync('age-keygen', ['-o', key], { stdio: 'ignore' });
+      const recipient = execFileSync('age-keygen', ['-y', key]).toString().trim();
+      fs.writeFileSync(ageConfig, JSON.stringify({ backup: { ...backup, encrypt: { recipients: [recipient] } } }));
+    }
+    const sides: Side[] = ENCRYPT ? ['sqlite3', 'webjobs', 'webjobs+age'] : ['sqlite3', 'webjobs'];
+    const results: Record<number, Record<Side, Measure[]>> = {};
     for (const level of LEVELS) {
-      results[level] = { webjobs: [], sqlite3: [] };
+      const r: Record<Side, Measure[]> = { sqlite3: [], webjobs: [], 'webjobs+age': [] };
+      results[level] = r;
       for (let rep = 0; rep < REPS; rep++) {
-        const order = rep % 2 === 0 ? ['sqlite3', 'webjobs'] : ['webjobs', 'sqlite3'];
+        // Each side goes first in turn, so a slow spell of the machine does not land on one side.
+        const order = sides.map((_, i) => sides[(i + rep) % sides.length] as Side);
         for (const side of order) {
-          const out = path.join(work, `${side}-${level}-${rep}`);
-          if (side === 'webjobs') {
-            fs.mkdirSync(out);
-            results[level]?.webjobs.push(
-              timed(
-                `node ${path.join(ROOT, 'bin', 'webjobs.js')} backup-db --db sqlite:${file} --type critical --level ${level} --out ${out} --config ${config}`,
-                { TZ: 'UTC' },
-                out,
-              ),
-            );
-          } else {
-            results[level]?.sqlite3.push(
+          const out = path.join(work, `${side.replace('+', '-')}-${level}-${rep}`);
+          if (side === 'sqlite3') {
+            r.sqlite3.push(
               timed(
                 `sqlite3 ${file} ".dump api_requests" | gzip -N -${level} > ${out}.sql.gz`,
                 { TZ: 'UTC' },
                 `${out}.sql.gz`,
               ),
             );
+            fs.rmSync(`${out}.sql.gz`, { force: true });
+          } else {
+            fs.mkdirSync(out);
+            r[side].push(
+              timed(
+                `node ${path.join(ROOT, 'bin', 'webjobs.js')} backup-db --db sqlite:${file} --type critical --level ${level} --out ${out} --config ${side === 'webjobs' ? config : ageConfig}`,
+                { TZ: 'UTC' },
+                out,
+              ),
+            );
+            fs.rmSync(out, { recursive: true, force: true });
           }
         }
-        const w = results[level]?.webjobs.at(-1) as Measure;
-        const s = results[level]?.sqlite3.at(-1) as Measure;
         console.log(
-          `level ${level} run ${rep + 1}: webjobs ${w.seconds.toFixed(2)} s (CPU ${w.cpu.toFixed(2)} s) ${w.rssMb.toFixed(0)} MB RSS ${mb(w.bytes)} | sqlite3 .dump|gzip ${s.seconds.toFixed(2)} s (CPU ${s.cpu.toFixed(2)} s) ${s.rssMb.toFixed(0)} MB RSS ${mb(s.bytes)}`,
+          `level ${level} run ${rep + 1}: ${sides
+            .map((side) => {
+              const m = r[side].at(-1) as Measure;
+              return `${side} ${m.seconds.toFixed(2)} s (CPU ${m.cpu.toFixed(2)} s) ${m.rssMb.toFixed(0)} MB RSS ${mb(m.bytes)}`;
+            })
+            .join(' | ')}`,
         );
-        fs.rmSync(path.join(work, `webjobs-${level}-${rep}`), { recursive: true, force: true });
-        fs.rmSync(path.join(work, `sqlite3-${level}-${rep}.sql.gz`), { force: true });
       }
     }
     console.log(
       `\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`,
     );
     console.log(
-      '| level | webjobs | sqlite3 .dump \\| gzip | ratio | CPU s webjobs / sqlite3\\|gzip | webjobs peak RSS | sqlite3\\|gzip peak RSS | webjobs file | sqlite3 file |',
+      '| level | webjobs | sqlite3 .dump \\| gzip | ratio | CPU s webjobs / sqlite3\\|gzip | webjobs peak RSS | sqlite3\\|gzip peak RSS | webjobs file | sqlite3 file |' +
+        (ENCRYPT ? ' webjobs+age | ratio | CPU s | peak RSS | file |' : ''),
     );
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('|---|---|---|---|---|---|---|---|---|' + (ENCRYPT ? '---|---|---|---|---|' : ''));
     for (const level of LEVELS) {
-      const r = results[level] as { webjobs: Measure[]; sqlite3: Measure[] };
+      const r = results[level] as Record<Side, Measure[]>;
       const w = median(r.webjobs.map((m) => m.seconds));
       const s = median(r.sqlite3.map((m) => m.seconds));
+      const a = ENCRYPT ? median(r['webjobs+age'].map((m) => m.seconds)) : 0;
       console.log(
-        `| ${level} | ${w.toFixed(2)} s | ${s.toFixed(2)} s | ${(w / s).toFixed(2)}× | ${median(r.webjobs.map((m) => m.cpu)).toFixed(2)} / ${median(r.sqlite3.map((m) => m.cpu)).toFixed(2)} | ${Math.max(...r.webjobs.map((m) => m.rssMb)).toFixed(0)} MB | ${Math.max(...r.sqlite3.map((m) => m.rssMb)).toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.sqlite3[0]?.bytes ?? 0)} |`,
+        `| ${level} | ${w.toFixed(2)} s | ${s.toFixed(2)} s | ${(w / s).toFixed(2)}× | ${median(r.webjobs.map((m) => m.cpu)).toFixed(2)} / ${median(r.sqlite3.map((m) => m.cpu)).toFixed(2)} | ${Math.max(...r.webjobs.map((m) => m.rssMb)).toFixed(0)} MB | ${Math.max(...r.sqlite3.map((m) => m.rssMb)).toFixed(0)} MB | ${mb(r.webjobs[0]?.bytes ?? 0)} | ${mb(r.sqlite3[0]?.bytes ?? 0)} |` +
+          (ENCRYPT
+            ? ` ${a.toFixed(2)} s | ${(a / s).toFixed(2)}× | ${median(r['webjobs+age'].map((m) => m.cpu)).toFixed(2)} | ${Math.max(...r['webjobs+age'].map((m) => m.rssMb)).toFixed(0)} MB | ${mb(r['webjobs+age'][0]?.bytes ?? 0)} |`
+            : ''),
       );
     }
   } finally {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine: installs what the tests need
-# (MariaDB server and client, the sqlite3 client, cron's crontab program, Chromium) when missing,
+# (MariaDB server and client, the sqlite3 client, cron's crontab program, Chromium, the age CLI,
+# OpenSSH's sshd for the SFTP tests) when missing,
 # installs the npm packages, then runs `npm test` (build, type-check, lint, vitest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ command -v crontab >/dev/null 2>&1 || need+=(cron)
 # The dashboard tests drive Debian's Chromium through playwright-core, which downloads no browser.
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
+command -v age >/dev/null 2>&1 || need+=(age)
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "test-all: installing ${need[*]} from Debian's packages" >&2

@@ -6,13 +6,14 @@ import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { FOOTER_PREFIX } from '../db/dump/format.js';
 import { listBackups } from '../jobs/backup-db/backup-files.js';
+import { decryptingStep } from './encrypt.js';
 import { readLocalManifest, type BackupManifest } from './manifest.js';
 
 /**
  * Re-reads stored backups and compares them with their manifests: every byte through SHA-256
  * and a full gunzip (each member's CRC and length), the size, the SQL length, and the completion
  * footer. A store is anything that lists backups and streams one back: the local folder here;
- * a remote (S3, SFTP) implements the same three methods.
+ * a remote (S3, SFTP) implements the same three methods (src/backup/remotes/store.ts).
  */
 
 export interface StoredBackup {
@@ -61,8 +62,21 @@ export interface CheckResult {
   sha256: string;
 }
 
-/** Streams one stored backup once and compares what it finds with the manifest. */
-export async function checkStoredBackup(store: BackupStore, backup: StoredBackup): Promise<CheckResult> {
+export interface CheckOptions {
+  /** age secret keys: an encrypted backup is then decrypted and gunzipped too, not only hashed. */
+  identities?: readonly string[];
+}
+
+/**
+ * Streams one stored backup once and compares what it finds with the manifest. An encrypted
+ * one (`.sql.gz.age`) is compared by size and SHA-256 of its encrypted bytes (what the manifest
+ * records); with an identity it is also decrypted (each chunk authenticated) and gunzipped.
+ */
+export async function checkStoredBackup(
+  store: BackupStore,
+  backup: StoredBackup,
+  options: CheckOptions = {},
+): Promise<CheckResult> {
   const damage: string[] = [];
   const notes: string[] = [];
   let manifest: BackupManifest | null = null;
@@ -90,25 +104,31 @@ export async function checkStoredBackup(store: BackupStore, backup: StoredBackup
       done();
     },
   });
+  const encrypted = backup.name.endsWith('.age');
+  const readsSql = !encrypted || Boolean(options.identities?.length);
+  if (!readsSql) notes.push('encrypted: size and SHA-256 checked; give an identity to decrypt and gunzip it too');
   try {
-    await pipeline(store.read(backup.name), counter, createGunzip(), sink);
+    if (!readsSql) await pipeline(store.read(backup.name), counter, sink);
+    else if (encrypted)
+      await pipeline(store.read(backup.name), counter, decryptingStep(options.identities ?? []), createGunzip(), sink);
+    else await pipeline(store.read(backup.name), counter, createGunzip(), sink);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     damage.push(
       code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR'
         ? `not valid gzip: ${(err as Error).message}`
-        : `cannot be read: ${(err as Error).message}`,
+        : `cannot be ${encrypted ? 'read or decrypted' : 'read'}: ${(err as Error).message}`,
     );
   }
   const sha256 = hash.digest('hex');
-  if (!damage.length) {
+  if (!damage.length && readsSql) {
     const lastLine = tail.toString('utf8').trimEnd().split('\n').at(-1) ?? '';
     if (!lastLine.startsWith(`-- ${FOOTER_PREFIX}`)) damage.push('no completion footer (truncated?)');
   }
   if (manifest) {
     if (manifest.bytes !== bytes) damage.push(`size ${bytes} bytes, the manifest says ${manifest.bytes}`);
     if (manifest.sha256 !== sha256) damage.push(`SHA-256 ${sha256} differs from the manifest's ${manifest.sha256}`);
-    if (!damage.length && manifest.sqlBytes !== sqlBytes)
+    if (!damage.length && readsSql && manifest.sqlBytes !== sqlBytes)
       damage.push(`${sqlBytes} bytes of SQL, the manifest says ${manifest.sqlBytes}`);
   }
   return { store: store.label, name: backup.name, type: backup.type, ok: !damage.length, damage, notes, bytes, sha256 };

@@ -55,6 +55,11 @@ export function readLocalManifest(backupPath: string): BackupManifest | null | E
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     return err as Error;
   }
+  return parseManifest(text);
+}
+
+/** A manifest's text (read from a folder or a remote) checked as one: an Error when it is not. */
+export function parseManifest(text: string): BackupManifest | Error {
   try {
     const m = JSON.parse(text) as BackupManifest;
     if (m.format !== MANIFEST_FORMAT || typeof m.sha256 !== 'string' || typeof m.bytes !== 'number')

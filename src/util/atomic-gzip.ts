@@ -7,6 +7,14 @@ import { gzip as gzipCallback, type ZlibOptions } from 'node:zlib';
 import type { SqlSink } from '../db/dump/types.js';
 import { syncDir } from './atomic-file.js';
 
+/** Turns the gzip bytes into what is stored (the age encryption): written through in order. */
+export interface OutputEncoder {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Writes what the encoder still holds; resolves when every byte reached the sink. */
+  end(): Promise<void>;
+  abort(): void;
+}
+
 const gzipAsync = promisify(gzipCallback) as (data: Buffer, options: ZlibOptions) => Promise<Buffer>;
 
 /**
@@ -56,18 +64,30 @@ export class AtomicGzipFile implements SqlSink {
   /** Set by commit: nothing more will be read, so the writer's core is free for compression too. */
   private inputDone = false;
   private aborted = false;
-  /** Hashes the bytes as they are written, so the manifest's SHA-256 is of the file as written, not as read back. */
+  private readonly encoder: OutputEncoder | null;
+  /**
+   * Hashes the bytes as they reach the file (after encryption, when encrypting), so the
+   * manifest's SHA-256 is of the file as written, not as read back.
+   */
   private readonly hash = createHash('sha256');
-  /** SQL bytes in, gzip bytes out; `sha256` is set by commit. */
+  /** SQL bytes in, file bytes out; `sha256` is set by commit. */
   inputBytes = 0;
   writtenBytes = 0;
   sha256: string | null = null;
 
+  /**
+   * `encode`, when given, receives a function that writes bytes to the file and returns the
+   * encoder every gzip member then goes through (so only encoded bytes ever reach the disk).
+   */
   constructor(
     readonly dir: string,
     finalName: string,
     level: number,
-    options: { maxInFlight?: number; blockBytes?: number } = {},
+    options: {
+      maxInFlight?: number;
+      blockBytes?: number;
+      encode?: (writeToFile: (chunk: Uint8Array) => void) => OutputEncoder;
+    } = {},
   ) {
     this.tempPath = path.join(dir, `.${finalName}.${process.pid}.${Date.now().toString(36)}.tmp`);
     this.fd = fs.openSync(this.tempPath, 'wx', 0o600);
@@ -76,6 +96,14 @@ export class AtomicGzipFile implements SqlSink {
     // Above level 6 compression is the slower side: no cap (see startCompressing).
     this.threads = level > 6 ? Infinity : Math.max(1, os.availableParallelism() - 1);
     this.blockBytes = options.blockBytes ?? BLOCK_BYTES;
+    this.encoder = options.encode ? options.encode((chunk) => this.writeToFile(chunk)) : null;
+  }
+
+  private writeToFile(chunk: Uint8Array): void {
+    let off = 0;
+    while (off < chunk.length) off += fs.writeSync(this.fd, chunk, off, chunk.length - off);
+    this.hash.update(chunk);
+    this.writtenBytes += chunk.length;
   }
 
   /** Uncompressed bytes written so far. */
@@ -141,10 +169,8 @@ export class AtomicGzipFile implements SqlSink {
     }
     if (this.aborted) throw new Error('backup file was aborted');
     try {
-      let off = 0;
-      while (off < out.length) off += fs.writeSync(this.fd, out, off, out.length - off);
-      this.hash.update(out);
-      this.writtenBytes += out.length;
+      if (this.encoder) await this.encoder.write(out);
+      else this.writeToFile(out);
     } catch (err) {
       this.failure ??= err as Error;
       throw err;
@@ -173,14 +199,16 @@ export class AtomicGzipFile implements SqlSink {
       await this.submitBlock();
     }
     while (this.inFlight.length) await this.writeOldest();
+    await this.encoder?.end();
     await this.syncing;
     if (this.failure) throw this.failure;
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
     this.closed = true;
     this.sha256 = this.hash.digest('hex');
-    const ext = '.sql.gz';
-    const stem = finalName.endsWith(ext) ? finalName.slice(0, -ext.length) : finalName;
+    const at = finalName.indexOf('.sql.gz');
+    const stem = at > 0 ? finalName.slice(0, at) : finalName;
+    const ext = at > 0 ? finalName.slice(at) : '';
     for (let n = 1; ; n++) {
       const candidate = path.join(this.dir, n === 1 ? finalName : `${stem}_${n}${ext}`);
       try {
@@ -197,6 +225,7 @@ export class AtomicGzipFile implements SqlSink {
   /** Removes the temporary file (after a failure or a cancellation). Safe to call more than once. */
   abort(): void {
     this.aborted = true;
+    this.encoder?.abort();
     this.pending = [];
     this.inFlight = [];
     this.queued = [];

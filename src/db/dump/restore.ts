@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
-import { createGunzip } from 'node:zlib';
+import { openBackupSql } from '../../backup/open-backup.js';
 import { throwIfAborted, UsageError } from '../../util/errors.js';
 import type { MysqlDb } from '../mysql.js';
 import type { SqliteDb } from '../sqlite.js';
@@ -12,7 +12,10 @@ import { StatementSplitter } from './split.js';
  * Reads the whole file once (gunzip checks its CRC and length) and returns its header, or
  * throws a UsageError: not gzip, truncated, not a webjobs backup. Nothing is touched.
  */
-export async function inspectBackup(file: string): Promise<BackupHeader> {
+export async function inspectBackup(
+  file: string,
+  opts: { identities?: readonly string[] } = {},
+): Promise<BackupHeader> {
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
@@ -23,15 +26,13 @@ export async function inspectBackup(file: string): Promise<BackupHeader> {
   const headLines: string[] = [];
   let lastLine = '';
   try {
-    const lines = readline.createInterface({
-      input: fs.createReadStream(file).pipe(createGunzip()),
-      crlfDelay: Infinity,
-    });
+    const lines = readline.createInterface({ input: await openBackupSql(file, opts), crlfDelay: Infinity });
     for await (const line of lines) {
       if (headLines.length < 12) headLines.push(line);
       if (line.trim()) lastLine = line;
     }
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const why =
       code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR'
@@ -50,6 +51,8 @@ interface RestoreOptions {
   force?: boolean;
   signal?: AbortSignal;
   onStatement?: (count: number) => void;
+  /** age secret keys for an encrypted backup. */
+  identities?: readonly string[];
 }
 
 interface RestoreResult {
@@ -60,7 +63,7 @@ interface RestoreResult {
 
 /** Restores a webjobs backup into `db`; refuses a target that already holds any of its tables unless `force`. */
 export async function restoreBackup(db: Db, file: string, opts: RestoreOptions = {}): Promise<RestoreResult> {
-  const header = await inspectBackup(file);
+  const header = await inspectBackup(file, opts);
   if (header.engine !== db.dialect) {
     throw new UsageError(`backup ${file} was taken from ${header.engine} and cannot be restored into ${db.dialect}`);
   }
@@ -75,7 +78,7 @@ export async function restoreBackup(db: Db, file: string, opts: RestoreOptions =
   }
   const splitter = new StatementSplitter(db.dialect);
   let count = 0;
-  const input = fs.createReadStream(file).pipe(createGunzip());
+  const input = await openBackupSql(file, opts);
   input.setEncoding('utf8');
   const apply = await executor(db);
   try {

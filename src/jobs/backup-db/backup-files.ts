@@ -6,7 +6,7 @@ export const BACKUP_TYPES = ['critical', 'full'] as const;
 export type BackupType = (typeof BACKUP_TYPES)[number];
 
 /** Only files of exactly this shape are webjobs backups; retention never touches anything else. */
-const BACKUP_NAME = /^backup_(critical|full)_(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_\d+)?\.sql\.gz$/;
+const BACKUP_NAME = /^backup_(critical|full)_(\d{4}-\d{2}-\d{2})_(\d{2})-(\d{2})-(\d{2})(?:_\d+)?\.sql\.gz(\.age)?$/;
 
 export interface BackupFile {
   file: string;
@@ -16,21 +16,26 @@ export interface BackupFile {
   takenAt: string;
   /** The same as a sortable stamp, `YYYY-MM-DD_HH-mm-ss`. */
   stamp: string;
+  /** In the age format (`.sql.gz.age`). */
+  encrypted: boolean;
   bytes: number;
   mtimeMs: number;
 }
 
-export function backupFileName(type: BackupType, stamp: string): string {
-  return `backup_${type}_${stamp}.sql.gz`;
+export function backupFileName(type: BackupType, stamp: string, encrypted = false): string {
+  return `backup_${type}_${stamp}.sql.gz${encrypted ? '.age' : ''}`;
 }
 
-function parseBackupName(name: string): { type: BackupType; stamp: string; takenAt: string } | null {
+export function parseBackupName(
+  name: string,
+): { type: BackupType; stamp: string; takenAt: string; encrypted: boolean } | null {
   const m = BACKUP_NAME.exec(name);
   if (!m) return null;
   return {
     type: m[1] as BackupType,
     stamp: `${m[2]}_${m[3]}-${m[4]}-${m[5]}`,
     takenAt: `${m[2]} ${m[3]}:${m[4]}:${m[5]}`,
+    encrypted: m[6] !== undefined,
   };
 }
 
@@ -51,5 +56,9 @@ export function listBackups(dir: string): BackupFile[] {
 
 /** Temporary files of backups whose process died mid-write (a SIGKILL, a crash): safe to remove. */
 export function removeOrphanedTempFiles(dir: string, isAlive: (pid: number) => boolean): string[] {
-  return removeOrphanedTemps(dir, /^\.backup_(?:critical|full)_[\d_-]+\.sql\.gz\.\d+\.[a-z0-9]+\.tmp$/, isAlive);
+  return removeOrphanedTemps(
+    dir,
+    /^\.backup_(?:critical|full)_[\d_-]+\.sql\.gz(?:\.age)?\.\d+\.[a-z0-9]+\.tmp$/,
+    isAlive,
+  );
 }

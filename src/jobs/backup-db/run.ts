@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { createRequire } from 'node:module';
 import { estimateRows, tableSizeBytes } from '../../db/dialect.js';
 import {
@@ -21,6 +22,10 @@ import { buildManifest, writeManifest } from '../../backup/manifest.js';
 import { checkFreeSpace } from './free-space.js';
 import { processAlive } from '../../runner/lock.js';
 import type { BackupResult, Resolved, TableVerification } from './index.js';
+import { ageEncoder, checkRecipientsUsable } from '../../backup/encrypt.js';
+import { checkIdentityOpens } from '../../backup/encryption-config.js';
+import { copyToRemotes, remoteSecretsFromEnv } from '../../backup/remotes/index.js';
+import { remoteRetention } from '../../backup/remotes/retention.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../../../package.json') as { version: string };
@@ -53,10 +58,15 @@ async function chooseTables(
 }
 
 export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupResult> {
-  const { level, retentionDays, dir } = resolved;
+  const { level, retentionDays, dir, encryption, identities, remotes } = resolved;
+  // resolve checked the keys' form; the age library's own trial (and the identity's match) runs
+  // before anything is read, so a refusal is still exit 2 with no file written.
+  if (encryption) await checkRecipientsUsable(encryption.recipients, 'config backup.encrypt.recipients');
+  if (encryption && identities) await checkIdentityOpens(encryption, identities);
+  if (remotes.length) for (const secret of remoteSecretsFromEnv()) ctx.logger.addSecret(secret);
   const startedAt = ctx.clock.now();
   const stamp = formatFileStamp(startedAt, ctx.timeZone);
-  const name = backupFileName(resolved.type, stamp);
+  const name = backupFileName(resolved.type, stamp, encryption !== null);
   let { tables, skipped } = await chooseTables(ctx, resolved.type, resolved.criticalTables);
   const base: BackupResult = {
     type: resolved.type,
@@ -72,6 +82,7 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
     events: [],
     sequences: [],
     level,
+    ...(encryption ? { encryptedTo: encryption.recipients } : {}),
     retention: { retentionDays, rules: resolved.retentionRules, deleted: [], decisions: [] },
   };
 
@@ -87,9 +98,11 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
       ctx.logger.info(
         `would back up ${p.table}: ~${p.estimatedRows} rows${p.estimatedBytes !== null ? `, ~${formatBytes(p.estimatedBytes)}` : ''}`,
       );
-    ctx.logger.info(`would write ${dir}/${name} (gzip level ${level})`);
+    ctx.logger.info(`would write ${dir}/${name} (gzip level ${level}${encryption ? ', age-encrypted' : ''})`);
+    for (const r of remotes) ctx.logger.info(`would copy it to ${r.url}`);
     const pending = { name, type: resolved.type, time: formatLocalDateTime(startedAt, ctx.timeZone) };
     base.retention = applyRetention(ctx, dir, resolved.type, base.retention, pending);
+    base.retention = await applyRemoteRetention(ctx, resolved, base.retention, pending);
     return { ...base, file: `${dir}/${name}`, plan, rows: plan.reduce((s, p) => s + p.estimatedRows, 0) };
   }
 
@@ -106,7 +119,7 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
   let dumped: DumpResult;
   let sqlBytes: number;
   for (let attempt = 1; ; attempt++) {
-    const file = new AtomicGzipFile(dir, name, level);
+    const file = new AtomicGzipFile(dir, name, level, encryption ? { encode: ageEncoder(encryption.recipients) } : {});
     try {
       dumped = await dumpDatabase(ctx.db, file, dumpRequest(ctx, resolved, tables, startedAt));
       throwIfAborted(ctx.signal);
@@ -162,7 +175,7 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
     ctx.logger.step('verifying: restoring into a scratch database and comparing checksums');
     const expected = new Map(dumped.tables.map((t) => [t.name, t]));
     const restored = await withScratchDatabase(ctx.db, async (scratch) => {
-      await restoreBackup(scratch, finalPath, { signal: ctx.signal });
+      await restoreBackup(scratch, finalPath, { signal: ctx.signal, identities });
       return checksumTables(scratch, tables);
     });
     const checks: TableVerification[] = restored.map((r) => {
@@ -187,7 +200,26 @@ export async function run(ctx: JobContext, resolved: Resolved): Promise<BackupRe
     ctx.logger.info(`verified: ${checks.length} tables restore with identical row counts and checksums`);
   }
 
+  if (remotes.length) {
+    ctx.logger.step(`copying ${path.basename(finalPath)} to ${remotes.length} remote(s)`);
+    result.remotes = await copyToRemotes(finalPath, remotes, {
+      config: ctx.config,
+      sleep: ctx.sleep,
+      signal: ctx.signal,
+      log: (m) => ctx.logger.info(m),
+      warn: (m) => ctx.warn(m),
+    });
+    const failed = result.remotes.filter((c) => !c.ok);
+    if (failed.length)
+      // Retention waits for a run whose copies all succeed: the older files may be the only good ones off-site.
+      throw new PartialFailure(
+        `off-site copy failed: ${failed.map((f) => `${f.remote} (${f.error})`).join('; ')}; kept the local file ${finalPath}${failed.length < result.remotes.length ? ' and the other remote copies' : ''}`,
+        result,
+      );
+  }
+
   result.retention = applyRetention(ctx, dir, resolved.type, result.retention);
+  result.retention = await applyRemoteRetention(ctx, resolved, result.retention);
   return result;
 }
 
@@ -207,6 +239,37 @@ function applyRetention(
         `retention: ${d.keep ? 'would keep' : ctx.dryRun ? 'would delete' : 'deleted'} ${d.name} (${d.reasons.join('; ')})`,
       );
   return { ...before, deleted, decisions: decisions.map((d) => ({ name: d.name, keep: d.keep, reasons: d.reasons })) };
+}
+
+/**
+ * The same rules over each remote's copies of this type (only after every copy of this run
+ * succeeded: a failed one throws before). A remote that cannot be swept is a warning: its
+ * older copies stay, nothing is lost.
+ */
+async function applyRemoteRetention(
+  ctx: JobContext,
+  resolved: Resolved,
+  before: BackupResult['retention'],
+  pending?: { name: string; type: string; time: string },
+): Promise<BackupResult['retention']> {
+  if (!resolved.remotes.length) return before;
+  const now = formatLocalDateTime(ctx.clock.now(), ctx.timeZone);
+  const swept = await remoteRetention(resolved.remotes, ctx.config, {
+    type: resolved.type,
+    rules: resolved.retentionRules,
+    now,
+    dryRun: ctx.dryRun,
+    pending,
+  });
+  for (const r of swept) {
+    if (r.error) ctx.warn(`retention on ${r.remote} skipped: ${r.error}`);
+    for (const d of r.decisions)
+      if (!d.keep || ctx.dryRun)
+        ctx.logger.info(
+          `retention on ${r.remote}: ${d.keep ? 'would keep' : ctx.dryRun ? 'would delete' : 'deleted'} ${d.name} (${d.reasons.join('; ')})`,
+        );
+  }
+  return { ...before, remotes: swept };
 }
 
 function dumpRequest(ctx: JobContext, resolved: Resolved, tables: string[], startedAt: Date): DumpRequest {

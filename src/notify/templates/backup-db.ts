@@ -26,6 +26,8 @@ export function backupSuccessEmail(r: BackupResult, info: RunInfo): MailMessage 
       `Host: ${os.hostname()}`,
       ...(r.verified ? [`Verified: ${r.verified.ok ? 'yes, every table restores identically' : 'NO'}`] : []),
       ...(r.skippedTables.length ? [`Skipped (missing): ${r.skippedTables.join(', ')}`] : []),
+      ...(r.encryptedTo ? [`Encrypted: age, to ${r.encryptedTo.length} recipient(s)`] : []),
+      ...(r.remotes?.length ? [`Off-site copies (SHA-256 checked): ${r.remotes.map((c) => c.remote).join(', ')}`] : []),
       '',
       'Tables:',
       r.tables.join(', '),
