@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { openDatabase } from '../src/db/connect.js';
 import { createReferenceSchema } from '../src/db/schema.js';
-import { startMariaDb } from '../test/support/mariadb-server.js';
+import { findBinary, startMariaDb } from '../test/support/mariadb-server.js';
 
 import { median, mb, timed, type Measure } from './timing.js';
 
@@ -111,11 +111,14 @@ async function main(): Promise<void> {
       }
     }
     const myOut = path.join(work, 'mydumper');
-    const my = timed(
-      `mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T api_requests -c -t 2 -o ${myOut}`,
-      env,
-      myOut,
-    );
+    // mydumper is only the next mark to aim at, printed beside the table: its absence is no failure.
+    const my = findBinary(['mydumper'])
+      ? timed(
+          `mydumper -h 127.0.0.1 -P ${server.port} -u ${server.user} -p "$MYSQL_PWD" -B bench -T api_requests -c -t 2 -o ${myOut}`,
+          env,
+          myOut,
+        )
+      : null;
 
     console.log(
       `\n${ROWS.toLocaleString('en')} api_requests rows, median of ${REPS} (alternating), ${os.availableParallelism()} CPUs, load ${os.loadavg()[0]?.toFixed(1)}`,
@@ -135,7 +138,9 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `mydumper (-c, 2 threads, default gzip level): ${my.seconds.toFixed(2)} s, ${my.rssMb.toFixed(0)} MB RSS, ${mb(my.bytes)}`,
+      my
+        ? `mydumper (-c, 2 threads, default gzip level): ${my.seconds.toFixed(2)} s, ${my.rssMb.toFixed(0)} MB RSS, ${mb(my.bytes)}`
+        : 'mydumper: not installed (apt-get install mydumper), not measured',
     );
   } finally {
     await server.stop();
