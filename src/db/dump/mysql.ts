@@ -17,6 +17,7 @@ import {
   withoutDefiner,
 } from './mysql-objects.js';
 import {
+  emptyDumpResult,
   TableChangedError,
   type DumpedTable,
   type DumpRequest,
@@ -536,17 +537,7 @@ const FOOTER_SETTINGS = [
 export async function dumpMysql(db: MysqlDb, sink: SqlSink, req: DumpRequest): Promise<DumpResult> {
   const snap = await openSnapshot(db);
   const full = req.includeViewsAndTriggers;
-  const result: DumpResult = {
-    tables: [],
-    views: [],
-    triggers: [],
-    routines: [],
-    events: [],
-    sequences: [],
-    warnings: [],
-    serverVersion: '',
-    snapshot: null,
-  };
+  const result: DumpResult = emptyDumpResult('');
   try {
     const [packetRow] = await rowsOf<{ p: number | string }>(snap.p, 'SELECT @@max_allowed_packet AS p');
     const packet = Number(packetRow?.p ?? 16 * 1024 * 1024);

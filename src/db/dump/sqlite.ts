@@ -4,7 +4,7 @@ import { throwIfAborted } from '../../util/errors.js';
 import { quoteIdentifier } from '../identifiers.js';
 import { tupleChunks, type TableShape } from './sqlite-rows.js';
 import { isVirtual, rebuildSql, shapeOf, virtualTablePlan } from './sqlite-virtual.js';
-import type { DumpRequest, DumpResult, SqlSink, TableChecksum } from './types.js';
+import { emptyDumpResult, type DumpRequest, type DumpResult, type SqlSink, type TableChecksum } from './types.js';
 
 const q = (name: string) => quoteIdentifier('sqlite', name);
 const TUPLE_SEPARATOR = Buffer.from(',\n');
@@ -27,17 +27,7 @@ export function openSnapshot(file: string): Database.Database {
 export async function dumpSqlite(file: string, sink: SqlSink, req: DumpRequest): Promise<DumpResult> {
   const raw = openSnapshot(file);
   const maxBytes = req.maxStatementBytes ?? 1024 * 1024;
-  const result: DumpResult = {
-    tables: [],
-    views: [],
-    triggers: [],
-    routines: [],
-    events: [],
-    sequences: [],
-    warnings: [],
-    serverVersion: String(raw.prepare('SELECT sqlite_version()').pluck(true).get()),
-    snapshot: null,
-  };
+  const result: DumpResult = emptyDumpResult(String(raw.prepare('SELECT sqlite_version()').pluck(true).get()));
   const rebuilds: string[] = [];
   try {
     await sink.write(

@@ -53,6 +53,21 @@ export interface DumpResult {
   snapshot: SnapshotPosition | null;
 }
 
+/** A dump's result before anything is dumped: both engines fill the same empty lists. */
+export function emptyDumpResult(serverVersion: string): DumpResult {
+  return {
+    tables: [],
+    views: [],
+    triggers: [],
+    routines: [],
+    events: [],
+    sequences: [],
+    warnings: [],
+    serverVersion,
+    snapshot: null,
+  };
+}
+
 export interface SnapshotPosition {
   binlogFile: string;
   binlogPosition: number;
