@@ -99,11 +99,23 @@ export interface PurgeResult {
   walkedBy: string | null;
 }
 
-/** Sees the duration of every statement a purge runs (benches take percentiles from it); null: nobody. */
-let statementObserver: ((ms: number) => void) | null = null;
+/** What a purge statement does: find the walk's end, find a chunk's bound, or delete a chunk. */
+export type PurgeStatementKind = 'ceiling' | 'bound' | 'delete';
 
-/** Sets (or with null clears) the observer of every purge statement's duration, for benches. */
-export function observePurgeStatements(fn: ((ms: number) => void) | null): void {
+/** One purge statement as benches see it: how long it took, what it did, and (a DELETE) how many rows it removed. */
+interface PurgeStatement {
+  ms: number;
+  kind: PurgeStatementKind;
+  rows?: number;
+}
+
+type StatementObserver = (statement: PurgeStatement) => void;
+
+/** Sees every statement a purge runs (benches take percentiles from it); null: nobody. */
+let statementObserver: StatementObserver | null = null;
+
+/** Sets (or with null clears) the observer of every purge statement, for benches. */
+export function observePurgeStatements(fn: StatementObserver | null): void {
   statementObserver = fn;
 }
 
@@ -254,7 +266,7 @@ function orderWalk(db: Db, o: string, k: string, index: string): Walk {
 async function chooseWalk(
   db: Db,
   spec: PurgeSpec,
-  timed: <T>(fn: () => Promise<T>) => Promise<T>,
+  timed: <T>(kind: PurgeStatementKind, fn: () => Promise<T>) => Promise<T>,
 ): Promise<Walk | null> {
   const t = db.quote(spec.table);
   const key = await purgeKeyFor(db, spec.table, spec.keyColumn);
@@ -269,7 +281,7 @@ async function chooseWalk(
   // ceiling assumes keys grow with time, which an order column says they need not.
   let ceiling = spec.orderColumn === undefined ? spec.ceiling : undefined;
   if (ceiling === undefined || ceiling === null) {
-    const top = await timed(() => db.queryOne<{ top: unknown }>(`SELECT MAX(${k}) AS top FROM ${t}`));
+    const top = await timed('ceiling', () => db.queryOne<{ top: unknown }>(`SELECT MAX(${k}) AS top FROM ${t}`));
     ceiling = top?.top;
   }
   if (ceiling === null || ceiling === undefined) return null;
@@ -306,14 +318,17 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     walkedBy: null,
   };
 
-  const timed = async <T>(fn: () => Promise<T>): Promise<T> => {
+  const timed = async <T>(kind: PurgeStatementKind, fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
+    let rows: number | undefined;
     try {
-      return await fn();
+      const value = await fn();
+      if (kind === 'delete') rows = (value as { affectedRows?: number }).affectedRows;
+      return value;
     } finally {
       const took = performance.now() - t0;
       result.longestStatementMs = Math.max(result.longestStatementMs, took);
-      statementObserver?.(took);
+      statementObserver?.({ ms: took, kind, rows });
     }
   };
 
@@ -340,11 +355,11 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
     const after = from === undefined ? { sql: '', params: [] } : walk.after(from);
     const sql = `SELECT ${walk.select} FROM ${t}${walk.hint} WHERE (${spec.where})${after.sql}${walk.limit.sql}`;
     const args = [...params, ...after.params, ...walk.limit.params];
-    const nth = await timed(() =>
+    const nth = await timed('bound', () =>
       db.queryOne<Record<string, unknown>>(`${sql} ORDER BY ${walk.ascending} LIMIT 1 OFFSET ${rows - 1}`, args),
     );
     if (nth) return walk.read(nth);
-    const last = await timed(() =>
+    const last = await timed('bound', () =>
       db.queryOne<Record<string, unknown>>(`${sql} ORDER BY ${walk.descending} LIMIT 1`, args),
     );
     return last ? walk.read(last) : undefined;
@@ -411,7 +426,7 @@ export async function purgeInChunks(db: Db, spec: PurgeSpec): Promise<PurgeResul
         const d0 = performance.now();
         // One autocommit statement: the chunk is its own transaction, committed when it returns,
         // in one round trip (BEGIN … COMMIT would add two, which a busy server makes expensive).
-        const deleting = timed(() =>
+        const deleting = timed('delete', () =>
           on.execute(`DELETE FROM ${t}${walk.deleteHint} WHERE (${spec.where})${after.sql}${upTo.sql}`, [
             ...params,
             ...after.params,
