@@ -5,7 +5,7 @@
  * purge of the deleted rows did within the run and how long the rest took after it.
  *   flock /tmp/bench.lock npx tsx bench/purge-variants.ts delete probe probe+rr probe+t70 probe+m12500 probe+hold
  * Variants: `delete` (one unbounded DELETE); `probe` (the shipped purge: READ COMMITTED);
- * flags `+rr` (REPEATABLE READ), `+t<ms>` (statement target, default 100), `+m<rows>` (most rows
+ * flags `+rr` (REPEATABLE READ), `+t<ms>` (statement target, default 60), `+m<rows>` (most rows
  * per chunk, default 25,000), `+order` (walk by (expires_at, key) through the expires_at index:
  * PurgeSpec.orderColumn), `+hold` (an experiment, not a feature: another connection keeps a
  * read view open during the run, so InnoDB cannot purge the deleted rows until it ends).
@@ -55,7 +55,7 @@ try {
       params: [nowLocal],
       chunkSize: 5000,
       maxChunkSize: Number(flag('m') ?? 25_000),
-      targetStatementMs: Number(flag('t') ?? 100),
+      targetStatementMs: Number(flag('t') ?? 60),
       readCommitted: !flags.includes('rr'),
       onChunk: (p) => {
         const at = performance.now();

@@ -221,7 +221,7 @@ export const CONFIG_SCHEMA = {
   'purge.targetStatementMs': {
     section: 'Chunked purges',
     type: 'int',
-    default: 100,
+    default: 60,
     min: 1,
     max: 600_000,
     doc: 'a chunk that takes longer than this halves the next chunk, so no statement holds locks for long',

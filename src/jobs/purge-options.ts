@@ -21,7 +21,7 @@ export const PURGE_OPTIONS: readonly JobOption<PurgeOptions>[] = [
   {
     flags: '--chunk <rows>',
     description:
-      'most rows deleted per chunk, each its own short transaction (default 5000; smaller while deletes run past config purge.targetStatementMs, 100 ms)',
+      'most rows deleted per chunk, each its own short transaction (default 5000; smaller while deletes run past config purge.targetStatementMs, 60 ms)',
     type: 'int',
   },
   {

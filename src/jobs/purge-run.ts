@@ -24,7 +24,7 @@ interface PurgeRun {
   orderColumn?: string;
 }
 
-/** The DELETE duration chunks adapt to (config purge.targetStatementMs, default 100 ms). */
+/** The DELETE duration chunks adapt to (config purge.targetStatementMs, default 60 ms). */
 export function targetStatementMs(ctx: JobContext): number {
   return ctx.config.value('purge.targetStatementMs');
 }
