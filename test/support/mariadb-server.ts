@@ -48,7 +48,8 @@ export async function freePort(): Promise<number> {
 const MISSING =
   'MariaDB is not installed (no mariadbd/mariadb-install-db). Install it with: apt-get install -y mariadb-server mariadb-client — or run `npm run test:all`, which does.';
 
-export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Promise<PrivateMariaDb> {
+/** `binlog`: write a row-format binary log (as a primary with replicas or point-in-time recovery does). */
+export async function startMariaDb(options: { bufferPoolMb?: number; binlog?: boolean } = {}): Promise<PrivateMariaDb> {
   const server = findBinary(['mariadbd', 'mysqld']);
   const installDb = findBinary(['mariadb-install-db', 'mysql_install_db']);
   if (!server || !installDb) throw new Error(MISSING);
@@ -90,7 +91,9 @@ export async function startMariaDb(options: { bufferPoolMb?: number } = {}): Pro
       `--innodb-buffer-pool-size=${options.bufferPoolMb ?? 256}M`,
       '--innodb-log-file-size=128M',
       '--innodb-flush-log-at-trx-commit=2',
-      '--skip-log-bin',
+      ...(options.binlog
+        ? [`--log-bin=${path.join(dataDir, 'binlog')}`, '--server-id=1', '--binlog-format=ROW']
+        : ['--skip-log-bin']),
       '--max-allowed-packet=64M',
       '--max-connections=300',
       '--character-set-server=utf8mb4',
