@@ -8,25 +8,10 @@ import { ENGINES, mariadbDatabase, mariadbServer, type TestDatabase } from '../s
 
 /** The shared purge mechanism (cleanup-cache, aggregate-stats retention, cleanup-tokens). */
 describe.each(ENGINES)('purgeInChunks on $engine', ({ create }) => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await create();
-    await createReferenceSchema(t.db);
-  });
-  afterAll(async () => t?.cleanup());
-  beforeEach(async () => {
-    await t.db.execute('DELETE FROM api_requests');
-    // ids 1..1000; every third row is old; the highest id (1000) is old too.
-    await insertRows(
-      t.db,
-      'api_requests',
-      ['id', 'widget_id', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'],
-      (function* () {
-        for (let i = 1; i <= 1000; i++)
-          yield [i, 1, 200, 10, 0, i % 3 === 0 || i === 1000 ? '2020-01-01 00:00:00' : '2026-11-24 00:00:00'];
-      })(),
-    );
-  });
+  // ids 1..1000; every third row is old; the highest id (1000) is old too.
+  const t = apiRequestsBeforeEach(create, (i) =>
+    i % 3 === 0 || i === 1000 ? '2020-01-01 00:00:00' : '2026-11-24 00:00:00',
+  );
   const spec = { table: 'api_requests', keyColumn: 'id', where: 'created_at < ?', params: ['2021-01-01 00:00:00'] };
 
   it('deletes every matching row, the highest key included, one chunk per transaction, reporting progress', async () => {
@@ -243,26 +228,11 @@ describe('purgeInChunks on MariaDB: READ COMMITTED', () => {
  * imported logs, clock skew). Walked by (created_at, id), they go with their time range.
  */
 describe.each(ENGINES)('purgeInChunks walked by a time column on $engine', ({ create }) => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await create();
-    await createReferenceSchema(t.db);
-  });
-  afterAll(async () => t?.cleanup());
-  beforeEach(async () => {
-    await t.db.execute('DELETE FROM api_requests');
-    // ids 1..1000: every third row old, and every row above 900 old (written late); the old
-    // times repeat across ids (five distinct ones), so chunks end inside runs of equal times.
-    await insertRows(
-      t.db,
-      'api_requests',
-      ['id', 'widget_id', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'],
-      (function* () {
-        for (let i = 1; i <= 1000; i++)
-          yield [i, 1, 200, 10, 0, i % 3 === 0 || i > 900 ? `2020-01-0${1 + (i % 5)} 00:00:00` : '2026-11-24 00:00:00'];
-      })(),
-    );
-  });
+  // ids 1..1000: every third row old, and every row above 900 old (written late); the old
+  // times repeat across ids (five distinct ones), so chunks end inside runs of equal times.
+  const t = apiRequestsBeforeEach(create, (i) =>
+    i % 3 === 0 || i > 900 ? `2020-01-0${1 + (i % 5)} 00:00:00` : '2026-11-24 00:00:00',
+  );
   const OLD = 300 + 100; // the multiples of 3 up to 900, and 901..1000
   const spec = {
     table: 'api_requests',
@@ -317,3 +287,35 @@ describe.each(ENGINES)('purgeInChunks walked by a time column on $engine', ({ cr
     expect(await old()).toBe(0);
   });
 });
+
+/**
+ * A database with the reference schema for the whole describe, whose api_requests is refilled
+ * before each test with ids 1..1000 and the created_at the caller gives each id.
+ */
+function apiRequestsBeforeEach(
+  create: () => Promise<TestDatabase>,
+  createdAt: (id: number) => string,
+): { readonly db: TestDatabase['db'] } {
+  let t: TestDatabase | undefined;
+  beforeAll(async () => {
+    t = await create();
+    await createReferenceSchema(t.db);
+  });
+  afterAll(async () => t?.cleanup());
+  beforeEach(async () => {
+    await t!.db.execute('DELETE FROM api_requests');
+    await insertRows(
+      t!.db,
+      'api_requests',
+      ['id', 'widget_id', 'status_code', 'response_time_ms', 'cache_hit', 'created_at'],
+      (function* () {
+        for (let i = 1; i <= 1000; i++) yield [i, 1, 200, 10, 0, createdAt(i)];
+      })(),
+    );
+  });
+  return {
+    get db() {
+      return t!.db;
+    },
+  };
+}
